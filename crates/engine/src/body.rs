@@ -1,0 +1,270 @@
+//! A chunk's bytes, streamed from disk in small pieces so memory never grows with the chunk
+//! or the file. The stream refuses to deliver the last piece if the file changed under it,
+//! so the server never receives a chunk that mixes old and new bytes.
+
+use crate::error::ChunkError;
+use bytes::Bytes;
+use futures::Stream;
+use std::io::SeekFrom;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+/// Bytes read per step: large enough for throughput, small enough that many chunks in flight
+/// stay within a few MiB.
+const PIECE: usize = 256 * 1024;
+
+/// The bytes of one chunk of one file, not yet read.
+#[derive(Debug)]
+pub struct ChunkBody {
+    path: PathBuf,
+    offset: u64,
+    len: u64,
+    expect_size: u64,
+    expect_mtime: SystemTime,
+    /// Bytes handed to the HTTP client so far: for stall detection and the "in flight" fill.
+    sent: Arc<AtomicU64>,
+    /// Why the stream stopped early, so the target can report the file problem rather than
+    /// the transport's "body error".
+    failure: Arc<Mutex<Option<ChunkError>>>,
+}
+
+/// Read-only view of a body's progress, kept by the sender after the body is consumed.
+#[derive(Clone, Debug)]
+pub struct BodyProgress {
+    sent: Arc<AtomicU64>,
+    failure: Arc<Mutex<Option<ChunkError>>>,
+}
+
+impl BodyProgress {
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+    /// The file problem that stopped the stream, if any.
+    pub fn failure(&self) -> Option<ChunkError> {
+        self.failure.lock().ok().and_then(|f| f.clone())
+    }
+}
+
+impl ChunkBody {
+    pub fn new(
+        path: PathBuf,
+        offset: u64,
+        len: u64,
+        expect_size: u64,
+        expect_mtime: SystemTime,
+    ) -> ChunkBody {
+        ChunkBody {
+            path,
+            offset,
+            len,
+            expect_size,
+            expect_mtime,
+            sent: Arc::new(AtomicU64::new(0)),
+            failure: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn progress(&self) -> BodyProgress {
+        BodyProgress {
+            sent: self.sent.clone(),
+            failure: self.failure.clone(),
+        }
+    }
+
+    /// Checks the file still is what was queued. Cheap (one stat), done before the first and
+    /// after the last read of each chunk.
+    async fn check_unchanged(&self) -> Result<(), ChunkError> {
+        let meta = tokio::fs::metadata(&self.path)
+            .await
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => ChunkError::FileChanged {
+                    path: self.path.clone(),
+                    what: "it was deleted or moved".into(),
+                },
+                _ => ChunkError::Read {
+                    path: self.path.clone(),
+                    reason: e.to_string(),
+                },
+            })?;
+        if meta.len() != self.expect_size {
+            return Err(ChunkError::FileChanged {
+                path: self.path.clone(),
+                what: format!("size is now {} bytes, was {}", meta.len(), self.expect_size),
+            });
+        }
+        if meta.modified().ok() != Some(self.expect_mtime) {
+            return Err(ChunkError::FileChanged {
+                path: self.path.clone(),
+                what: "it was modified".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads the whole chunk into memory. Only for small chunks and tests.
+    pub async fn read_all(self) -> Result<Vec<u8>, ChunkError> {
+        use futures::TryStreamExt;
+        let mut out = Vec::with_capacity(self.len as usize);
+        let mut s = Box::pin(self.into_stream());
+        while let Some(piece) = s.try_next().await? {
+            out.extend_from_slice(&piece);
+        }
+        Ok(out)
+    }
+
+    /// The chunk as a stream of pieces.
+    pub fn into_stream(self) -> impl Stream<Item = Result<Bytes, ChunkError>> + Send + 'static {
+        struct State {
+            body: ChunkBody,
+            file: Option<tokio::fs::File>,
+            left: u64,
+            done: bool,
+        }
+        let left = self.len;
+        let state = State {
+            body: self,
+            file: None,
+            left,
+            done: false,
+        };
+        futures::stream::unfold(state, |mut st| async move {
+            if st.done {
+                return None;
+            }
+            let result = next_piece(&mut st.body, &mut st.file, &mut st.left).await;
+            match result {
+                Ok(Some(bytes)) => Some((Ok(bytes), st)),
+                Ok(None) => None,
+                Err(e) => {
+                    st.done = true;
+                    if let Ok(mut f) = st.body.failure.lock() {
+                        *f = Some(e.clone());
+                    }
+                    Some((Err(e), st))
+                }
+            }
+        })
+    }
+}
+
+async fn next_piece(
+    body: &mut ChunkBody,
+    file: &mut Option<tokio::fs::File>,
+    left: &mut u64,
+) -> Result<Option<Bytes>, ChunkError> {
+    let read_err = |e: std::io::Error, path: &PathBuf| ChunkError::Read {
+        path: path.clone(),
+        reason: e.to_string(),
+    };
+    if file.is_none() {
+        body.check_unchanged().await?;
+        let mut f = tokio::fs::File::open(&body.path)
+            .await
+            .map_err(|e| read_err(e, &body.path))?;
+        f.seek(SeekFrom::Start(body.offset))
+            .await
+            .map_err(|e| read_err(e, &body.path))?;
+        *file = Some(f);
+        if *left == 0 {
+            return Ok(None);
+        }
+    }
+    if *left == 0 {
+        return Ok(None);
+    }
+    let Some(f) = file.as_mut() else {
+        return Ok(None);
+    };
+    let want = (*left).min(PIECE as u64) as usize;
+    let mut buf = vec![0u8; want];
+    let mut filled = 0;
+    while filled < want {
+        let n = f
+            .read(&mut buf[filled..])
+            .await
+            .map_err(|e| read_err(e, &body.path))?;
+        if n == 0 {
+            return Err(ChunkError::FileChanged {
+                path: body.path.clone(),
+                what: "it became shorter while being read".into(),
+            });
+        }
+        filled += n;
+    }
+    *left -= want as u64;
+    if *left == 0 {
+        // The last piece goes out only if the file did not change while we read it.
+        body.check_unchanged().await?;
+    }
+    body.sent.fetch_add(want as u64, Ordering::Relaxed);
+    Ok(Some(Bytes::from(buf)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file_with(bytes: &[u8]) -> (tempfile::NamedTempFile, SystemTime) {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(bytes).unwrap();
+        f.flush().unwrap();
+        let m = f.as_file().metadata().unwrap().modified().unwrap();
+        (f, m)
+    }
+
+    #[tokio::test]
+    async fn reads_exactly_the_chunk_range() {
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+        let (f, m) = file_with(&data);
+        let body = ChunkBody::new(f.path().into(), 300_000, 600_000, data.len() as u64, m);
+        let progress = body.progress();
+        let got = body.read_all().await.unwrap();
+        assert_eq!(got, &data[300_000..900_000]);
+        assert_eq!(progress.sent(), 600_000);
+    }
+
+    #[tokio::test]
+    async fn an_empty_chunk_yields_no_bytes() {
+        let (f, m) = file_with(b"");
+        let got = ChunkBody::new(f.path().into(), 0, 0, 0, m)
+            .read_all()
+            .await
+            .unwrap();
+        assert!(got.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_file_of_another_size_is_refused_before_reading() {
+        let (f, m) = file_with(b"hello world");
+        let err = ChunkBody::new(f.path().into(), 0, 5, 99, m)
+            .read_all()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ChunkError::FileChanged { .. }), "{err:?}");
+        assert!(err.to_string().contains("size is now 11 bytes"));
+    }
+
+    #[tokio::test]
+    async fn a_deleted_file_is_reported_as_changed() {
+        let (f, m) = file_with(b"hello");
+        let path = f.path().to_path_buf();
+        drop(f);
+        let err = ChunkBody::new(path, 0, 5, 5, m)
+            .read_all()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("deleted or moved"), "{err}");
+    }
+}

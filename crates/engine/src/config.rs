@@ -1,0 +1,152 @@
+//! Settings of the engine and of each upload, with the defaults of a polished uploader.
+
+use crate::protocol::ChunkRule;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// How many requests go at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Chunk requests in flight across all files (resumable.js default: 3).
+    pub parallel_chunks: usize,
+    /// Files uploading at once.
+    pub parallel_files: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            parallel_chunks: 3,
+            parallel_files: 2,
+        }
+    }
+}
+
+/// Retry policy as data: exponential backoff with jitter, a cap, and a limit of attempts.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RetryPolicy {
+    /// Attempts per chunk before the file fails as "retryable".
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// Share of the delay randomised away (0.0 = none, 0.5 = up to half shorter).
+    pub jitter: f64,
+    /// Upper bound on a server's `Retry-After`, so a silly header cannot park a file for days.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            jitter: 0.5,
+            max_retry_after: Duration::from_secs(300),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Delay before attempt `attempt` (2 = first retry). `server_hint` is a `Retry-After`.
+    pub fn delay(&self, attempt: u32, server_hint: Option<Duration>, random01: f64) -> Duration {
+        if let Some(hint) = server_hint {
+            return hint.min(self.max_retry_after);
+        }
+        let exp = attempt.saturating_sub(2).min(20);
+        let raw = self
+            .base_delay
+            .saturating_mul(1u32 << exp)
+            .min(self.max_delay);
+        let keep = 1.0 - self.jitter.clamp(0.0, 1.0) * random01.clamp(0.0, 1.0);
+        raw.mul_f64(keep)
+    }
+}
+
+/// Per-upload choices, fixed when the file is queued.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UploadSettings {
+    pub chunk_size: u64,
+    pub chunk_rule: ChunkRule,
+    /// Ask the server which chunks it has before sending (GET test / status extension).
+    pub test_chunks: bool,
+    /// Chunks at most this big are sent without a test: a test costs as much as the chunk.
+    pub test_threshold: u64,
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        UploadSettings {
+            chunk_size: 1024 * 1024,
+            chunk_rule: ChunkRule::Floor,
+            test_chunks: true,
+            test_threshold: 64 * 1024,
+        }
+    }
+}
+
+/// Engine-wide configuration.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub limits: Limits,
+    pub retry: RetryPolicy,
+    /// A chunk request that moves no byte for this long is abandoned and retried.
+    pub stall_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Smallest chunk size a 413 may re-plan down to.
+    pub min_chunk_size: u64,
+    /// Capacity of the event channel; a slower subscriber sees `Lagged` and should re-read
+    /// `snapshot()`.
+    pub event_capacity: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            limits: Limits::default(),
+            retry: RetryPolicy::default(),
+            stall_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            min_chunk_size: 64 * 1024,
+            event_capacity: 65_536,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_exponentially_up_to_the_cap() {
+        let p = RetryPolicy {
+            jitter: 0.0,
+            ..RetryPolicy::default()
+        };
+        assert_eq!(p.delay(2, None, 0.7), Duration::from_millis(500));
+        assert_eq!(p.delay(3, None, 0.7), Duration::from_millis(1000));
+        assert_eq!(p.delay(4, None, 0.7), Duration::from_millis(2000));
+        assert_eq!(p.delay(30, None, 0.7), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn jitter_only_shortens_the_delay() {
+        let p = RetryPolicy::default();
+        let d = p.delay(3, None, 1.0);
+        assert_eq!(d, Duration::from_millis(500));
+        assert_eq!(p.delay(3, None, 0.0), Duration::from_millis(1000));
+    }
+
+    #[test]
+    fn retry_after_wins_but_is_capped() {
+        let p = RetryPolicy::default();
+        assert_eq!(
+            p.delay(2, Some(Duration::from_secs(7)), 0.3),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            p.delay(2, Some(Duration::from_secs(100_000)), 0.3),
+            Duration::from_secs(300)
+        );
+    }
+}

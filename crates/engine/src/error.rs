@@ -1,0 +1,111 @@
+//! Typed errors of the engine. Every message names the file or URL involved and, where there
+//! is one, what the user can do; the CLI and the app only add context.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Errors of the engine's API calls.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot read {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a regular file or folder")]
+    NotAFile { path: PathBuf },
+    #[error("no upload with id {0}")]
+    UnknownUpload(u64),
+    #[error("invalid target URL '{url}': {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("the upload engine has stopped")]
+    Stopped,
+    #[error("cannot start the HTTP client: {0}")]
+    Http(String),
+}
+
+/// Why one chunk request did not succeed. The scheduler decides from the variant whether to
+/// retry, re-plan, wait for the network, or fail the file.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ChunkError {
+    /// The request never got an HTTP answer (refused, reset, DNS): maybe offline.
+    #[error("network error talking to {url}: {reason}")]
+    Network { url: String, reason: String },
+    /// No progress for the stall timeout.
+    #[error("no progress for {0:?} (stalled connection)")]
+    Stalled(Duration),
+    /// An HTTP answer that a later attempt may change (5xx other than the permanent ones,
+    /// 429, 408…).
+    #[error("{url} answered {status}: {message}")]
+    Retryable {
+        url: String,
+        status: u16,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// The chunk is larger than the server (or a proxy) accepts.
+    #[error("{url} refused a chunk of {chunk_bytes} bytes as too large (413)")]
+    TooLarge { url: String, chunk_bytes: u64 },
+    /// An answer that retrying cannot fix.
+    #[error("{url} refused the upload ({status}): {message}")]
+    Permanent {
+        url: String,
+        status: u16,
+        message: String,
+    },
+    /// The local file no longer matches what was queued.
+    #[error("{path} changed while uploading ({what}); it was not mixed with the old bytes")]
+    FileChanged { path: PathBuf, what: String },
+    #[error("cannot read {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    /// Stopped on purpose (pause, cancel, shutdown).
+    #[error("stopped")]
+    Cancelled,
+}
+
+impl ChunkError {
+    /// Short text of a server's answer for messages: HTML pages and huge bodies become a hint
+    /// instead of flooding the UI.
+    pub fn summarize_body(body: &str) -> String {
+        let trimmed = body.trim();
+        if trimmed.is_empty() {
+            return "no message".into();
+        }
+        let lower = trimmed.to_ascii_lowercase();
+        if lower.starts_with("<!doctype") || lower.starts_with("<html") {
+            return "an HTML page instead of an upload answer (is this the upload URL?)".into();
+        }
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(trimmed) {
+            for key in ["reason", "message", "error"] {
+                if let Some(s) = v.get(key).and_then(|s| s.as_str()) {
+                    return s.to_string();
+                }
+            }
+        }
+        let mut s: String = trimmed.chars().take(200).collect();
+        if trimmed.chars().count() > 200 {
+            s.push('…');
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_bodies_are_summarized_for_people() {
+        assert_eq!(ChunkError::summarize_body(""), "no message");
+        assert!(ChunkError::summarize_body("<!DOCTYPE html><p>x").contains("HTML page"));
+        assert_eq!(
+            ChunkError::summarize_body(r#"{"error":"bad_plan","reason":"chunk 3 is 5 bytes"}"#),
+            "chunk 3 is 5 bytes"
+        );
+        assert_eq!(
+            ChunkError::summarize_body(&"x".repeat(500)).chars().count(),
+            201
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! The event stream the UI and the CLI observe (DESIGN.md "Flow of one upload", step 5).
+//! Every state change of a file or a chunk is one event; front ends render events and never
+//! poll. Progress counts bytes the server acknowledged, never bytes merely written.
+
+use crate::ids::UploadId;
+use serde::{Deserialize, Serialize};
+
+/// State of one file in the queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum FileState {
+    Queued,
+    /// Asking the server which chunks it already has.
+    Testing,
+    Uploading,
+    Paused,
+    Done,
+    /// `retryable` says whether "retry" can help (a network give-up) or the input must change
+    /// first (file deleted, server refused the upload).
+    Failed {
+        reason: String,
+        retryable: bool,
+    },
+    Cancelled,
+}
+
+impl FileState {
+    /// True once nothing more will happen without a user action.
+    pub fn is_finished(&self) -> bool {
+        matches!(
+            self,
+            FileState::Done | FileState::Failed { .. } | FileState::Cancelled
+        )
+    }
+
+    /// True while the scheduler may pick chunks of this file.
+    pub fn is_active(&self) -> bool {
+        matches!(self, FileState::Testing | FileState::Uploading)
+    }
+}
+
+/// State of one chunk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ChunkState {
+    Pending,
+    Testing,
+    Sending,
+    Done,
+    /// Waiting `retry_in_ms` before attempt number `attempt`.
+    Retrying {
+        attempt: u32,
+        retry_in_ms: u64,
+        reason: String,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
+/// What the UI lists for one file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UploadSummary {
+    pub id: UploadId,
+    /// Absolute local path.
+    pub path: String,
+    /// Path sent to the server (relative to the folder that was added).
+    pub relative_path: String,
+    /// Human label of the target ("http://127.0.0.1:8080/upload").
+    pub target: String,
+    pub size: u64,
+    pub chunk_size: u64,
+    pub total_chunks: u32,
+    pub state: FileState,
+    pub acked_bytes: u64,
+    pub bytes_per_sec: u64,
+    pub eta_secs: Option<u64>,
+}
+
+/// Totals of the whole queue.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueueTotals {
+    pub files: u64,
+    pub files_done: u64,
+    pub files_failed: u64,
+    pub bytes_total: u64,
+    pub bytes_acked: u64,
+    pub bytes_per_sec: u64,
+    pub eta_secs: Option<u64>,
+}
+
+/// One observable change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A file entered the queue.
+    Added { upload: UploadSummary },
+    /// A file changed state.
+    File { id: UploadId, state: FileState },
+    /// A chunk changed state. `acked_bytes` is the file's acknowledged total after the change.
+    Chunk {
+        id: UploadId,
+        chunk: u32,
+        state: ChunkState,
+        acked_bytes: u64,
+    },
+    /// Acknowledged bytes, speed and ETA of one file.
+    Progress {
+        id: UploadId,
+        acked_bytes: u64,
+        total_bytes: u64,
+        bytes_per_sec: u64,
+        eta_secs: Option<u64>,
+    },
+    /// The file was cut anew (e.g. after a 413), so every chunk restarts under a new plan.
+    Replanned {
+        id: UploadId,
+        chunk_size: u64,
+        total_chunks: u32,
+        reason: String,
+    },
+    /// Totals of the queue, sent about once a second while anything moves.
+    Totals { totals: QueueTotals },
+    /// The file left the queue (cleared).
+    Removed { id: UploadId },
+}

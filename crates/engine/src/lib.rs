@@ -1,0 +1,22 @@
+//! Twake Uploader's upload engine: everything that decides anything about an upload, with no
+//! UI and no Tauri. Front ends (the CLI, the desktop app) open an [`Engine`], enqueue files
+//! to a [`TargetSpec`], send intents (pause, resume, cancel, retry) and render [`Event`]s.
+
+pub mod body;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod protocol;
+pub mod queue;
+pub mod sources;
+pub mod targets;
+
+pub use config::{EngineConfig, Limits, RetryPolicy, UploadSettings};
+pub use error::{ChunkError, EngineError};
+pub use events::{ChunkState, Event, FileState, QueueTotals, UploadSummary};
+pub use ids::UploadId;
+pub use protocol::{ChunkPlan, ChunkRule, Dialect};
+pub use queue::{ChunkInfo, Engine, EnqueueRequest};
+pub use sources::SourceFile;
+pub use targets::{Target, TargetSpec};

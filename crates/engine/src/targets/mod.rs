@@ -1,0 +1,109 @@
+//! Where files go. Each target lives in its own module behind the one `Target` trait, so the
+//! scheduler and the conformance suite treat every server the same way (like rclone's `fs.Fs`).
+
+pub mod resumable;
+
+use crate::body::ChunkBody;
+use crate::error::{ChunkError, EngineError};
+use crate::protocol::{ChunkPlan, Dialect, TestAnswer};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// Everything a target needs to know about one file being uploaded. Immutable: when the
+/// scheduler learns something new (a plan, a remote id) it builds a new one.
+#[derive(Clone, Debug)]
+pub struct UploadFile {
+    pub path: PathBuf,
+    /// Path sent to the server, `/`-separated.
+    pub relative_path: String,
+    /// Last component of `relative_path`.
+    pub filename: String,
+    pub mime_type: String,
+    pub identifier: String,
+    pub plan: ChunkPlan,
+    /// Modification time when queued: a chunk read from a file with another mtime is refused.
+    pub mtime: SystemTime,
+    /// An id the server gave the file (Twake Drive's file id), when the target uses one.
+    pub remote_id: Option<String>,
+}
+
+/// What a target says after it stored a chunk.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChunkReceipt {
+    /// Set when this answer created the file on the server and gave it an id.
+    pub remote_id: Option<String>,
+    /// The server's answer, kept for the chunk map's "last server answer".
+    pub answer: String,
+}
+
+/// A destination for uploads.
+#[async_trait]
+pub trait Target: Send + Sync + 'static {
+    /// A short human label ("http://127.0.0.1:8080/upload").
+    fn label(&self) -> String;
+
+    /// Whether the server can say if it already has a chunk (Resumable.js GET test).
+    fn can_test(&self) -> bool;
+
+    /// True when chunk 1 must be stored before any other chunk is sent (it creates the file).
+    fn first_chunk_alone(&self) -> bool {
+        false
+    }
+
+    /// All chunks the server already stored, in one request, when the server offers that;
+    /// `Ok(None)` when it does not (then chunks are tested one by one).
+    async fn stored_chunks(&self, _file: &UploadFile) -> Result<Option<Vec<u32>>, ChunkError> {
+        Ok(None)
+    }
+
+    /// Asks whether the server has chunk `number`.
+    async fn test_chunk(&self, file: &UploadFile, number: u32) -> Result<TestAnswer, ChunkError>;
+
+    /// Sends chunk `number`; `body` streams its bytes from disk.
+    async fn send_chunk(
+        &self,
+        file: &UploadFile,
+        number: u32,
+        body: ChunkBody,
+    ) -> Result<ChunkReceipt, ChunkError>;
+
+    /// Called once after every chunk was acknowledged.
+    async fn finish(&self, _file: &UploadFile) -> Result<(), ChunkError> {
+        Ok(())
+    }
+
+    /// Called when the user cancels the upload, to free what the server holds.
+    async fn cancel(&self, _file: &UploadFile) -> Result<(), ChunkError> {
+        Ok(())
+    }
+}
+
+/// A target described as data, so queues can be saved and targets rebuilt after a restart.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TargetSpec {
+    /// Any Resumable.js / Flow.js endpoint.
+    Resumable { url: String, dialect: Dialect },
+}
+
+/// Shared HTTP settings for the targets an engine builds.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    pub connect_timeout: Duration,
+    pub stall_timeout: Duration,
+}
+
+/// Builds a live target from its description.
+pub fn build_target(
+    spec: &TargetSpec,
+    http: &HttpSettings,
+) -> Result<Arc<dyn Target>, EngineError> {
+    match spec {
+        TargetSpec::Resumable { url, dialect } => Ok(Arc::new(resumable::ResumableTarget::new(
+            url, *dialect, http,
+        )?)),
+    }
+}

@@ -1,0 +1,1 @@
+//! Strict Resumable.js / Flow.js receiver (see PROTOCOL.md §2).
