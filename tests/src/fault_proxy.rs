@@ -166,7 +166,9 @@ struct Shared {
 impl Shared {
     fn dice(&self) -> MutexGuard<'_, FaultDice> {
         // The dice hold no invariant that a panicking test thread could break halfway.
-        self.dice.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.dice
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Counts the request and draws its fault.
@@ -213,7 +215,12 @@ impl FaultProxy {
             blackhole: watch::Sender::new(false),
         });
         let shutdown = CancellationToken::new();
-        let accept_task = tokio::spawn(accept_loop(listener, upstream, Arc::clone(&shared), shutdown.clone()));
+        let accept_task = tokio::spawn(accept_loop(
+            listener,
+            upstream,
+            Arc::clone(&shared),
+            shutdown.clone(),
+        ));
         Ok(FaultProxy {
             local_addr,
             shared,
@@ -293,7 +300,12 @@ impl Drop for FaultProxy {
 /// Pause after a failed accept (for example a full file table), so it does not spin.
 const ACCEPT_RETRY_PAUSE: Duration = Duration::from_millis(20);
 
-async fn accept_loop(listener: TcpListener, upstream: SocketAddr, shared: Arc<Shared>, shutdown: CancellationToken) {
+async fn accept_loop(
+    listener: TcpListener,
+    upstream: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {

@@ -1,2 +1,4 @@
 //! Shared harness for end-to-end tests.
+pub mod conformance;
 pub mod fault_proxy;
+pub mod harness;

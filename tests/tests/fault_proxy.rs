@@ -26,7 +26,9 @@ struct Upstream {
 impl Upstream {
     async fn start() -> Upstream {
         let hits = Arc::new(AtomicU64::new(0));
-        let router = axum::Router::new().fallback(handle).with_state(Arc::clone(&hits));
+        let router = axum::Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&hits));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -85,7 +87,11 @@ fn pattern(size: usize) -> Vec<u8> {
 }
 
 fn echo_of(method: &str, body: &[u8]) -> String {
-    format!("{method} {} {}", body.len(), hex::encode(Sha256::digest(body)))
+    format!(
+        "{method} {} {}",
+        body.len(),
+        hex::encode(Sha256::digest(body))
+    )
 }
 
 fn client() -> reqwest::Client {
@@ -99,7 +105,9 @@ fn client_with_timeout(timeout: Duration) -> reqwest::Client {
 #[tokio::test]
 async fn transparent_proxy_relays_large_and_chunked_bodies_unchanged() {
     let upstream = Upstream::start().await;
-    let proxy = FaultProxy::start(upstream.addr, FaultConfig::default()).await.unwrap();
+    let proxy = FaultProxy::start(upstream.addr, FaultConfig::default())
+        .await
+        .unwrap();
     let client = client();
 
     let upload = pattern(50 * 1024 * 1024);
@@ -112,28 +120,54 @@ async fn transparent_proxy_relays_large_and_chunked_bodies_unchanged() {
     assert_eq!(answer.status(), 200);
     assert_eq!(answer.text().await.unwrap(), echo_of("POST", &upload));
 
-    let download = client.get(proxy.url_for(&upstream.url("/blob/52428800"))).send().await.unwrap();
+    let download = client
+        .get(proxy.url_for(&upstream.url("/blob/52428800")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(download.bytes().await.unwrap().as_ref(), upload.as_slice());
 
-    let streamed = client.get(proxy.url_for(&upstream.url("/stream"))).send().await.unwrap();
+    let streamed = client
+        .get(proxy.url_for(&upstream.url("/stream")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(streamed.headers()["transfer-encoding"], "chunked");
     let expected: Vec<u8> = (0..20).flat_map(|i| vec![i as u8; 10_000 + i]).collect();
-    assert_eq!(streamed.bytes().await.unwrap().as_ref(), expected.as_slice());
+    assert_eq!(
+        streamed.bytes().await.unwrap().as_ref(),
+        expected.as_slice()
+    );
 
     // No Content-Length: reqwest sends this body chunked.
-    let pieces: Vec<Result<Vec<u8>, std::io::Error>> = upload.chunks(1 << 20).take(5).map(|c| Ok(c.to_vec())).collect();
+    let pieces: Vec<Result<Vec<u8>, std::io::Error>> = upload
+        .chunks(1 << 20)
+        .take(5)
+        .map(|c| Ok(c.to_vec()))
+        .collect();
     let chunked_upload = client
         .put(proxy.url_for(&upstream.url("/upload")))
         .body(reqwest::Body::wrap_stream(futures::stream::iter(pieces)))
         .send()
         .await
         .unwrap();
-    assert_eq!(chunked_upload.text().await.unwrap(), echo_of("PUT", &upload[..5 << 20]));
+    assert_eq!(
+        chunked_upload.text().await.unwrap(),
+        echo_of("PUT", &upload[..5 << 20])
+    );
 
-    let head = client.head(proxy.url_for(&upstream.url("/blob/10"))).send().await.unwrap();
+    let head = client
+        .head(proxy.url_for(&upstream.url("/blob/10")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.headers()["content-length"], "10");
     assert!(head.bytes().await.unwrap().is_empty());
-    let empty = client.get(proxy.url_for(&upstream.url("/empty"))).send().await.unwrap();
+    let empty = client
+        .get(proxy.url_for(&upstream.url("/empty")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(empty.status(), 204);
 
     let stats = proxy.stats();
@@ -148,7 +182,10 @@ async fn transparent_proxy_relays_large_and_chunked_bodies_unchanged() {
 
 /// A raw upstream on one connection: for each expected request length it reads exactly that
 /// many bytes, records them, and answers `answer`. It yields everything it received.
-async fn raw_upstream(answer: &'static [u8], request_lengths: Vec<usize>) -> (SocketAddr, tokio::task::JoinHandle<Vec<u8>>) {
+async fn raw_upstream(
+    answer: &'static [u8],
+    request_lengths: Vec<usize>,
+) -> (SocketAddr, tokio::task::JoinHandle<Vec<u8>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
@@ -167,11 +204,14 @@ async fn raw_upstream(answer: &'static [u8], request_lengths: Vec<usize>) -> (So
 
 #[tokio::test]
 async fn transparent_proxy_passes_heads_and_bodies_byte_for_byte_on_a_kept_alive_connection() {
-    const ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\nX-Odd-Header:  spaced \r\nContent-Length: 3\r\n\r\nyes";
+    const ANSWER: &[u8] =
+        b"HTTP/1.1 200 OK\r\nX-Odd-Header:  spaced \r\nContent-Length: 3\r\n\r\nyes";
     let first = b"POST /upload?a=1 HTTP/1.1\r\nHost: whatever\r\nX-Case: MiXeD\r\nContent-Length: 5\r\n\r\nhello";
     let second = b"PUT /other HTTP/1.1\r\nHost: whatever\r\ncontent-length: 5\r\n\r\nworld";
     let (upstream, recorded) = raw_upstream(ANSWER, vec![first.len(), second.len()]).await;
-    let proxy = FaultProxy::start(upstream, FaultConfig::default()).await.unwrap();
+    let proxy = FaultProxy::start(upstream, FaultConfig::default())
+        .await
+        .unwrap();
 
     let mut client = TcpStream::connect(proxy.local_addr()).await.unwrap();
     let mut answers = vec![0u8; ANSWER.len()];
@@ -189,7 +229,9 @@ async fn transparent_proxy_passes_heads_and_bodies_byte_for_byte_on_a_kept_alive
 #[tokio::test]
 async fn expect_continue_requests_get_the_upstreams_interim_answer_and_then_the_final_one() {
     let upstream = Upstream::start().await;
-    let proxy = FaultProxy::start(upstream.addr, FaultConfig::default()).await.unwrap();
+    let proxy = FaultProxy::start(upstream.addr, FaultConfig::default())
+        .await
+        .unwrap();
     let mut client = TcpStream::connect(proxy.local_addr()).await.unwrap();
     client
         .write_all(b"POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
@@ -248,7 +290,12 @@ async fn status_429_carries_the_configured_retry_after() {
         ..FaultConfig::default()
     };
     let proxy = FaultProxy::start(upstream.addr, config).await.unwrap();
-    let answer = client().post(proxy.url_for(&upstream.url("/upload"))).body("x").send().await.unwrap();
+    let answer = client()
+        .post(proxy.url_for(&upstream.url("/upload")))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(answer.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(answer.headers()["retry-after"], "7");
     assert_eq!(upstream.hits(), 0);
@@ -326,7 +373,12 @@ async fn bounded_stall_delays_the_request_and_then_lets_it_through() {
     };
     let proxy = FaultProxy::start(upstream.addr, config).await.unwrap();
     let started = Instant::now();
-    let answer = client().post(proxy.url_for(&upstream.url("/upload"))).body("abc").send().await.unwrap();
+    let answer = client()
+        .post(proxy.url_for(&upstream.url("/upload")))
+        .body("abc")
+        .send()
+        .await
+        .unwrap();
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(answer.text().await.unwrap(), echo_of("POST", b"abc"));
     assert_eq!(upstream.hits(), 1);
@@ -343,7 +395,11 @@ async fn latency_delays_every_request() {
     let client = client();
     for _ in 0..2 {
         let started = Instant::now();
-        let answer = client.get(proxy.url_for(&upstream.url("/x"))).send().await.unwrap();
+        let answer = client
+            .get(proxy.url_for(&upstream.url("/x")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(answer.status(), 200);
         assert!(started.elapsed() >= Duration::from_millis(200));
     }
@@ -352,7 +408,11 @@ async fn latency_delays_every_request() {
 #[tokio::test]
 async fn blackhole_drops_live_connections_holds_new_ones_and_lifts_cleanly() {
     let upstream = Upstream::start().await;
-    let proxy = Arc::new(FaultProxy::start(upstream.addr, FaultConfig::default()).await.unwrap());
+    let proxy = Arc::new(
+        FaultProxy::start(upstream.addr, FaultConfig::default())
+            .await
+            .unwrap(),
+    );
     let slow_url = proxy.url_for(&upstream.url("/slow"));
 
     // A request in flight when the network goes away fails at once, not after the server's 2 s.
@@ -373,14 +433,23 @@ async fn blackhole_drops_live_connections_holds_new_ones_and_lifts_cleanly() {
     assert!(error.is_timeout(), "{error:?}");
 
     // A request made during the blackhole goes through once the network is back.
-    let waiting = tokio::spawn(client().post(proxy.url_for(&upstream.url("/late"))).body("late").send());
+    let waiting = tokio::spawn(
+        client()
+            .post(proxy.url_for(&upstream.url("/late")))
+            .body("late")
+            .send(),
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!waiting.is_finished());
     proxy.set_blackhole(false);
     let answer = waiting.await.unwrap().unwrap();
     assert_eq!(answer.text().await.unwrap(), echo_of("POST", b"late"));
 
-    let answer = client().get(proxy.url_for(&upstream.url("/x"))).send().await.unwrap();
+    let answer = client()
+        .get(proxy.url_for(&upstream.url("/x")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(answer.status(), 200);
 }
 
@@ -415,7 +484,9 @@ async fn same_seed_gives_the_same_fault_sequence_and_another_seed_a_different_on
     };
     let mut runs = Vec::new();
     for seed in [42, 42, 43] {
-        let proxy = FaultProxy::start(upstream.addr, config(seed)).await.unwrap();
+        let proxy = FaultProxy::start(upstream.addr, config(seed))
+            .await
+            .unwrap();
         let seen = outcomes(&proxy, &upstream, 40).await;
         runs.push((seen, proxy.fault_log()));
         proxy.shutdown().await;
@@ -424,8 +495,16 @@ async fn same_seed_gives_the_same_fault_sequence_and_another_seed_a_different_on
     assert_ne!(runs[0].1, runs[2].1);
     let log = &runs[0].1;
     assert_eq!(log.len(), 40);
-    for kind in [FaultKind::ResetBefore, FaultKind::ResetAfter, FaultKind::Status503, FaultKind::Status429] {
-        assert!(log.contains(&Some(kind)), "{kind:?} never came up in {log:?}");
+    for kind in [
+        FaultKind::ResetBefore,
+        FaultKind::ResetAfter,
+        FaultKind::Status503,
+        FaultKind::Status429,
+    ] {
+        assert!(
+            log.contains(&Some(kind)),
+            "{kind:?} never came up in {log:?}"
+        );
     }
     // What the client saw matches what the proxy says it did.
     for (outcome, fault) in runs[0].0.iter().zip(log) {
@@ -449,9 +528,18 @@ async fn only_methods_limits_faults_to_those_methods() {
     };
     let proxy = FaultProxy::start(upstream.addr, config).await.unwrap();
     let client = client();
-    let test = client.get(proxy.url_for(&upstream.url("/upload"))).send().await.unwrap();
+    let test = client
+        .get(proxy.url_for(&upstream.url("/upload")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(test.status(), 200);
-    let post = client.post(proxy.url_for(&upstream.url("/upload"))).body("x").send().await.unwrap();
+    let post = client
+        .post(proxy.url_for(&upstream.url("/upload")))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(post.status(), 503);
     assert_eq!(upstream.hits(), 1);
 }
@@ -459,7 +547,9 @@ async fn only_methods_limits_faults_to_those_methods() {
 #[tokio::test]
 async fn set_config_changes_the_faults_of_later_requests() {
     let upstream = Upstream::start().await;
-    let proxy = FaultProxy::start(upstream.addr, FaultConfig::default()).await.unwrap();
+    let proxy = FaultProxy::start(upstream.addr, FaultConfig::default())
+        .await
+        .unwrap();
     let client = client();
     let url = proxy.url_for(&upstream.url("/upload"));
     assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
@@ -470,22 +560,38 @@ async fn set_config_changes_the_faults_of_later_requests() {
     assert_eq!(client.get(&url).send().await.unwrap().status(), 429);
     proxy.set_config(FaultConfig::default());
     assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
-    assert_eq!(proxy.fault_log(), vec![None, Some(FaultKind::Status429), None]);
+    assert_eq!(
+        proxy.fault_log(),
+        vec![None, Some(FaultKind::Status429), None]
+    );
 }
 
 #[tokio::test]
 async fn url_for_swaps_only_the_host_and_port() {
     let upstream = Upstream::start().await;
-    let proxy = FaultProxy::start(upstream.addr, FaultConfig::default()).await.unwrap();
+    let proxy = FaultProxy::start(upstream.addr, FaultConfig::default())
+        .await
+        .unwrap();
     let proxied = proxy.url_for("http://127.0.0.1:9/upload?resumableChunkNumber=3&x=%2F");
-    assert_eq!(proxied, format!("http://{}/upload?resumableChunkNumber=3&x=%2F", proxy.local_addr()));
-    assert_eq!(proxy.url_for("http://localhost:9"), format!("http://{}", proxy.local_addr()));
+    assert_eq!(
+        proxied,
+        format!(
+            "http://{}/upload?resumableChunkNumber=3&x=%2F",
+            proxy.local_addr()
+        )
+    );
+    assert_eq!(
+        proxy.url_for("http://localhost:9"),
+        format!("http://{}", proxy.local_addr())
+    );
 }
 
 #[tokio::test]
 async fn shutdown_stops_accepting_connections() {
     let upstream = Upstream::start().await;
-    let proxy = FaultProxy::start(upstream.addr, FaultConfig::default()).await.unwrap();
+    let proxy = FaultProxy::start(upstream.addr, FaultConfig::default())
+        .await
+        .unwrap();
     let addr = proxy.local_addr();
     proxy.shutdown().await;
     assert!(TcpStream::connect(addr).await.is_err());
@@ -499,6 +605,11 @@ fn shares_adding_up_past_one_are_refused() {
         status_429: 0.6,
         ..FaultConfig::default()
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    runtime.block_on(FaultProxy::start("127.0.0.1:9".parse().unwrap(), config)).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime
+        .block_on(FaultProxy::start("127.0.0.1:9".parse().unwrap(), config))
+        .unwrap();
 }

@@ -35,7 +35,10 @@ pub(crate) fn describe(params: &ChunkParams) -> String {
 
 /// Checks a chunk against the limits and the chunk plan, before any body is read, and
 /// returns what its identifier must be bound to.
-pub(crate) fn check(params: &ChunkParams, config: &ReceiverConfig) -> Result<UploadSpec, Rejection> {
+pub(crate) fn check(
+    params: &ChunkParams,
+    config: &ReceiverConfig,
+) -> Result<UploadSpec, Rejection> {
     let what = describe(params);
     if params.current_chunk_size > config.max_chunk_size {
         return Err(Rejection::too_large(

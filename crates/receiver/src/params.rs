@@ -61,11 +61,17 @@ pub(crate) fn parse_query(query: Option<&str>) -> ParamMap {
 
 /// Adds a multipart form field. Resumable.js sends each parameter twice (query and form):
 /// both copies must agree, or we would not know which one the client meant.
-pub(crate) fn merge_field(map: &mut ParamMap, name: String, value: String) -> Result<(), Rejection> {
+pub(crate) fn merge_field(
+    map: &mut ParamMap,
+    name: String,
+    value: String,
+) -> Result<(), Rejection> {
     match map.get(&name) {
         Some(existing) if *existing != value => Err(Rejection::bad_request(
             "param_conflict",
-            format!("parameter {name} is sent twice with different values ('{existing}' and '{value}')"),
+            format!(
+                "parameter {name} is sent twice with different values ('{existing}' and '{value}')"
+            ),
         )),
         Some(_) => Ok(()),
         None => {
@@ -169,7 +175,8 @@ impl ChunkParams {
         let total_size = number(map, "TotalSize")?;
         let total_chunks = number(map, "TotalChunks")?;
 
-        let (id_name, identifier) = lookup(map, "Identifier").ok_or_else(|| missing("Identifier"))?;
+        let (id_name, identifier) =
+            lookup(map, "Identifier").ok_or_else(|| missing("Identifier"))?;
         validate_identifier(&id_name, identifier)?;
 
         // The file name is checked even when a relative path is used: a client that sends
@@ -296,7 +303,10 @@ mod tests {
         assert_eq!(params.checksum, Some([0xab; 32]));
         let mut m = resumable();
         m.insert("chunkSha256".into(), hex64.clone());
-        assert_eq!(ChunkParams::parse(&m, None).unwrap().checksum, Some([0xab; 32]));
+        assert_eq!(
+            ChunkParams::parse(&m, None).unwrap().checksum,
+            Some([0xab; 32])
+        );
         assert!(ChunkParams::parse(&m, Some(&"cd".repeat(32))).is_err());
         assert!(ChunkParams::parse(&resumable(), Some("xyz")).is_err());
     }

@@ -58,7 +58,9 @@ impl Rejection {
             Self::new(
                 StatusCode::INSUFFICIENT_STORAGE,
                 "insufficient_storage",
-                format!("the receiver's disk is full while {what}: {err}; free some space and retry"),
+                format!(
+                    "the receiver's disk is full while {what}: {err}; free some space and retry"
+                ),
             )
         } else {
             Self::new(

@@ -209,7 +209,12 @@ impl Storage {
     }
 
     /// Records a finished upload and deletes its chunks. Blocking.
-    pub fn finish_upload(&self, dir: &Path, total_chunks: u64, record: &DoneRecord) -> io::Result<()> {
+    pub fn finish_upload(
+        &self,
+        dir: &Path,
+        total_chunks: u64,
+        record: &DoneRecord,
+    ) -> io::Result<()> {
         write_json_atomically(&dir.join(DONE_FILE), record)?;
         for number in 1..=total_chunks {
             match fs::remove_file(chunk_path(dir, number)) {
@@ -259,6 +264,15 @@ impl TempFile {
 
     pub fn path(&self) -> &Path {
         self.path.as_deref().unwrap_or(Path::new(""))
+    }
+
+    /// Renames the file to `dest` and keeps watching it there.
+    pub async fn move_to(&mut self, dest: PathBuf) -> io::Result<()> {
+        if let Some(path) = &self.path {
+            tokio::fs::rename(path, &dest).await?;
+            self.path = Some(dest);
+        }
+        Ok(())
     }
 
     /// Renames the file to `dest` (atomically replacing any file there) and stops
@@ -354,15 +368,18 @@ where
             ),
             CopyError::OverLimit(BodyLimit::Declared(declared)) => Rejection::bad_request(
                 "body_size_mismatch",
-                format!("the body of {what} is longer than its declared CurrentChunkSize {declared}"),
+                format!(
+                    "the body of {what} is longer than its declared CurrentChunkSize {declared}"
+                ),
             ),
             CopyError::OverLimit(BodyLimit::MaxChunk(max)) => Rejection::too_large(
                 "chunk_too_large",
                 format!("the body of {what} is larger than this receiver's max chunk size {max}"),
             ),
-            CopyError::Write(err) => {
-                Rejection::from_io(format_args!("writing {what} to {}", temp.path().display()), &err)
-            }
+            CopyError::Write(err) => Rejection::from_io(
+                format_args!("writing {what} to {}", temp.path().display()),
+                &err,
+            ),
         })?;
     Ok(StagedChunk {
         file: temp,
@@ -477,16 +494,24 @@ fn prepare_target(root: &Path, path: &RelativePath) -> Result<PathBuf, Rejection
         )
     };
     let parts: Vec<&str> = path.parts().collect();
-    let (file_name, folders) = parts.split_last().ok_or_else(|| conflict("empty path".into()))?;
+    let (file_name, folders) = parts
+        .split_last()
+        .ok_or_else(|| conflict("empty path".into()))?;
     let mut current = root.to_path_buf();
     for folder in folders {
         current.push(folder);
         match fs::symlink_metadata(&current) {
             Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(conflict(format!("'{}' is a symbolic link", current.display())))
+                return Err(conflict(format!(
+                    "'{}' is a symbolic link",
+                    current.display()
+                )))
             }
             Ok(meta) if !meta.is_dir() => {
-                return Err(conflict(format!("'{}' is a file, not a folder", current.display())))
+                return Err(conflict(format!(
+                    "'{}' is a file, not a folder",
+                    current.display()
+                )))
             }
             Ok(_) => {}
             Err(err) if err.kind() == io::ErrorKind::NotFound => match fs::create_dir(&current) {
@@ -539,13 +564,22 @@ mod tests {
     #[tokio::test]
     async fn writing_to_a_full_device_reports_disk_full() {
         // /dev/full answers every write with ENOSPC: a real kernel error, not a mock.
-        let Ok(full) = tokio::fs::OpenOptions::new().write(true).open("/dev/full").await else {
+        let Ok(full) = tokio::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .await
+        else {
             eprintln!("no /dev/full on this system; skipping");
             return;
         };
-        let err = copy_body(body(vec![&[7u8; 4096]]), full, BodyLimit::Declared(4096), None)
-            .await
-            .unwrap_err();
+        let err = copy_body(
+            body(vec![&[7u8; 4096]]),
+            full,
+            BodyLimit::Declared(4096),
+            None,
+        )
+        .await
+        .unwrap_err();
         let CopyError::Write(err) = err else {
             panic!("expected a write error, got {err:?}");
         };
@@ -555,9 +589,14 @@ mod tests {
     #[tokio::test]
     async fn copying_stops_at_the_first_byte_over_the_limit() {
         let mut sink = Vec::new();
-        let err = copy_body(body(vec![b"abc", b"de"]), &mut sink, BodyLimit::Declared(4), None)
-            .await
-            .unwrap_err();
+        let err = copy_body(
+            body(vec![b"abc", b"de"]),
+            &mut sink,
+            BodyLimit::Declared(4),
+            None,
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, CopyError::OverLimit(BodyLimit::Declared(4))));
     }
 
@@ -565,12 +604,20 @@ mod tests {
     async fn copying_hashes_what_it_writes() {
         let mut sink = Vec::new();
         let mut hasher = Sha256::new();
-        let len = copy_body(body(vec![b"abc", b"de"]), &mut sink, BodyLimit::Declared(5), Some(&mut hasher))
-            .await
-            .unwrap();
+        let len = copy_body(
+            body(vec![b"abc", b"de"]),
+            &mut sink,
+            BodyLimit::Declared(5),
+            Some(&mut hasher),
+        )
+        .await
+        .unwrap();
         assert_eq!(len, 5);
         assert_eq!(sink, b"abcde");
-        assert_eq!(hasher.finalize().as_slice(), Sha256::digest(b"abcde").as_slice());
+        assert_eq!(
+            hasher.finalize().as_slice(),
+            Sha256::digest(b"abcde").as_slice()
+        );
     }
 
     #[tokio::test]

@@ -75,7 +75,9 @@ impl Upload {
     /// The state lock. A panic while holding it cannot leave it half-updated (every
     /// update is a single insert or assignment), so a poisoned lock is still usable.
     pub fn state(&self) -> MutexGuard<'_, UploadState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Creates the upload's folder and plan record on first use.
@@ -86,7 +88,9 @@ impl Upload {
                 let dir = self.dir.clone();
                 let spec = self.spec.clone();
                 let what = format!("creating the folder for '{}'", spec.path.as_str());
-                match tokio::task::spawn_blocking(move || storage.create_upload_dir(&dir, &spec)).await {
+                match tokio::task::spawn_blocking(move || storage.create_upload_dir(&dir, &spec))
+                    .await
+                {
                     Ok(Ok(())) => Ok(()),
                     Ok(Err(err)) => Err(Rejection::from_io(&what, &err)),
                     Err(join) => Err(Rejection::from_io(&what, &std::io::Error::other(join))),
@@ -115,7 +119,10 @@ impl Registry {
                     removed: false,
                 };
                 let identifier = upload.spec.identifier.clone();
-                (identifier, Arc::new(Upload::new(upload.spec, dir, state, true)))
+                (
+                    identifier,
+                    Arc::new(Upload::new(upload.spec, dir, state, true)),
+                )
             })
             .collect();
         Registry {
@@ -127,7 +134,9 @@ impl Registry {
     }
 
     fn map(&self) -> MutexGuard<'_, HashMap<String, Arc<Upload>>> {
-        self.uploads.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.uploads
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn by_identifier(&self, identifier: &str) -> Option<Arc<Upload>> {

@@ -61,7 +61,12 @@ impl Upstream {
 
 /// Serves one accepted client connection until either side closes it, the blackhole swallows
 /// it, or the proxy shuts down.
-pub(crate) async fn serve(client: TcpStream, upstream_addr: SocketAddr, shared: Arc<Shared>, shutdown: CancellationToken) {
+pub(crate) async fn serve(
+    client: TcpStream,
+    upstream_addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) {
     let mut blackhole = shared.blackhole.subscribe();
     // A connection that arrives while the network is "gone" is accepted but left unread until
     // the network comes back; its bytes wait in the kernel, as they would behind a dead link.
@@ -114,15 +119,21 @@ impl ProxiedConnection {
                 Some(FaultKind::Stall) => match decision.stall_for {
                     // Swallow whatever the client sends until it gives up and closes.
                     None => {
-                        copy_body(&mut self.client, &mut self.client_buf, &mut tokio::io::sink(), BodyFraming::UntilClose)
-                            .await?;
+                        copy_body(
+                            &mut self.client,
+                            &mut self.client_buf,
+                            &mut tokio::io::sink(),
+                            BodyFraming::UntilClose,
+                        )
+                        .await?;
                         return Ok(ConnectionEnd::Close);
                     }
                     // A bounded stall is a very slow server: afterwards the request goes through.
                     Some(stall_for) => tokio::time::sleep(stall_for).await,
                 },
                 Some(FaultKind::Status503) => {
-                    self.answer_locally(&request, &unavailable_answer(&request)).await?;
+                    self.answer_locally(&request, &unavailable_answer(&request))
+                        .await?;
                     if !request.keep_alive {
                         return Ok(ConnectionEnd::Close);
                     }
@@ -155,16 +166,29 @@ impl ProxiedConnection {
     /// next request on this keep-alive connection starts where the client thinks it does.
     async fn answer_locally(&mut self, request: &RequestHead, answer: &[u8]) -> io::Result<()> {
         if request.expects_continue {
-            self.client.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+            self.client
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .await?;
         }
-        copy_body(&mut self.client, &mut self.client_buf, &mut tokio::io::sink(), request.framing).await?;
+        copy_body(
+            &mut self.client,
+            &mut self.client_buf,
+            &mut tokio::io::sink(),
+            request.framing,
+        )
+        .await?;
         self.client.write_all(answer).await
     }
 
     /// Sends the request upstream and relays its answer back. The request body and the answer
     /// are copied concurrently: an upstream may answer (413, or `100 Continue`) before it has
     /// read the whole body, and waiting for the body first would deadlock or lose that answer.
-    async fn forward(&mut self, head: &[u8], request: &RequestHead, reset_after: bool) -> io::Result<Forwarded> {
+    async fn forward(
+        &mut self,
+        head: &[u8],
+        request: &RequestHead,
+        reset_after: bool,
+    ) -> io::Result<Forwarded> {
         let upstream = match self.upstream.take() {
             Some(upstream) if upstream.is_reusable() => upstream,
             _ => Upstream::connect(self.upstream_addr).await?,
@@ -172,35 +196,54 @@ impl ProxiedConnection {
         let upstream = self.upstream.insert(upstream);
         self.shared.counters.requests_forwarded.increment();
 
-        let (mut client_read, mut client_write) = self.client.split();
-        let (mut upstream_read, mut upstream_write) = upstream.stream.split();
-        let client_buf = &mut self.client_buf;
-        let mut discard = tokio::io::sink();
-        // The reset_after victim's answer is read in full, so the upstream has finished its work
-        // (stored the chunk) before the client is cut off, and then thrown away.
-        let answer_to: &mut (dyn AsyncWrite + Unpin + Send) = if reset_after { &mut discard } else { &mut client_write };
+        // The futures below borrow both sockets; the block ends those borrows before cleanup.
+        let (answered, sent) = {
+            let (mut client_read, mut client_write) = self.client.split();
+            let (mut upstream_read, mut upstream_write) = upstream.stream.split();
+            let client_buf = &mut self.client_buf;
+            let mut discard = tokio::io::sink();
+            // The reset_after victim's answer is read in full, so the upstream has finished its
+            // work (stored the chunk) before the client is cut off, and then thrown away.
+            let answer_to: &mut (dyn AsyncWrite + Unpin + Send) = if reset_after {
+                &mut discard
+            } else {
+                &mut client_write
+            };
 
-        let mut send = pin!(async {
-            upstream_write.write_all(head).await.map_err(RelayError::Write)?;
-            copy_body(&mut client_read, client_buf, &mut upstream_write, request.framing).await
-        });
-        let mut answer = pin!(relay_answer(&mut upstream_read, &mut upstream.buf, answer_to, request.is_head()));
-        let mut sent = None;
-        let answered = loop {
-            tokio::select! {
-                // Polled first so that a body that is complete is seen as complete.
-                biased;
-                result = &mut send, if sent.is_none() => match result {
-                    // The client vanished or sent garbage: nobody is left to answer.
-                    Err(RelayError::Read(error)) => return Err(error),
-                    // The upstream stopped reading; it may still be answering, so keep listening.
-                    other => sent = Some(other.is_ok()),
-                },
-                result = &mut answer => break result,
+            let mut send = pin!(async {
+                upstream_write
+                    .write_all(head)
+                    .await
+                    .map_err(RelayError::Write)?;
+                copy_body(
+                    &mut client_read,
+                    client_buf,
+                    &mut upstream_write,
+                    request.framing,
+                )
+                .await
+            });
+            let mut answer = pin!(relay_answer(
+                &mut upstream_read,
+                &mut upstream.buf,
+                answer_to,
+                request.is_head()
+            ));
+            let mut sent = None;
+            loop {
+                tokio::select! {
+                    // Polled first so that a body that is complete is seen as complete.
+                    biased;
+                    result = &mut send, if sent.is_none() => match result {
+                        // The client vanished or sent garbage: nobody is left to answer.
+                        Err(RelayError::Read(error)) => return Err(error),
+                        // The upstream stopped reading; it may still be answering: keep listening.
+                        other => sent = Some(other.is_ok()),
+                    },
+                    result = &mut answer => break (result, sent),
+                }
             }
         };
-        drop(send);
-        drop(answer);
 
         let forwarded = match answered {
             Err(error) => Err(error.into()),
@@ -256,12 +299,25 @@ async fn relay_answer(
         }
         copy_body(src, buf, dst, answer.framing).await?;
         dst.flush().await.map_err(RelayError::Write)?;
-        return Ok(if answer.keep_alive { Forwarded::KeepAlive } else { Forwarded::Close });
+        return Ok(if answer.keep_alive {
+            Forwarded::KeepAlive
+        } else {
+            Forwarded::Close
+        });
     }
 }
 
-fn local_answer(request: &RequestHead, status_line: &str, extra_headers: &str, body: &str) -> Vec<u8> {
-    let connection = if request.keep_alive { "" } else { "Connection: close\r\n" };
+fn local_answer(
+    request: &RequestHead,
+    status_line: &str,
+    extra_headers: &str,
+    body: &str,
+) -> Vec<u8> {
+    let connection = if request.keep_alive {
+        ""
+    } else {
+        "Connection: close\r\n"
+    };
     let mut answer = format!(
         "HTTP/1.1 {status_line}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n{extra_headers}{connection}\r\n",
         body.len()
@@ -273,11 +329,20 @@ fn local_answer(request: &RequestHead, status_line: &str, extra_headers: &str, b
 }
 
 fn unavailable_answer(request: &RequestHead) -> Vec<u8> {
-    local_answer(request, "503 Service Unavailable", "", "fault proxy: injected 503\n")
+    local_answer(
+        request,
+        "503 Service Unavailable",
+        "",
+        "fault proxy: injected 503\n",
+    )
 }
 
 fn too_many_requests_answer(request: &RequestHead, retry_after_secs: u64) -> Vec<u8> {
     let retry_after = format!("Retry-After: {retry_after_secs}\r\n");
-    local_answer(request, "429 Too Many Requests", &retry_after, "fault proxy: injected 429\n")
+    local_answer(
+        request,
+        "429 Too Many Requests",
+        &retry_after,
+        "fault proxy: injected 429\n",
+    )
 }
-

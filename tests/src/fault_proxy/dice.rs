@@ -115,7 +115,10 @@ mod tests {
             FaultKind::Status429,
         ] {
             let count = faults.iter().filter(|f| **f == Some(kind)).count();
-            assert!((800..1200).contains(&count), "{kind:?} came {count} times in 10000");
+            assert!(
+                (800..1200).contains(&count),
+                "{kind:?} came {count} times in 10000"
+            );
         }
     }
 

@@ -76,7 +76,8 @@ impl RequestHead {
         let mut lines = text.split("\r\n");
         let request_line = lines.next().unwrap_or_default();
         let mut parts = request_line.split(' ');
-        let (Some(method), Some(_target), Some(version)) = (parts.next(), parts.next(), parts.next())
+        let (Some(method), Some(_target), Some(version)) =
+            (parts.next(), parts.next(), parts.next())
         else {
             return Err(invalid(format!("malformed request line {request_line:?}")));
         };
@@ -117,17 +118,18 @@ impl ResponseHead {
             .parse()
             .map_err(|_| invalid(format!("malformed status line {status_line:?}")))?;
         let facts = header_facts(lines)?;
-        let framing = if request_was_head || (100..200).contains(&status) || status == 204 || status == 304 {
-            BodyFraming::Empty
-        } else {
-            match (facts.chunked, facts.content_length) {
-                (Some(true), _) => BodyFraming::Chunked,
-                (Some(false), _) => BodyFraming::UntilClose,
-                (None, Some(0)) => BodyFraming::Empty,
-                (None, Some(n)) => BodyFraming::Length(n),
-                (None, None) => BodyFraming::UntilClose,
-            }
-        };
+        let framing =
+            if request_was_head || (100..200).contains(&status) || status == 204 || status == 304 {
+                BodyFraming::Empty
+            } else {
+                match (facts.chunked, facts.content_length) {
+                    (Some(true), _) => BodyFraming::Chunked,
+                    (Some(false), _) => BodyFraming::UntilClose,
+                    (None, Some(0)) => BodyFraming::Empty,
+                    (None, Some(n)) => BodyFraming::Length(n),
+                    (None, None) => BodyFraming::UntilClose,
+                }
+            };
         Ok(ResponseHead {
             status,
             framing,
@@ -177,7 +179,10 @@ fn keeps_alive(version: &str, facts: &HeaderFacts) -> bool {
 }
 
 fn invalid(message: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("fault proxy: {message}"))
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("fault proxy: {message}"),
+    )
 }
 
 fn ended_early(what: &str) -> RelayError {
@@ -190,7 +195,10 @@ fn ended_early(what: &str) -> RelayError {
 /// Reads one message head (start line and headers, through the blank line) and returns it,
 /// leaving any bytes after it (the start of the body) in `buf`. `Ok(None)` means the peer closed
 /// the connection cleanly between messages.
-pub(crate) async fn read_head<R>(src: &mut R, buf: &mut BytesMut) -> Result<Option<BytesMut>, RelayError>
+pub(crate) async fn read_head<R>(
+    src: &mut R,
+    buf: &mut BytesMut,
+) -> Result<Option<BytesMut>, RelayError>
 where
     R: AsyncRead + Unpin + ?Sized,
 {
@@ -249,7 +257,12 @@ where
     }
 }
 
-async fn copy_exact<R, W>(src: &mut R, buf: &mut BytesMut, dst: &mut W, length: u64) -> Result<(), RelayError>
+async fn copy_exact<R, W>(
+    src: &mut R,
+    buf: &mut BytesMut,
+    dst: &mut W,
+    length: u64,
+) -> Result<(), RelayError>
 where
     R: AsyncRead + Unpin + ?Sized,
     W: AsyncWrite + Unpin + ?Sized,
@@ -264,7 +277,9 @@ where
             }
         }
         let take = remaining.min(buf.len() as u64) as usize;
-        dst.write_all(&buf[..take]).await.map_err(RelayError::Write)?;
+        dst.write_all(&buf[..take])
+            .await
+            .map_err(RelayError::Write)?;
         buf.advance(take);
         remaining -= take as u64;
     }
@@ -327,7 +342,9 @@ fn chunk_size(line: &[u8]) -> io::Result<u64> {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 #[cfg(test)]
@@ -338,7 +355,9 @@ mod tests {
         let mut src = input;
         let mut buf = BytesMut::new();
         let mut out = Vec::new();
-        copy_body(&mut src, &mut buf, &mut out, framing).await.unwrap();
+        copy_body(&mut src, &mut buf, &mut out, framing)
+            .await
+            .unwrap();
         let mut rest = buf.to_vec();
         rest.extend_from_slice(src);
         (out, rest)
@@ -362,17 +381,27 @@ mod tests {
 
     #[test]
     fn chunked_transfer_encoding_wins_over_content_length() {
-        let head = b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
-        assert_eq!(RequestHead::parse(head).unwrap().framing, BodyFraming::Chunked);
+        let head =
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
+        assert_eq!(
+            RequestHead::parse(head).unwrap().framing,
+            BodyFraming::Chunked
+        );
     }
 
     #[test]
     fn answers_to_head_and_204_and_304_have_no_body_whatever_they_declare() {
         let declared = b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n";
-        assert_eq!(ResponseHead::parse(declared, true).unwrap().framing, BodyFraming::Empty);
+        assert_eq!(
+            ResponseHead::parse(declared, true).unwrap().framing,
+            BodyFraming::Empty
+        );
         for status in ["204 No Content", "304 Not Modified", "100 Continue"] {
             let head = format!("HTTP/1.1 {status}\r\nContent-Length: 99\r\n\r\n");
-            assert_eq!(ResponseHead::parse(head.as_bytes(), false).unwrap().framing, BodyFraming::Empty);
+            assert_eq!(
+                ResponseHead::parse(head.as_bytes(), false).unwrap().framing,
+                BodyFraming::Empty
+            );
         }
     }
 
@@ -385,7 +414,8 @@ mod tests {
 
     #[test]
     fn connection_close_on_an_answer_ends_keep_alive() {
-        let head = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+        let head =
+            b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
         assert!(!ResponseHead::parse(head, false).unwrap().keep_alive);
     }
 
@@ -393,7 +423,10 @@ mod tests {
     fn malformed_heads_are_rejected() {
         assert!(RequestHead::parse(b"GARBAGE\r\n\r\n").is_err());
         assert!(RequestHead::parse(b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n").is_err());
-        assert!(RequestHead::parse(b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n").is_err());
+        assert!(RequestHead::parse(
+            b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"
+        )
+        .is_err());
         assert!(ResponseHead::parse(b"HTTP/1.1 abc OK\r\n\r\n", false).is_err());
     }
 
@@ -409,7 +442,10 @@ mod tests {
     #[tokio::test]
     async fn read_head_reports_a_clean_close_between_messages_as_none() {
         let mut src: &[u8] = b"";
-        assert!(read_head(&mut src, &mut BytesMut::new()).await.unwrap().is_none());
+        assert!(read_head(&mut src, &mut BytesMut::new())
+            .await
+            .unwrap()
+            .is_none());
         let mut partial: &[u8] = b"GET / HT";
         assert!(read_head(&mut partial, &mut BytesMut::new()).await.is_err());
     }
@@ -432,10 +468,22 @@ mod tests {
     #[tokio::test]
     async fn truncated_bodies_are_errors_not_silent_successes() {
         let mut src: &[u8] = b"abc";
-        let result = copy_body(&mut src, &mut BytesMut::new(), &mut Vec::new(), BodyFraming::Length(10)).await;
+        let result = copy_body(
+            &mut src,
+            &mut BytesMut::new(),
+            &mut Vec::new(),
+            BodyFraming::Length(10),
+        )
+        .await;
         assert!(matches!(result, Err(RelayError::Read(_))));
         let mut chunked: &[u8] = b"5\r\nhel";
-        let result = copy_body(&mut chunked, &mut BytesMut::new(), &mut Vec::new(), BodyFraming::Chunked).await;
+        let result = copy_body(
+            &mut chunked,
+            &mut BytesMut::new(),
+            &mut Vec::new(),
+            BodyFraming::Chunked,
+        )
+        .await;
         assert!(matches!(result, Err(RelayError::Read(_))));
     }
 }

@@ -1,0 +1,239 @@
+//! How `upload` shows progress: bars on a terminal, plain lines in logs and pipes, or one
+//! JSON object per event for scripts. All three only render engine events.
+
+use crate::size::human_bytes;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::{Duration, Instant};
+use upload_engine::{Event, FileState, UploadId, UploadSummary};
+
+pub enum Renderer {
+    Bars(Bars),
+    Plain(Plain),
+    Json,
+}
+
+impl Renderer {
+    pub fn new(json: bool, terminal: bool) -> Renderer {
+        if json {
+            Renderer::Json
+        } else if terminal {
+            Renderer::Bars(Bars::new())
+        } else {
+            Renderer::Plain(Plain::default())
+        }
+    }
+
+    pub fn event(&mut self, e: &Event) {
+        match self {
+            Renderer::Json => {
+                if let Ok(line) = serde_json::to_string(e) {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "{line}");
+                }
+            }
+            Renderer::Bars(b) => b.event(e),
+            Renderer::Plain(p) => p.event(e),
+        }
+    }
+
+    /// Prints a line without tearing the bars.
+    pub fn note(&self, text: &str) {
+        match self {
+            Renderer::Bars(b) => {
+                let _ = b.multi.println(text);
+            }
+            Renderer::Json => {
+                let note = serde_json::json!({"type": "note", "message": text});
+                println!("{note}");
+            }
+            Renderer::Plain(_) => eprintln!("{text}"),
+        }
+    }
+
+    pub fn finish(&mut self) {
+        if let Renderer::Bars(b) = self {
+            b.total.finish_and_clear();
+            for bar in b.files.values() {
+                bar.finish_and_clear();
+            }
+        }
+    }
+}
+
+/// Names kept per upload so any renderer can say which file an event is about.
+#[derive(Default)]
+struct Names(HashMap<UploadId, (String, u64)>);
+
+impl Names {
+    fn add(&mut self, u: &UploadSummary) {
+        self.0.insert(u.id, (u.relative_path.clone(), u.size));
+    }
+    fn name(&self, id: UploadId) -> &str {
+        self.0.get(&id).map_or("?", |(n, _)| n.as_str())
+    }
+    fn size(&self, id: UploadId) -> u64 {
+        self.0.get(&id).map_or(0, |(_, s)| *s)
+    }
+}
+
+pub struct Bars {
+    multi: MultiProgress,
+    total: ProgressBar,
+    files: HashMap<UploadId, ProgressBar>,
+    acked: HashMap<UploadId, u64>,
+    names: Names,
+}
+
+impl Bars {
+    fn new() -> Bars {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+        let total = multi.add(ProgressBar::new(0));
+        total.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>8.bold} [{bar:30.cyan/blue}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        total.set_prefix("total");
+        Bars {
+            multi,
+            total,
+            files: HashMap::new(),
+            acked: HashMap::new(),
+            names: Names::default(),
+        }
+    }
+
+    fn file_bar(&mut self, id: UploadId) -> &ProgressBar {
+        let size = self.names.size(id);
+        let name = self.names.name(id).to_string();
+        let multi = &self.multi;
+        self.files.entry(id).or_insert_with(|| {
+            let bar = multi.add(ProgressBar::new(size));
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "  [{bar:30.green/white}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {wide_msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.set_message(name);
+            bar
+        })
+    }
+
+    fn set_acked(&mut self, id: UploadId, acked: u64) {
+        let before = self.acked.insert(id, acked).unwrap_or(0);
+        if acked >= before {
+            self.total.inc(acked - before);
+        } else {
+            self.total
+                .set_position(self.total.position().saturating_sub(before - acked));
+        }
+        if let Some(bar) = self.files.get(&id) {
+            bar.set_position(acked);
+        }
+    }
+
+    fn event(&mut self, e: &Event) {
+        match e {
+            Event::Added { upload } => {
+                self.names.add(upload);
+                self.total.inc_length(upload.size);
+            }
+            Event::File { id, state } => match state {
+                FileState::Testing | FileState::Uploading => {
+                    self.file_bar(*id);
+                }
+                FileState::Done => {
+                    if let Some(bar) = self.files.remove(id) {
+                        bar.finish_and_clear();
+                    }
+                    let line = format!(
+                        "done    {} ({})",
+                        self.names.name(*id),
+                        human_bytes(self.names.size(*id))
+                    );
+                    let _ = self.multi.println(line);
+                }
+                FileState::Failed { reason, .. } => {
+                    if let Some(bar) = self.files.remove(id) {
+                        bar.abandon();
+                    }
+                    let line = format!("failed  {}: {reason}", self.names.name(*id));
+                    let _ = self.multi.println(line);
+                }
+                FileState::Paused | FileState::Cancelled | FileState::Queued => {
+                    if let Some(bar) = self.files.remove(id) {
+                        bar.finish_and_clear();
+                    }
+                }
+            },
+            Event::Chunk {
+                id, acked_bytes, ..
+            } => self.set_acked(*id, *acked_bytes),
+            Event::Progress {
+                id, acked_bytes, ..
+            } => self.set_acked(*id, *acked_bytes),
+            Event::Replanned { id, reason, .. } => {
+                self.set_acked(*id, 0);
+                let line = format!("note    {}: {reason}", self.names.name(*id));
+                let _ = self.multi.println(line);
+            }
+            Event::Totals { totals } => {
+                self.total
+                    .set_message(format!("{}/{} files", totals.files_done, totals.files));
+            }
+            Event::Removed { .. } => {}
+        }
+    }
+}
+
+/// Plain lines for logs: one per finished file and a progress line every few seconds.
+#[derive(Default)]
+pub struct Plain {
+    names: Names,
+    last_totals: Option<Instant>,
+}
+
+impl Plain {
+    fn event(&mut self, e: &Event) {
+        match e {
+            Event::Added { upload } => self.names.add(upload),
+            Event::File { id, state } => match state {
+                FileState::Done => eprintln!(
+                    "done    {} ({})",
+                    self.names.name(*id),
+                    human_bytes(self.names.size(*id))
+                ),
+                FileState::Failed { reason, .. } => {
+                    eprintln!("failed  {}: {reason}", self.names.name(*id))
+                }
+                _ => {}
+            },
+            Event::Replanned { id, reason, .. } => {
+                eprintln!("note    {}: {reason}", self.names.name(*id))
+            }
+            Event::Totals { totals } => {
+                let due = self
+                    .last_totals
+                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
+                if due && totals.bytes_acked < totals.bytes_total {
+                    self.last_totals = Some(Instant::now());
+                    eprintln!(
+                        "progress {} of {} ({}/s), {}/{} files",
+                        human_bytes(totals.bytes_acked),
+                        human_bytes(totals.bytes_total),
+                        human_bytes(totals.bytes_per_sec),
+                        totals.files_done,
+                        totals.files
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! The target conformance suite: one set of behaviour checks that every target and server
+//! pair must pass (rclone's `fstests` idea). A server plugs in by implementing
+//! [`ConformanceServer`]; `tests/conformance.rs` runs the suite against each.
+
+use crate::fault_proxy::{FaultConfig, FaultProxy};
+use crate::harness::{sha256_file, write_file};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+use upload_engine::{
+    sources, ChunkRule, Engine, EngineConfig, EnqueueRequest, Event, FileState, RetryPolicy,
+    TargetSpec, UploadId, UploadSettings,
+};
+
+/// A real server the suite uploads to, able to say what it stored.
+pub trait ConformanceServer: Send + Sync {
+    /// Address the server listens on (a proxy may be put in front of it).
+    fn addr(&self) -> SocketAddr;
+    /// The target description for a server reached at `addr` (the server's own address, or
+    /// a proxy's).
+    fn spec_for(&self, addr: SocketAddr) -> TargetSpec;
+    /// sha256 of the file stored under `relative_path`, or `None` when there is none.
+    fn stored_sha256(&self, relative_path: &str) -> Option<String>;
+    /// Chunk requests the server accepted so far, when it counts them.
+    fn chunk_posts(&self) -> Option<u64>;
+    /// Lets the engine reach the server (targets that need a session register here).
+    fn prepare(&self, _engine: &Engine) {}
+}
+
+/// Engine settings for tests: fast retries, short stall detection.
+pub fn test_engine_config() -> EngineConfig {
+    EngineConfig {
+        retry: RetryPolicy {
+            max_attempts: 8,
+            base_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(500),
+            jitter: 0.5,
+            max_retry_after: Duration::from_secs(2),
+        },
+        stall_timeout: Duration::from_secs(2),
+        min_chunk_size: 1024,
+        ..EngineConfig::default()
+    }
+}
+
+pub fn settings(chunk_size: u64, rule: ChunkRule) -> UploadSettings {
+    UploadSettings {
+        chunk_size,
+        chunk_rule: rule,
+        test_chunks: true,
+        test_threshold: 1024,
+    }
+}
+
+async fn open(server: &dyn ConformanceServer, config: EngineConfig) -> Engine {
+    let engine = Engine::open(config).await.expect("engine opens");
+    server.prepare(&engine);
+    engine
+}
+
+async fn enqueue(
+    engine: &Engine,
+    spec: &TargetSpec,
+    path: &Path,
+    rel: &str,
+    settings: &UploadSettings,
+) -> UploadId {
+    engine
+        .enqueue(EnqueueRequest {
+            path: path.to_path_buf(),
+            relative_path: Some(rel.to_string()),
+            target: spec.clone(),
+            settings: settings.clone(),
+        })
+        .await
+        .expect("enqueue")
+}
+
+async fn state_of(engine: &Engine, id: UploadId) -> FileState {
+    engine
+        .snapshot()
+        .await
+        .expect("snapshot")
+        .into_iter()
+        .find(|u| u.id == id)
+        .expect("upload in snapshot")
+        .state
+}
+
+async fn acked_of(engine: &Engine, id: UploadId) -> u64 {
+    engine
+        .snapshot()
+        .await
+        .expect("snapshot")
+        .into_iter()
+        .find(|u| u.id == id)
+        .expect("upload in snapshot")
+        .acked_bytes
+}
+
+async fn wait_idle(engine: &Engine) {
+    tokio::time::timeout(Duration::from_secs(120), engine.wait_idle())
+        .await
+        .expect("uploads finish within 120 s")
+        .expect("engine alive");
+}
+
+fn assert_identical(server: &dyn ConformanceServer, local: &Path, rel: &str) {
+    let want = sha256_file(local);
+    let got = server
+        .stored_sha256(rel)
+        .unwrap_or_else(|| panic!("the server has no file at {rel}"));
+    assert_eq!(got, want, "{rel} differs on the server");
+}
+
+/// Waits for the first acknowledged chunk of `id`.
+async fn first_ack(events: &mut tokio::sync::broadcast::Receiver<Event>, id: UploadId) {
+    let wait = async {
+        loop {
+            match events.recv().await {
+                Ok(Event::Chunk {
+                    id: i, acked_bytes, ..
+                }) if i == id && acked_bytes > 0 => return,
+                Ok(_) => {}
+                Err(e) => panic!("event stream ended: {e}"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .expect("a chunk is acknowledged within 30 s");
+}
+
+/// Sizes around the chunk size, under both chunking rules, arrive byte-identical.
+pub async fn sizes_around_the_chunk_size(server: &dyn ConformanceServer) {
+    let cs: u64 = 128 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(server, test_engine_config()).await;
+    let spec = server.spec_for(server.addr());
+    let sizes = [
+        0,
+        1,
+        cs - 1,
+        cs,
+        cs + 1,
+        2 * cs - 1,
+        2 * cs,
+        7 * cs + 12_345,
+    ];
+    let mut expected = Vec::new();
+    for (rule, tag) in [(ChunkRule::Floor, "floor"), (ChunkRule::Force, "force")] {
+        for (i, size) in sizes.iter().enumerate() {
+            let rel = format!("sizes-{tag}/{i}-{size}.bin");
+            let path = write_file(dir.path(), &rel, *size, i as u64 + 7);
+            let id = enqueue(&engine, &spec, &path, &rel, &settings(cs, rule)).await;
+            expected.push((id, path, rel));
+        }
+    }
+    wait_idle(&engine).await;
+    for (id, path, rel) in &expected {
+        assert_eq!(state_of(&engine, *id).await, FileState::Done, "{rel}");
+        assert_identical(server, path, rel);
+    }
+}
+
+/// A folder with nested paths and unicode names keeps its tree on the server.
+pub async fn nested_folder_with_unicode_names(server: &dyn ConformanceServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let top = dir.path().join("Dossier été");
+    let rels = [
+        "a.txt",
+        "日本語/ファイル.bin",
+        "deep/er/still deeper/файл.dat",
+        "emoji 🎉/x",
+    ];
+    for (i, rel) in rels.iter().enumerate() {
+        write_file(&top, rel, 1000 + i as u64 * 70_001, i as u64);
+    }
+    let files = sources::collect(std::slice::from_ref(&top)).expect("collect folder");
+    assert_eq!(files.len(), rels.len());
+    let engine = open(server, test_engine_config()).await;
+    let spec = server.spec_for(server.addr());
+    let ids = engine
+        .enqueue_all(files.clone(), &spec, &settings(64 * 1024, ChunkRule::Floor))
+        .await
+        .expect("enqueue folder");
+    wait_idle(&engine).await;
+    for id in ids {
+        assert_eq!(state_of(&engine, id).await, FileState::Done);
+    }
+    for f in &files {
+        assert!(f.relative_path.starts_with("Dossier été/"));
+        assert_identical(server, &f.path, &f.relative_path);
+    }
+}
+
+/// A paused file makes no progress, then finishes after resume without re-sending much.
+pub async fn pause_then_resume(server: &dyn ConformanceServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let cs = 64 * 1024;
+    let path = write_file(dir.path(), "pause.bin", 64 * cs + 5, 3);
+    // Latency makes the upload slow enough to pause in the middle.
+    let proxy = FaultProxy::start(
+        server.addr(),
+        FaultConfig {
+            latency: Duration::from_millis(15),
+            ..FaultConfig::default()
+        },
+    )
+    .await
+    .expect("proxy");
+    let engine = open(server, test_engine_config()).await;
+    let mut events = engine.subscribe();
+    let spec = server.spec_for(proxy.local_addr());
+    let id = enqueue(
+        &engine,
+        &spec,
+        &path,
+        "pause.bin",
+        &settings(cs, ChunkRule::Floor),
+    )
+    .await;
+    first_ack(&mut events, id).await;
+    engine.pause(id).await.expect("pause");
+    assert_eq!(state_of(&engine, id).await, FileState::Paused);
+    let acked = acked_of(&engine, id).await;
+    assert!(acked < 64 * cs, "paused before the end");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        acked_of(&engine, id).await,
+        acked,
+        "no progress while paused"
+    );
+    assert_eq!(state_of(&engine, id).await, FileState::Paused);
+    let posts_paused = server.chunk_posts();
+    engine.resume(id).await.expect("resume");
+    wait_idle(&engine).await;
+    assert_eq!(state_of(&engine, id).await, FileState::Done);
+    assert_identical(server, &path, "pause.bin");
+    if let (Some(before), Some(after)) = (posts_paused, server.chunk_posts()) {
+        // After resume only the missing chunks go (plus at most the ones in flight at pause).
+        let missing = (64 * cs - acked) / cs + 1;
+        assert!(
+            after - before <= missing + 3,
+            "resume sent {} chunks for {missing} missing",
+            after - before
+        );
+    }
+}
+
+/// A cancelled file stops, is never finished on the server, and stays cancelled.
+pub async fn cancel_stops_the_upload(server: &dyn ConformanceServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let cs = 64 * 1024;
+    let path = write_file(dir.path(), "cancel.bin", 64 * cs, 4);
+    let proxy = FaultProxy::start(
+        server.addr(),
+        FaultConfig {
+            latency: Duration::from_millis(15),
+            ..FaultConfig::default()
+        },
+    )
+    .await
+    .expect("proxy");
+    let engine = open(server, test_engine_config()).await;
+    let mut events = engine.subscribe();
+    let spec = server.spec_for(proxy.local_addr());
+    let id = enqueue(
+        &engine,
+        &spec,
+        &path,
+        "cancel.bin",
+        &settings(cs, ChunkRule::Floor),
+    )
+    .await;
+    first_ack(&mut events, id).await;
+    engine.cancel(id).await.expect("cancel");
+    wait_idle(&engine).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(state_of(&engine, id).await, FileState::Cancelled);
+    assert!(
+        server.stored_sha256("cancel.bin").is_none(),
+        "a cancelled file must not be completed on the server"
+    );
+}
+
+/// A file that failed (server refusing with 503 until the retry budget ran out) uploads
+/// fine when retried after the server recovers.
+pub async fn retry_after_failure(server: &dyn ConformanceServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let cs = 64 * 1024;
+    let path = write_file(dir.path(), "retry.bin", 5 * cs + 1, 5);
+    let proxy = FaultProxy::start(
+        server.addr(),
+        FaultConfig {
+            status_503: 1.0,
+            retry_after_secs: 0,
+            ..FaultConfig::default()
+        },
+    )
+    .await
+    .expect("proxy");
+    let mut config = test_engine_config();
+    config.retry.max_attempts = 3;
+    let engine = open(server, config).await;
+    let spec = server.spec_for(proxy.local_addr());
+    let id = enqueue(
+        &engine,
+        &spec,
+        &path,
+        "retry.bin",
+        &settings(cs, ChunkRule::Floor),
+    )
+    .await;
+    wait_idle(&engine).await;
+    match state_of(&engine, id).await {
+        FileState::Failed { reason, retryable } => {
+            assert!(retryable, "a 503 give-up can be retried");
+            assert!(reason.contains("503"), "reason names the answer: {reason}");
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    proxy.set_config(FaultConfig::default());
+    engine.retry(id).await.expect("retry");
+    // The retry starts after the file is looked at again.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    wait_idle(&engine).await;
+    assert_eq!(state_of(&engine, id).await, FileState::Done);
+    assert_identical(server, &path, "retry.bin");
+}
