@@ -2,3 +2,4 @@
 pub mod conformance;
 pub mod fault_proxy;
 pub mod harness;
+pub mod scripted_server;

@@ -51,6 +51,12 @@ enum Command {
         /// One JSON object per event on stdout.
         #[arg(long)]
         json: bool,
+        /// Seconds without progress after which a chunk request is abandoned and retried.
+        #[arg(long, default_value_t = 30.0)]
+        stall_timeout: f64,
+        /// Attempts per chunk before a file is reported as failed.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+        retries: u32,
     },
     /// Run the strict Resumable.js / Flow.js receiver.
     Serve {
@@ -96,6 +102,8 @@ fn main() -> ExitCode {
                 files,
                 dialect,
                 json,
+                stall_timeout,
+                retries,
             } => upload::run(upload::UploadArgs {
                 paths,
                 to,
@@ -105,6 +113,8 @@ fn main() -> ExitCode {
                 files: files.into(),
                 dialect,
                 json,
+                stall_timeout: std::time::Duration::from_secs_f64(stall_timeout.clamp(0.1, 86_400.0)),
+                retries,
             })
             .await
             .map(|o| match o {

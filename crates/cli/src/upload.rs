@@ -22,6 +22,8 @@ pub struct UploadArgs {
     pub files: usize,
     pub dialect: Dialect,
     pub json: bool,
+    pub stall_timeout: std::time::Duration,
+    pub retries: u32,
 }
 
 /// How the run ended, for the exit status.
@@ -57,6 +59,11 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<Outcome> {
         limits: Limits {
             parallel_chunks: args.parallel.max(1),
             parallel_files: args.files.max(1),
+        },
+        stall_timeout: args.stall_timeout,
+        retry: upload_engine::RetryPolicy {
+            max_attempts: args.retries,
+            ..upload_engine::RetryPolicy::default()
         },
         ..EngineConfig::default()
     };
