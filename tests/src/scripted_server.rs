@@ -84,7 +84,11 @@ impl ScriptedServer {
 
     /// Every request seen so far.
     pub fn seen(&self) -> Vec<Seen> {
-        self.shared.log.lock().map(|l| l.clone()).unwrap_or_default()
+        self.shared
+            .log
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default()
     }
 }
 

@@ -113,7 +113,9 @@ fn main() -> ExitCode {
                 files: files.into(),
                 dialect,
                 json,
-                stall_timeout: std::time::Duration::from_secs_f64(stall_timeout.clamp(0.1, 86_400.0)),
+                stall_timeout: std::time::Duration::from_secs_f64(
+                    stall_timeout.clamp(0.1, 86_400.0),
+                ),
                 retries,
             })
             .await
