@@ -7,8 +7,8 @@ use e2e_tests::harness::{sha256_file, write_file, ReceiverServer};
 use e2e_tests::scripted_server::{Answer, ScriptedServer};
 use std::time::{Duration, Instant};
 use upload_engine::{
-    ChunkRule, Dialect, Engine, EngineError, EnqueueRequest, Event, FileState, TargetSpec,
-    UploadId, UploadSettings,
+    ChangedFilePolicy, ChunkRule, Dialect, Engine, EngineError, EnqueueRequest, Event, FileState,
+    TargetSpec, UploadId, UploadSettings,
 };
 
 fn spec(url: &str) -> TargetSpec {
@@ -165,7 +165,7 @@ async fn retry_after_is_honoured() {
 }
 
 #[tokio::test]
-async fn an_unreachable_server_gives_up_with_a_network_reason() {
+async fn an_unreachable_server_puts_the_queue_offline_then_gives_up_when_told() {
     // Bind then drop, so nothing listens on the port.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -176,8 +176,9 @@ async fn an_unreachable_server_gives_up_with_a_network_reason() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_file(dir.path(), "e.bin", 10, 1);
     let mut config = test_engine_config();
-    config.retry.max_attempts = 2;
+    config.offline_give_up = Some(Duration::from_secs(1));
     let engine = Engine::open(config).await.unwrap();
+    let mut events = engine.subscribe();
     let id = upload_one(&engine, &url, &path, settings(1024, ChunkRule::Floor)).await;
     let (reason, retryable) = failure(finish(&engine, id).await);
     assert!(retryable);
@@ -185,7 +186,19 @@ async fn an_unreachable_server_gives_up_with_a_network_reason() {
         reason.contains("network error") && reason.contains(&url),
         "{reason}"
     );
-    assert!(reason.contains("gave up after 2 attempts"), "{reason}");
+    assert!(reason.contains("offline for"), "{reason}");
+    let mut went_offline = false;
+    while let Ok(e) = events.try_recv() {
+        if let Event::Connectivity {
+            online: false,
+            reason,
+        } = e
+        {
+            went_offline = true;
+            assert!(reason.unwrap_or_default().contains(&url));
+        }
+    }
+    assert!(went_offline, "the queue reported going offline");
 }
 
 #[tokio::test]
@@ -217,8 +230,19 @@ async fn a_413_replans_with_half_the_chunk_size_and_says_so() {
     assert_eq!(sha256_file(&server.stored("big.bin")), sha256_file(&path));
 }
 
-#[tokio::test]
-async fn a_file_changed_while_uploading_is_never_mixed_and_retry_sends_the_new_one() {
+/// A 40-chunk upload, slowed by a proxy, whose file was rewritten after the first
+/// acknowledged chunk.
+struct ChangedMidUpload {
+    server: ReceiverServer,
+    _proxy: FaultProxy,
+    engine: Engine,
+    id: UploadId,
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+    events: Vec<Event>,
+}
+
+async fn change_mid_upload(policy: ChangedFilePolicy) -> ChangedMidUpload {
     let server = ReceiverServer::start().await;
     let proxy = FaultProxy::start(
         server.receiver.local_addr(),
@@ -232,11 +256,12 @@ async fn a_file_changed_while_uploading_is_never_mixed_and_retry_sends_the_new_o
     let dir = tempfile::tempdir().unwrap();
     let cs = 64 * 1024;
     let path = write_file(dir.path(), "live.bin", 40 * cs, 2);
-    let engine = Engine::open(test_engine_config()).await.unwrap();
+    let mut config = test_engine_config();
+    config.changed_files = policy;
+    let engine = Engine::open(config).await.unwrap();
     let mut events = engine.subscribe();
     let url = proxy.url_for(&server.url());
     let id = upload_one(&engine, &url, &path, settings(cs, ChunkRule::Floor)).await;
-    // Wait for the first acknowledged chunk, then change the file.
     loop {
         if let Ok(Event::Chunk { acked_bytes, .. }) = events.recv().await {
             if acked_bytes > 0 {
@@ -246,17 +271,53 @@ async fn a_file_changed_while_uploading_is_never_mixed_and_retry_sends_the_new_o
     }
     tokio::time::sleep(Duration::from_millis(20)).await;
     write_file(dir.path(), "live.bin", 40 * cs + 7, 3);
-    let (reason, retryable) = failure(finish(&engine, id).await);
+    finish(&engine, id).await;
+    let mut seen = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        seen.push(e);
+    }
+    ChangedMidUpload {
+        server,
+        _proxy: proxy,
+        engine,
+        id,
+        path,
+        _dir: dir,
+        events: seen,
+    }
+}
+
+#[tokio::test]
+async fn a_file_changed_while_uploading_starts_over_and_is_never_mixed() {
+    let c = change_mid_upload(ChangedFilePolicy::Restart).await;
+    assert_eq!(finish(&c.engine, c.id).await, FileState::Done);
+    assert!(c
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Replanned { reason, .. } if reason.contains("changed"))));
+    assert_eq!(
+        sha256_file(&c.server.stored("live.bin")),
+        sha256_file(&c.path)
+    );
+}
+
+#[tokio::test]
+async fn with_the_fail_policy_a_changed_file_fails_and_retry_sends_the_new_content() {
+    let c = change_mid_upload(ChangedFilePolicy::Fail).await;
+    let (reason, retryable) = failure(finish(&c.engine, c.id).await);
     assert!(reason.contains("changed while uploading"), "{reason}");
     assert!(retryable);
     assert!(
-        !server.stored("live.bin").exists(),
+        !c.server.stored("live.bin").exists(),
         "no mixed file on the server"
     );
-    engine.retry(id).await.unwrap();
+    c.engine.retry(c.id).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(finish(&engine, id).await, FileState::Done);
-    assert_eq!(sha256_file(&server.stored("live.bin")), sha256_file(&path));
+    assert_eq!(finish(&c.engine, c.id).await, FileState::Done);
+    assert_eq!(
+        sha256_file(&c.server.stored("live.bin")),
+        sha256_file(&c.path)
+    );
 }
 
 #[tokio::test]

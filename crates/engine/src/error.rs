@@ -23,6 +23,10 @@ pub enum EngineError {
     Stopped,
     #[error("cannot start the HTTP client: {0}")]
     Http(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Why one chunk request did not succeed. The scheduler decides from the variant whether to

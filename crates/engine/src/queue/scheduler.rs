@@ -3,14 +3,16 @@
 //! send next under the limits, and turns every change into an event.
 
 use super::upload::Upload;
-use super::work::{self, ChunkJob, ChunkOutcome, WorkReport};
+use super::work::{self, ChunkJob, ChunkOutcome, Examine, FileNow, WorkReport};
 use crate::config::UploadSettings;
-use crate::config::{EngineConfig, Limits};
+use crate::config::{ChangedFilePolicy, EngineConfig, Limits};
 use crate::error::{ChunkError, EngineError};
 use crate::events::{ChunkState, Event, FileState, QueueTotals, UploadSummary};
 use crate::ids::UploadId;
 use crate::protocol::{strong_identifier, ChunkPlan};
+use crate::store::{Replan, Store};
 use crate::targets::{Target, UploadFile};
+use crate::throttle::Throttle;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -20,11 +22,13 @@ type Reply<T> = oneshot::Sender<T>;
 
 /// What `Engine` handles ask of the scheduler.
 pub enum Command {
+    /// A file already recorded in the store (when there is one) under `id`.
     Add {
+        id: UploadId,
         file: Box<UploadFile>,
         target: Arc<dyn Target>,
         settings: UploadSettings,
-        reply: Reply<UploadId>,
+        reply: Reply<()>,
     },
     /// `None` = every upload.
     Pause(Option<UploadId>, Reply<Result<(), EngineError>>),
@@ -61,8 +65,13 @@ pub struct Scheduler {
     /// Files holding a slot, in the order they got it.
     active: Vec<UploadId>,
     in_flight: usize,
-    next_id: u64,
     events: broadcast::Sender<Event>,
+    store: Option<Store>,
+    throttle: Arc<Throttle>,
+    offline: Option<Offline>,
+    /// Wall clock and monotonic clock at the last tick, to notice a sleep (the wall clock
+    /// jumps ahead while the monotonic one stood still).
+    clocks: (SystemTime, Instant),
     reports_tx: mpsc::UnboundedSender<WorkReport>,
     reports_rx: mpsc::UnboundedReceiver<WorkReport>,
     idle_waiters: Vec<Reply<()>>,
@@ -70,21 +79,55 @@ pub struct Scheduler {
     dirty: bool,
 }
 
+/// The queue's state while the network is away.
+struct Offline {
+    since: Instant,
+    reason: String,
+    /// The target whose request failed: it is the one probed.
+    target: Arc<dyn Target>,
+    failed_probes: u32,
+    next_probe: Instant,
+    probing: bool,
+}
+
+/// Connection losses of one chunk that do not use its retry budget (each a spell offline).
+const FREE_NETWORK_FAILURES: u32 = 5;
+
+/// Probes back off up to this, so the queue resumes within a few seconds of the network.
+const MAX_PROBE_INTERVAL: Duration = Duration::from_secs(2);
+
 impl Scheduler {
-    pub fn new(config: EngineConfig, events: broadcast::Sender<Event>) -> Scheduler {
+    pub fn new(
+        config: EngineConfig,
+        events: broadcast::Sender<Event>,
+        store: Option<Store>,
+        throttle: Arc<Throttle>,
+        restored: Vec<Upload>,
+    ) -> Scheduler {
         let (reports_tx, reports_rx) = mpsc::unbounded_channel();
+        let mut uploads = BTreeMap::new();
+        let mut queued = VecDeque::new();
+        for u in restored {
+            if u.state == FileState::Queued {
+                queued.push_back(u.id);
+            }
+            uploads.insert(u.id, u);
+        }
         Scheduler {
             config,
-            uploads: BTreeMap::new(),
-            queued: VecDeque::new(),
+            uploads,
+            queued,
             active: Vec::new(),
             in_flight: 0,
-            next_id: 1,
             events,
+            store,
+            throttle,
+            offline: None,
+            clocks: (SystemTime::now(), Instant::now()),
             reports_tx,
             reports_rx,
             idle_waiters: Vec::new(),
-            dirty: false,
+            dirty: true,
         }
     }
 
@@ -94,19 +137,28 @@ impl Scheduler {
         loop {
             self.dispatch();
             self.answer_idle_waiters();
-            let wake = self.next_retry_due();
+            let wake = match (self.next_retry_due(), self.next_probe_due()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             tokio::select! {
                 cmd = commands.recv() => match cmd {
                     Some(Command::Shutdown) | None => break,
                     Some(cmd) => self.handle_command(cmd),
                 },
                 Some(report) = self.reports_rx.recv() => self.handle_report(report),
-                _ = sleep_until(wake) => self.release_due_retries(),
+                _ = sleep_until(wake) => {
+                    self.release_due_retries();
+                    self.probe_if_due();
+                }
                 _ = tick.tick() => self.emit_progress_tick(),
             }
         }
         for upload in self.uploads.values_mut() {
             upload.token.cancel();
+        }
+        if let Some(store) = &self.store {
+            let _ = store.flush().await;
         }
     }
 
@@ -124,6 +176,9 @@ impl Scheduler {
         }
         u.state = state.clone();
         self.dirty = true;
+        if let Some(store) = &self.store {
+            store.set_state(id, &state);
+        }
         self.emit(Event::File { id, state });
     }
 
@@ -146,20 +201,19 @@ impl Scheduler {
     fn handle_command(&mut self, cmd: Command) {
         match cmd {
             Command::Add {
+                id,
                 file,
                 target,
                 settings,
                 reply,
             } => {
-                let id = UploadId(self.next_id);
-                self.next_id += 1;
                 let mut upload = Upload::new(id, *file, target, settings);
                 let summary = upload.summary(Instant::now());
                 self.uploads.insert(id, upload);
                 self.queued.push_back(id);
                 self.dirty = true;
                 self.emit(Event::Added { upload: summary });
-                let _ = reply.send(id);
+                let _ = reply.send(());
             }
             Command::Pause(which, reply) => {
                 let r = self.for_each_selected(which, Self::pause);
@@ -223,6 +277,9 @@ impl Scheduler {
                 for id in &gone {
                     self.uploads.remove(id);
                     self.emit(Event::Removed { id: *id });
+                }
+                if let Some(store) = &self.store {
+                    store.delete(gone.clone());
                 }
                 self.dirty = true;
                 let _ = reply.send(gone);
@@ -319,57 +376,152 @@ impl Scheduler {
             return;
         }
         // Look at the file again first: a changed file must get a new identifier.
-        tokio::spawn(work::restat(
+        self.examine(id, Examine::Retry, false);
+    }
+
+    /// Starts looking at a file again. `counts` makes it an in-flight request of the file
+    /// (so its answer is tied to the current epoch).
+    fn examine(&mut self, id: UploadId, why: Examine, counts: bool) {
+        let Some(u) = self.uploads.get_mut(&id) else {
+            return;
+        };
+        if counts {
+            u.in_flight += 1;
+            u.examining = true;
+            self.in_flight += 1;
+        }
+        tokio::spawn(work::examine(
             id,
-            u.file.path.clone(),
+            u.epoch,
+            why,
+            u.file.clone(),
+            u.settings.chunk_size,
+            u.settings.chunk_rule,
             self.reports_tx.clone(),
         ));
     }
 
-    fn after_restat(&mut self, id: UploadId, result: Result<(u64, SystemTime), ChunkError>) {
-        let Some(u) = self.uploads.get_mut(&id) else {
+    /// What to do once a file was looked at again.
+    fn examined(&mut self, id: UploadId, why: Examine, result: Result<FileNow, ChunkError>) {
+        let Some(u) = self.uploads.get(&id) else {
             return;
         };
-        if !matches!(u.state, FileState::Failed { .. }) {
+        let expected = match why {
+            Examine::Retry => matches!(u.state, FileState::Failed { .. }),
+            Examine::Restart | Examine::Resume => u.state.is_active(),
+        };
+        if !expected {
             return;
         }
-        let (size, mtime) = match result {
-            Ok(v) => v,
+        if why != Examine::Retry {
+            if let Some(u) = self.uploads.get_mut(&id) {
+                u.examining = false;
+            }
+        }
+        let now = match result {
+            Ok(now) => now,
             Err(e) => {
-                let state = FileState::Failed {
-                    reason: e.to_string(),
-                    retryable: true,
-                };
-                // Re-emit so the user sees the retry was tried and why it could not start.
-                u.state = FileState::Queued;
-                self.set_file_state(id, state);
+                // Re-set the state so the user sees the retry was tried and why it stopped.
+                if let Some(u) = self.uploads.get_mut(&id) {
+                    u.state = FileState::Queued;
+                }
+                self.fail_file(id, e.to_string(), true);
                 return;
             }
         };
-        if size != u.file.plan.size || mtime != u.file.mtime {
-            let mut file = (*u.file).clone();
-            u.generation += 1;
-            file.plan = ChunkPlan::new(size, u.settings.chunk_size, u.settings.chunk_rule);
-            file.mtime = mtime;
-            file.remote_id = None;
-            file.identifier = identifier_for(&file, u.generation);
-            u.replan(file);
-            let (cs, tc) = (u.file.plan.chunk_size, u.file.plan.total_chunks);
-            self.emit(Event::Replanned {
-                id,
-                chunk_size: cs,
-                total_chunks: tc,
-                reason: "the file changed since it was queued: uploading it anew".into(),
-            });
-        } else {
-            u.disown_in_flight();
-            let changed = u.requeue_unfinished(true);
-            for n in changed {
-                self.set_chunk_state(id, n, ChunkState::Pending);
+        if now.unchanged {
+            match why {
+                Examine::Retry => {
+                    if let Some(u) = self.uploads.get_mut(&id) {
+                        u.disown_in_flight();
+                        let changed = u.requeue_unfinished(true);
+                        for n in changed {
+                            self.set_chunk_state(id, n, ChunkState::Pending);
+                        }
+                    }
+                    self.queued.push_back(id);
+                    self.set_file_state(id, FileState::Queued);
+                }
+                Examine::Resume | Examine::Restart => {
+                    // Unchanged: carry on from the chunks the store says are done.
+                    if let Some(u) = self.uploads.get_mut(&id) {
+                        u.verify_first = false;
+                    }
+                }
             }
+            return;
         }
+        if why == Examine::Resume && self.config.changed_files == ChangedFilePolicy::Fail {
+            let path = self
+                .uploads
+                .get(&id)
+                .map(|u| u.file.path.display().to_string());
+            let reason = format!(
+                "{} changed since it was queued; retry to upload the new content",
+                path.unwrap_or_default()
+            );
+            self.fail_file(id, reason, true);
+            return;
+        }
+        self.start_over(
+            id,
+            now,
+            "the file changed since it was queued: uploading it anew",
+        );
+    }
+
+    /// Re-plans a file that changed, under a new identifier, and queues it from chunk 1.
+    fn start_over(&mut self, id: UploadId, now: FileNow, reason: &str) {
+        let Some(u) = self.uploads.get_mut(&id) else {
+            return;
+        };
+        let mut file = (*u.file).clone();
+        u.generation += 1;
+        file.plan = ChunkPlan::new(now.size, u.settings.chunk_size, u.settings.chunk_rule);
+        file.mtime = now.mtime;
+        file.quick_hash = now.quick_hash;
+        file.remote_id = None;
+        file.identifier = identifier_for(&file, u.generation);
+        let old = u.file.clone();
+        let target = u.target.clone();
+        u.replan(file);
+        u.verify_first = false;
+        let (cs, tc) = (u.file.plan.chunk_size, u.file.plan.total_chunks);
+        self.persist_replan(id);
+        // The server's partial copy of the old content is useless now.
+        tokio::spawn(async move {
+            let _ = target.cancel(&old).await;
+        });
+        self.emit(Event::Replanned {
+            id,
+            chunk_size: cs,
+            total_chunks: tc,
+            reason: reason.to_string(),
+        });
+        self.leave_slot(id);
         self.queued.push_back(id);
+        if let Some(u) = self.uploads.get_mut(&id) {
+            // Force the state event even when it already was queued.
+            u.state = FileState::Paused;
+        }
         self.set_file_state(id, FileState::Queued);
+    }
+
+    fn persist_replan(&self, id: UploadId) {
+        let (Some(store), Some(u)) = (&self.store, self.uploads.get(&id)) else {
+            return;
+        };
+        store.replan(
+            id,
+            Replan {
+                size: u.file.plan.size,
+                mtime: u.file.mtime,
+                quick_hash: u.file.quick_hash.clone(),
+                identifier: u.file.identifier.clone(),
+                generation: u.generation,
+                chunk_size: u.file.plan.chunk_size,
+            },
+        );
     }
 
     // ----- reports from running work ----------------------------------------------------
@@ -412,7 +564,22 @@ impl Scheduler {
                     self.finished(id, result);
                 }
             }
-            WorkReport::Restated { id, result } => self.after_restat(id, result),
+            WorkReport::Examined {
+                id,
+                epoch,
+                why,
+                result,
+            } => {
+                if why == Examine::Retry {
+                    self.examined(id, why, result);
+                } else {
+                    self.request_ended(id);
+                    if self.current(id, epoch) {
+                        self.examined(id, why, result);
+                    }
+                }
+            }
+            WorkReport::Reachability { result } => self.reachability(result),
         }
     }
 
@@ -449,6 +616,8 @@ impl Scheduler {
                 }
             }
         }
+        let skip: std::collections::HashSet<u32> = present.iter().copied().collect();
+        u.ready.retain(|n| !skip.contains(n));
         for n in present {
             self.chunk_stored(id, n, "already on the server".into(), now);
         }
@@ -464,11 +633,13 @@ impl Scheduler {
             return;
         }
         let len = u.file.plan.len(number);
-        u.ready.retain(|n| *n != number);
         u.slot(number).last_answer = answer;
         u.acked += len;
         u.chunks_done += 1;
         u.rate.record(now, len);
+        if let Some(store) = &self.store {
+            store.chunk_done(id, number);
+        }
         self.set_chunk_state(id, number, ChunkState::Done);
         self.emit_progress(id, now);
         self.dirty = true;
@@ -499,8 +670,11 @@ impl Scheduler {
                 if let Some(remote) = receipt.remote_id {
                     if let Some(u) = self.uploads.get_mut(&id) {
                         let mut file = (*u.file).clone();
-                        file.remote_id = Some(remote);
+                        file.remote_id = Some(remote.clone());
                         u.file = Arc::new(file);
+                    }
+                    if let Some(store) = &self.store {
+                        store.set_remote_id(id, Some(remote));
                     }
                 }
                 self.chunk_stored(id, number, receipt.answer, now);
@@ -514,15 +688,24 @@ impl Scheduler {
                 self.set_chunk_state(id, number, ChunkState::Pending);
             }
             Err(ChunkError::TooLarge { chunk_bytes, .. }) => self.too_large(id, chunk_bytes),
-            Err(
-                e @ (ChunkError::Network { .. }
-                | ChunkError::Stalled(_)
-                | ChunkError::Retryable { .. }),
-            ) => self.chunk_retry(id, number, e, now),
+            Err(e @ ChunkError::Network { .. }) => self.lost_network(id, number, e),
+            Err(e @ (ChunkError::Stalled(_) | ChunkError::Retryable { .. })) => {
+                self.chunk_retry(id, number, e, now)
+            }
             Err(e @ ChunkError::Permanent { status, .. }) => {
                 self.chunk_failed(id, number, &e);
                 // A server error may pass; a refusal of the request itself will not.
                 self.fail_file(id, e.to_string(), status >= 500);
+            }
+            Err(e @ ChunkError::FileChanged { .. })
+                if self.config.changed_files == ChangedFilePolicy::Restart =>
+            {
+                // Stop sending the old content now; the file is examined and started over.
+                if let Some(u) = self.uploads.get_mut(&id) {
+                    u.disown_in_flight();
+                }
+                self.chunk_failed(id, number, &e);
+                self.examine(id, Examine::Restart, true);
             }
             Err(e @ (ChunkError::FileChanged { .. } | ChunkError::Read { .. })) => {
                 self.chunk_failed(id, number, &e);
@@ -601,6 +784,7 @@ impl Scheduler {
         let old_file = u.file.clone();
         u.replan(file);
         let total = u.file.plan.total_chunks;
+        self.persist_replan(id);
         // The server's partial copy under the old plan is useless now.
         tokio::spawn(async move {
             let _ = target.cancel(&old_file).await;
@@ -663,6 +847,9 @@ impl Scheduler {
 
     /// Gives slots to queued files and starts requests until the limits are reached.
     fn dispatch(&mut self) {
+        if self.config.hold {
+            return;
+        }
         let limits = self.config.limits;
         while self.active.len() < limits.parallel_files {
             let Some(id) = self.queued.pop_front() else {
@@ -675,19 +862,30 @@ impl Scheduler {
                 continue;
             }
             self.active.push(id);
+            // A resumed file is asked about even when small: the server may have stored
+            // chunks whose acknowledgement the crash lost.
             let probe = u.settings.test_chunks
                 && u.target.can_test()
-                && u.file.plan.total_chunks > 1
-                && u.file.plan.chunk_size > u.settings.test_threshold;
+                && (u.resumed || u.file.plan.total_chunks > 1)
+                && (u.resumed || u.file.plan.chunk_size > u.settings.test_threshold);
             let state = if probe {
                 FileState::Testing
             } else {
                 u.probed = true;
                 FileState::Uploading
             };
+            let verify = u.verify_first;
             self.set_file_state(id, state);
-            // An empty-handed restart (every chunk already done) goes straight to finishing.
-            self.maybe_finish(id);
+            if verify {
+                self.examine(id, Examine::Resume, true);
+            } else {
+                // A restart with every chunk already done goes straight to finishing.
+                self.maybe_finish(id);
+            }
+        }
+        if self.offline.is_some() {
+            // Nothing new goes out until a probe says the network is back.
+            return;
         }
         let mut i = 0;
         while self.in_flight < limits.parallel_chunks && i < self.active.len() {
@@ -703,7 +901,10 @@ impl Scheduler {
         let Some(u) = self.uploads.get_mut(&id) else {
             return false;
         };
-        if !u.state.is_active() || u.finishing {
+        if !u.state.is_active() || u.finishing || u.examining {
+            return false;
+        }
+        if u.verify_first {
             return false;
         }
         if !u.probed {
@@ -746,7 +947,7 @@ impl Scheduler {
         let test_first = u.settings.test_chunks
             && u.target.can_test()
             && !known_absent
-            && len > u.settings.test_threshold;
+            && (u.resumed || len > u.settings.test_threshold);
         u.in_flight += 1;
         self.in_flight += 1;
         let job = ChunkJob {
@@ -758,6 +959,7 @@ impl Scheduler {
             target: u.target.clone(),
             token: u.token.clone(),
             reports: self.reports_tx.clone(),
+            throttle: self.throttle.clone(),
         };
         tokio::spawn(job.run());
         true
@@ -807,6 +1009,134 @@ impl Scheduler {
         }
     }
 
+    // ----- offline --------------------------------------------------------------------------
+
+    /// A request got no HTTP answer: the network (or the server's host) is away. The chunk
+    /// waits without using its retry budget, and the whole queue goes offline.
+    fn lost_network(&mut self, id: UploadId, number: u32, e: ChunkError) {
+        let Some(u) = self.uploads.get_mut(&id) else {
+            return;
+        };
+        let slot = u.slot(number);
+        slot.network_failures += 1;
+        if slot.network_failures > FREE_NETWORK_FAILURES {
+            // The same chunk keeps losing its connection while the server answers probes:
+            // something refuses this request (a proxy's body limit?), not the network.
+            self.chunk_retry(id, number, e, Instant::now());
+            return;
+        }
+        u.slot(number).last_answer = e.to_string();
+        u.ready.push_front(number);
+        let target = u.target.clone();
+        self.set_chunk_state(id, number, ChunkState::Pending);
+        if self.offline.is_none() {
+            let now = Instant::now();
+            self.offline = Some(Offline {
+                since: now,
+                reason: e.to_string(),
+                target,
+                failed_probes: 0,
+                next_probe: now + Duration::from_millis(250),
+                probing: false,
+            });
+            self.dirty = true;
+            self.emit(Event::Connectivity {
+                online: false,
+                reason: Some(e.to_string()),
+            });
+        }
+    }
+
+    fn next_probe_due(&self) -> Option<Instant> {
+        self.offline
+            .as_ref()
+            .filter(|o| !o.probing)
+            .map(|o| o.next_probe)
+    }
+
+    fn probe_if_due(&mut self) {
+        let give_up = self.config.offline_give_up;
+        let Some(o) = self.offline.as_mut() else {
+            return;
+        };
+        if let Some(limit) = give_up {
+            if o.since.elapsed() >= limit {
+                let reason = format!(
+                    "offline for {} s: {}",
+                    o.since.elapsed().as_secs(),
+                    o.reason
+                );
+                self.give_up_offline(reason);
+                return;
+            }
+        }
+        if o.probing || o.next_probe > Instant::now() {
+            return;
+        }
+        o.probing = true;
+        tokio::spawn(work::reach(o.target.clone(), self.reports_tx.clone()));
+    }
+
+    fn reachability(&mut self, result: Result<(), ChunkError>) {
+        let Some(o) = self.offline.as_mut() else {
+            return;
+        };
+        o.probing = false;
+        match result {
+            Ok(()) => {
+                self.offline = None;
+                self.dirty = true;
+                self.emit(Event::Connectivity {
+                    online: true,
+                    reason: None,
+                });
+            }
+            Err(e) => {
+                o.failed_probes += 1;
+                o.reason = e.to_string();
+                let backoff = Duration::from_millis(250)
+                    .saturating_mul(1 << o.failed_probes.min(8))
+                    .min(MAX_PROBE_INTERVAL);
+                o.next_probe = Instant::now() + backoff;
+            }
+        }
+    }
+
+    /// Fails what waits for the network (the configured patience ran out).
+    fn give_up_offline(&mut self, reason: String) {
+        self.offline = None;
+        let waiting: Vec<UploadId> = self
+            .active
+            .iter()
+            .chain(self.queued.iter())
+            .copied()
+            .collect();
+        for id in waiting {
+            self.fail_file(id, reason.clone(), true);
+        }
+        self.emit(Event::Connectivity {
+            online: true,
+            reason: Some(reason),
+        });
+    }
+
+    /// Notices a jump of the wall clock past the monotonic one (a laptop that slept): the
+    /// network may have changed, so an offline queue probes at once.
+    fn check_clocks(&mut self) {
+        let (wall_then, mono_then) = self.clocks;
+        let wall_now = SystemTime::now();
+        let mono_now = Instant::now();
+        self.clocks = (wall_now, mono_now);
+        let wall = wall_now.duration_since(wall_then).unwrap_or_default();
+        let mono = mono_now.duration_since(mono_then);
+        if wall > mono + Duration::from_secs(2) {
+            tracing::info!("clock jumped {:?} ahead (sleep?): probing now", wall - mono);
+            if let Some(o) = self.offline.as_mut() {
+                o.next_probe = mono_now;
+            }
+        }
+    }
+
     // ----- totals and idleness ------------------------------------------------------------
 
     fn totals(&mut self) -> QueueTotals {
@@ -832,10 +1162,13 @@ impl Scheduler {
             .map(|u| u.file.plan.size - u.acked)
             .sum();
         t.eta_secs = super::rate::eta_secs(remaining, t.bytes_per_sec);
+        t.offline = self.offline.is_some();
         t
     }
 
     fn emit_progress_tick(&mut self) {
+        self.check_clocks();
+        self.probe_if_due();
         let now = Instant::now();
         for id in self.active.clone() {
             self.emit_progress(id, now);

@@ -26,6 +26,9 @@ pub struct UploadFile {
     pub plan: ChunkPlan,
     /// Modification time when queued: a chunk read from a file with another mtime is refused.
     pub mtime: SystemTime,
+    /// sha256 of the first and last chunk (at most 1 MiB each) when queued, so a file whose
+    /// content changed but whose size and mtime were kept is still recognised.
+    pub quick_hash: String,
     /// An id the server gave the file (Twake Drive's file id), when the target uses one.
     pub remote_id: Option<String>,
 }
@@ -72,6 +75,12 @@ pub trait Target: Send + Sync + 'static {
 
     /// Called once after every chunk was acknowledged.
     async fn finish(&self, _file: &UploadFile) -> Result<(), ChunkError> {
+        Ok(())
+    }
+
+    /// Whether the server answers at all (any HTTP answer counts). Used while the queue is
+    /// offline to notice the network is back.
+    async fn reachable(&self) -> Result<(), ChunkError> {
         Ok(())
     }
 

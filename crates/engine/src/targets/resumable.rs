@@ -18,6 +18,9 @@ const STATUS_UNKNOWN: u8 = 0;
 const STATUS_YES: u8 = 1;
 const STATUS_NO: u8 = 2;
 
+/// A reachability probe that takes longer than this counts as "still offline".
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
 pub struct ResumableTarget {
     url: url::Url,
     dialect: Dialect,
@@ -56,15 +59,9 @@ impl ResumableTarget {
     }
 
     fn network(&self, e: &reqwest::Error) -> ChunkError {
-        let mut reason = e.to_string();
-        let mut src = std::error::Error::source(e);
-        while let Some(s) = src {
-            reason = format!("{reason}: {s}");
-            src = s.source();
-        }
         ChunkError::Network {
             url: self.url.to_string(),
-            reason,
+            reason: describe_transport_error(e),
         }
     }
 
@@ -91,6 +88,30 @@ pub fn parse_upload_url(url: &str) -> Result<url::Url, EngineError> {
         return Err(bad("the URL has no host"));
     }
     Ok(parsed)
+}
+
+/// A short account of a transport failure: what failed, and the innermost cause (the part
+/// that says "connection refused" or "reset by peer"), without the request's long URL.
+pub fn describe_transport_error(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else if e.is_body() {
+        "connection lost while sending"
+    } else {
+        "connection lost"
+    };
+    let mut root: Option<&dyn std::error::Error> = None;
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        root = Some(s);
+        src = s.source();
+    }
+    match root {
+        Some(r) => format!("{what}: {r}"),
+        None => what.to_string(),
+    }
 }
 
 /// Waits until `progress` has not moved for `limit`, checking a few times a second.
@@ -159,6 +180,16 @@ impl Target for ResumableTarget {
                 Ok(None)
             }
         }
+    }
+
+    async fn reachable(&self) -> Result<(), ChunkError> {
+        self.client
+            .get(self.url.clone())
+            .timeout(PROBE_TIMEOUT)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.network(&e))
     }
 
     async fn test_chunk(&self, file: &UploadFile, number: u32) -> Result<TestAnswer, ChunkError> {
