@@ -131,6 +131,28 @@ async fn first_ack(events: &mut tokio::sync::broadcast::Receiver<Event>, id: Upl
         .expect("a chunk is acknowledged within 30 s");
 }
 
+/// Waits until `id` has at least `bytes` acknowledged.
+async fn acked_at_least(
+    events: &mut tokio::sync::broadcast::Receiver<Event>,
+    id: UploadId,
+    bytes: u64,
+) {
+    let wait = async {
+        loop {
+            match events.recv().await {
+                Ok(Event::Progress {
+                    id: i, acked_bytes, ..
+                }) if i == id && acked_bytes >= bytes => return,
+                Ok(_) => {}
+                Err(e) => panic!("event stream ended: {e}"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .expect("progress within 30 s");
+}
+
 /// Sizes around the chunk size, under both chunking rules, arrive byte-identical.
 pub async fn sizes_around_the_chunk_size(server: &dyn ConformanceServer) {
     let cs: u64 = 128 * 1024;
@@ -327,4 +349,88 @@ pub async fn retry_after_failure(server: &dyn ConformanceServer) {
     wait_idle(&engine).await;
     assert_eq!(state_of(&engine, id).await, FileState::Done);
     assert_identical(server, &path, "retry.bin");
+}
+
+/// Opens an engine on a durable queue, waiting for an earlier owner of the same database to
+/// let go (its store thread ends just after its last handle is dropped).
+pub async fn open_durable(
+    server: &dyn ConformanceServer,
+    mut config: EngineConfig,
+    db: &Path,
+) -> Engine {
+    config.database = Some(db.to_path_buf());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match Engine::open(config.clone()).await {
+            Ok(engine) => {
+                server.prepare(&engine);
+                return engine;
+            }
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("cannot reopen the queue: {e}"),
+        }
+    }
+}
+
+/// Stops an engine as a crash would leave it (nothing paused, nothing cleaned up), except
+/// that what it recorded is on disk.
+pub async fn stop(engine: Engine) {
+    engine.flush().await.expect("flush");
+    engine.shutdown();
+    drop(engine);
+}
+
+/// An upload stopped in the middle continues in a new engine on the same queue, sends only
+/// what the server is missing, and arrives identical.
+pub async fn restart_in_the_middle(server: &dyn ConformanceServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("queue.sqlite3");
+    let cs = 64 * 1024;
+    let chunks = 48;
+    let path = write_file(dir.path(), "restart.bin", chunks * cs + 11, 6);
+    let proxy = FaultProxy::start(
+        server.addr(),
+        FaultConfig {
+            latency: Duration::from_millis(15),
+            ..FaultConfig::default()
+        },
+    )
+    .await
+    .expect("proxy");
+    let spec = server.spec_for(proxy.local_addr());
+    let engine = open_durable(server, test_engine_config(), &db).await;
+    let mut events = engine.subscribe();
+    let id = enqueue(
+        &engine,
+        &spec,
+        &path,
+        "restart.bin",
+        &settings(cs, ChunkRule::Floor),
+    )
+    .await;
+    acked_at_least(&mut events, id, 5 * cs).await;
+    let posts_at_stop = server.chunk_posts();
+    stop(engine).await;
+
+    let engine = open_durable(server, test_engine_config(), &db).await;
+    let restored = engine.snapshot().await.expect("snapshot");
+    assert_eq!(restored.len(), 1, "the queue kept the upload");
+    assert!(
+        restored[0].acked_bytes >= 5 * cs,
+        "acknowledged chunks were kept"
+    );
+    wait_idle(&engine).await;
+    assert_eq!(state_of(&engine, id).await, FileState::Done);
+    assert_identical(server, &path, "restart.bin");
+    if let (Some(before), Some(after)) = (posts_at_stop, server.chunk_posts()) {
+        let missing = chunks - (restored[0].acked_bytes / cs);
+        assert!(
+            after - before <= missing + 3,
+            "after the restart {} chunks were sent for {missing} missing",
+            after - before
+        );
+    }
 }

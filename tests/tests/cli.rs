@@ -7,16 +7,32 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn cli() -> Command {
-    let mut c = Command::new(cli_binary());
-    c.stdin(Stdio::null());
-    c
+/// Runs of the binary sharing one private queue database (never the user's).
+struct Cli {
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Cli {
+        Cli {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn db(&self) -> std::path::PathBuf {
+        self.dir.path().join("queue.sqlite3")
+    }
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(cli_binary());
+        c.stdin(Stdio::null()).env("TWAKE_UPLOADER_DB", self.db());
+        c
+    }
 }
 
 #[test]
 fn serve_prints_its_url_first_and_receives_an_upload() {
     let store = tempfile::tempdir().unwrap();
-    let mut server = cli()
+    let mut server = Cli::new()
+        .cmd()
         .args(["serve", "--dir"])
         .arg(store.path())
         .stdout(Stdio::piped())
@@ -38,7 +54,8 @@ fn serve_prints_its_url_first_and_receives_an_upload() {
     );
     let src = tempfile::tempdir().unwrap();
     let file = write_file(src.path(), "hello.bin", 3 << 20, 5);
-    let out = cli()
+    let out = Cli::new()
+        .cmd()
         .args(["upload", "--to", &url])
         .arg(&file)
         .output()
@@ -58,15 +75,21 @@ fn serve_prints_its_url_first_and_receives_an_upload() {
 
 #[test]
 fn usage_errors_exit_with_2() {
-    let out = cli().args(["upload", "x", "--to"]).output().unwrap();
+    let out = Cli::new()
+        .cmd()
+        .args(["upload", "x", "--to"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = cli()
+    let out = Cli::new()
+        .cmd()
         .args(["upload", "x", "--to", "ftp://h/u"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only http"));
-    let out = cli()
+    let out = Cli::new()
+        .cmd()
         .args(["upload", "x", "--to", "http://h/u", "--chunk-size", "lots"])
         .output()
         .unwrap();
@@ -80,7 +103,8 @@ async fn a_missing_path_fails_with_1_and_the_other_files_still_go_up() {
     let src = tempfile::tempdir().unwrap();
     let good = write_file(src.path(), "good.bin", 1000, 1);
     let missing = src.path().join("missing.bin");
-    let out = cli()
+    let out = Cli::new()
+        .cmd()
         .args(["upload", "--to", &server.url()])
         .arg(&good)
         .arg(&missing)
@@ -100,7 +124,8 @@ async fn json_mode_prints_one_event_object_per_line() {
     let dir = src.path().join("tree");
     write_file(&dir, "a.bin", 5000, 1);
     write_file(&dir, "sub/b.bin", 2_500_000, 2);
-    let out = cli()
+    let out = Cli::new()
+        .cmd()
         .args([
             "upload",
             "--json",
@@ -136,7 +161,8 @@ async fn json_mode_prints_one_event_object_per_line() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ctrl_c_stops_cleanly_says_how_to_resume_and_the_rerun_sends_only_the_rest() {
+async fn ctrl_c_stops_cleanly_says_how_to_resume_and_resume_sends_only_the_rest() {
+    let cli = Cli::new();
     let server = ReceiverServer::start().await;
     let proxy = FaultProxy::start(
         server.receiver.local_addr(),
@@ -151,7 +177,8 @@ async fn ctrl_c_stops_cleanly_says_how_to_resume_and_the_rerun_sends_only_the_re
     let src = tempfile::tempdir().unwrap();
     let cs: u64 = 256 * 1024;
     let file = write_file(src.path(), "long.bin", 100 * cs, 8);
-    let mut child = cli()
+    let mut child = cli
+        .cmd()
         .args(["upload", "--json", "--chunk-size", "256KiB", "--to", &url])
         .arg(&file)
         .stdout(Stdio::piped())
@@ -179,19 +206,13 @@ async fn ctrl_c_stops_cleanly_says_how_to_resume_and_the_rerun_sends_only_the_re
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
     let notes = rest.join("\n");
-    assert!(
-        notes.contains("Run the same command again to resume"),
-        "{notes}"
-    );
+    assert!(notes.contains("twake-upload resume"), "{notes}");
     assert!(!server.stored("long.bin").exists());
     let posts_before = server.receiver.stats().posts_accepted;
     assert!(posts_before < 100, "interrupted before the end");
 
-    let out = cli()
-        .args(["upload", "--chunk-size", "256KiB", "--to", &server.url()])
-        .arg(&file)
-        .output()
-        .unwrap();
+    // The queue remembers the upload (through the proxy's URL); the proxy is still there.
+    let out = cli.cmd().arg("resume").output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -235,7 +256,8 @@ async fn every_file_arrives_identical_through_resets_stalls_503s_and_429s() {
             i,
         ));
     }
-    let out = cli()
+    let out = Cli::new()
+        .cmd()
         .args([
             "upload",
             "--chunk-size",

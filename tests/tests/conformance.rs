@@ -58,6 +58,10 @@ macro_rules! suite {
                 conformance::cancel_stops_the_upload(&$server.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn an_upload_continues_after_a_restart_without_resending() {
+                conformance::restart_in_the_middle(&$server.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_failed_file_uploads_when_retried() {
                 conformance::retry_after_failure(&$server.await).await;
             }

@@ -1,15 +1,19 @@
 //! `twake-upload`: the command line over the upload engine, for headless machines and
 //! scripts. Thin: it parses arguments, drives the engine and renders its events.
 
+mod queue_cmds;
 mod render;
 mod serve;
+mod session;
 mod size;
 mod upload;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use session::{Outcome, RunOptions};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 use upload_engine::Dialect;
 
 #[derive(Parser)]
@@ -19,8 +23,37 @@ use upload_engine::Dialect;
     about = "Resumable uploads to Twake Drive and Resumable.js servers"
 )]
 struct Cli {
+    /// The upload queue's database [default: ~/.local/share/twake-uploader/queue.sqlite3]
+    #[arg(long, global = true, env = "TWAKE_UPLOADER_DB")]
+    db: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Options of every command that uploads.
+#[derive(Args, Clone)]
+struct Sending {
+    /// Chunk requests in flight across all files.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
+    parallel: u16,
+    /// Files uploading at once.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    files: u16,
+    /// Upload bandwidth limit across all files, e.g. 2MiB (per second); 0 = none.
+    #[arg(long, default_value = "0", value_parser = size::parse_size)]
+    limit_rate: u64,
+    /// One JSON object per event on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Seconds without progress after which a chunk request is abandoned and retried.
+    #[arg(long, default_value_t = 30.0)]
+    stall_timeout: f64,
+    /// Attempts per chunk before a file is reported as failed.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    retries: u32,
+    /// Give up after being offline this many seconds (default: wait for the network).
+    #[arg(long)]
+    give_up_offline: Option<f64>,
 }
 
 #[derive(Subcommand)]
@@ -39,25 +72,29 @@ enum Command {
         /// Cut every chunk to at most the chunk size (flow.js `forceChunkSize`).
         #[arg(long)]
         force_chunk_size: bool,
-        /// Chunk requests in flight across all files.
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
-        parallel: u16,
-        /// Files uploading at once.
-        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
-        files: u16,
         /// Parameter names: resumable or flow.
         #[arg(long, default_value = "resumable")]
         dialect: Dialect,
-        /// One JSON object per event on stdout.
+        #[command(flatten)]
+        sending: Sending,
+    },
+    /// Continue every unfinished upload in the queue (paused and failed ones too).
+    Resume {
+        #[command(flatten)]
+        sending: Sending,
+    },
+    /// Show the queue (works while another twake-upload is uploading).
+    Status {
+        /// One JSON object per upload.
         #[arg(long)]
         json: bool,
-        /// Seconds without progress after which a chunk request is abandoned and retried.
-        #[arg(long, default_value_t = 30.0)]
-        stall_timeout: f64,
-        /// Attempts per chunk before a file is reported as failed.
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
-        retries: u32,
     },
+    /// Pause one upload (by the id `status` shows).
+    Pause { id: u64 },
+    /// Cancel one upload (by the id `status` shows).
+    Cancel { id: u64 },
+    /// Forget finished and cancelled uploads.
+    Clear,
     /// Run the strict Resumable.js / Flow.js receiver.
     Serve {
         /// Folder to store finished files in.
@@ -73,6 +110,92 @@ enum Command {
         #[arg(long)]
         cors: bool,
     },
+}
+
+impl Sending {
+    fn options(&self, db: PathBuf) -> RunOptions {
+        RunOptions {
+            db,
+            parallel: self.parallel.into(),
+            files: self.files.into(),
+            stall_timeout: Duration::from_secs_f64(self.stall_timeout.clamp(0.1, 86_400.0)),
+            retries: self.retries,
+            limit_rate: self.limit_rate,
+            give_up_offline: self
+                .give_up_offline
+                .map(|s| Duration::from_secs_f64(s.clamp(0.0, 1e9))),
+            json: self.json,
+        }
+    }
+}
+
+fn exit_code(o: Outcome) -> ExitCode {
+    match o {
+        Outcome::AllDone => ExitCode::SUCCESS,
+        Outcome::SomeFailed => ExitCode::from(1),
+        Outcome::Interrupted => ExitCode::from(130),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let db = cli.db.unwrap_or_else(upload_engine::store::default_path);
+    match cli.command {
+        Command::Upload {
+            paths,
+            to,
+            chunk_size,
+            force_chunk_size,
+            dialect,
+            sending,
+        } => upload::run(upload::UploadArgs {
+            paths,
+            to,
+            chunk_size,
+            force_chunk_size,
+            dialect,
+            run: sending.options(db),
+        })
+        .await
+        .map(exit_code),
+        Command::Resume { sending } => queue_cmds::resume(sending.options(db)).await.map(exit_code),
+        Command::Status { json } => queue_cmds::status(&db, json).map(|()| ExitCode::SUCCESS),
+        Command::Pause { id } => queue_cmds::change(quiet_options(db), id, false)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Cancel { id } => queue_cmds::change(quiet_options(db), id, true)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Clear => queue_cmds::clear(quiet_options(db))
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Serve {
+            dir,
+            bind,
+            max_chunk_size,
+            cors,
+        } => serve::run(serve::ServeArgs {
+            dir,
+            bind,
+            max_chunk_size,
+            cors,
+        })
+        .await
+        .map(|()| ExitCode::SUCCESS),
+    }
+}
+
+/// Options for commands that only change the queue.
+fn quiet_options(db: PathBuf) -> RunOptions {
+    RunOptions {
+        db,
+        parallel: 1,
+        files: 1,
+        stall_timeout: Duration::from_secs(30),
+        retries: 1,
+        limit_rate: 0,
+        give_up_offline: None,
+        json: false,
+    }
 }
 
 fn main() -> ExitCode {
@@ -91,66 +214,15 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Upload {
-                paths,
-                to,
-                chunk_size,
-                force_chunk_size,
-                parallel,
-                files,
-                dialect,
-                json,
-                stall_timeout,
-                retries,
-            } => upload::run(upload::UploadArgs {
-                paths,
-                to,
-                chunk_size,
-                force_chunk_size,
-                parallel: parallel.into(),
-                files: files.into(),
-                dialect,
-                json,
-                stall_timeout: std::time::Duration::from_secs_f64(
-                    stall_timeout.clamp(0.1, 86_400.0),
-                ),
-                retries,
-            })
-            .await
-            .map(|o| match o {
-                upload::Outcome::AllDone => ExitCode::SUCCESS,
-                upload::Outcome::SomeFailed => ExitCode::from(1),
-                upload::Outcome::Interrupted => ExitCode::from(130),
-            }),
-            Command::Serve {
-                dir,
-                bind,
-                max_chunk_size,
-                cors,
-            } => serve::run(serve::ServeArgs {
-                dir,
-                bind,
-                max_chunk_size,
-                cors,
-            })
-            .await
-            .map(|()| ExitCode::SUCCESS),
-        }
-    });
-    match result {
+    match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             // A URL that cannot be used is a usage error, like a bad flag.
-            if e.downcast_ref::<upload_engine::EngineError>()
-                .is_some_and(|e| matches!(e, upload_engine::EngineError::BadUrl { .. }))
-            {
-                ExitCode::from(2)
-            } else {
-                ExitCode::from(1)
-            }
+            let usage = e
+                .downcast_ref::<upload_engine::EngineError>()
+                .is_some_and(|e| matches!(e, upload_engine::EngineError::BadUrl { .. }));
+            ExitCode::from(if usage { 2 } else { 1 })
         }
     }
 }

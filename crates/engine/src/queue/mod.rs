@@ -226,6 +226,15 @@ impl Engine {
             path,
             remote_id: None,
         };
+        // The same unchanged file to the same target already waiting in the queue (an
+        // interrupted command run again) is the same upload, not a second one.
+        let label = target.label();
+        let existing = self
+            .ask(|r| Command::FindUnfinished(file.identifier.clone(), label, r))
+            .await?;
+        if let Some(id) = existing {
+            return Ok(id);
+        }
         let id = match &self.store {
             Some(store) => {
                 // Recorded before anything is sent: from here on a crash loses nothing.
@@ -324,9 +333,14 @@ impl Engine {
     pub async fn totals(&self) -> Result<QueueTotals, EngineError> {
         self.ask(Command::Totals).await
     }
-    /// Removes done and cancelled files from the queue; returns their ids.
-    pub async fn clear_finished(&self) -> Result<Vec<UploadId>, EngineError> {
-        self.ask(Command::ClearFinished).await
+    /// Removes done and cancelled files from the queue (the durable one too, including
+    /// those finished in earlier runs); returns how many went.
+    pub async fn clear_finished(&self) -> Result<usize, EngineError> {
+        let loaded = self.ask(Command::ClearFinished).await?;
+        match &self.store {
+            Some(store) => Ok(loaded.len() + store.delete_finished().await?),
+            None => Ok(loaded.len()),
+        }
     }
     /// Resolves once nothing is queued or running (paused and finished files may remain).
     pub async fn wait_idle(&self) -> Result<(), EngineError> {

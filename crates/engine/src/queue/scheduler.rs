@@ -41,6 +41,8 @@ pub enum Command {
     Chunks(UploadId, Reply<Option<Vec<ChunkInfo>>>),
     Totals(Reply<QueueTotals>),
     ClearFinished(Reply<Vec<UploadId>>),
+    /// An unfinished upload with this identifier to the target with this label.
+    FindUnfinished(String, String, Reply<Option<UploadId>>),
     /// Answered once nothing is queued or running (paused and finished files may remain).
     WhenIdle(Reply<()>),
     Shutdown,
@@ -285,6 +287,18 @@ impl Scheduler {
                 let _ = reply.send(gone);
             }
             Command::WhenIdle(reply) => self.idle_waiters.push(reply),
+            Command::FindUnfinished(identifier, target, reply) => {
+                let found = self
+                    .uploads
+                    .values()
+                    .find(|u| {
+                        !u.state.is_finished()
+                            && u.file.identifier == identifier
+                            && u.target.label() == target
+                    })
+                    .map(|u| u.id);
+                let _ = reply.send(found);
+            }
             Command::Shutdown => {}
         }
     }
@@ -1127,10 +1141,8 @@ impl Scheduler {
         let wall_now = SystemTime::now();
         let mono_now = Instant::now();
         self.clocks = (wall_now, mono_now);
-        let wall = wall_now.duration_since(wall_then).unwrap_or_default();
-        let mono = mono_now.duration_since(mono_then);
-        if wall > mono + Duration::from_secs(2) {
-            tracing::info!("clock jumped {:?} ahead (sleep?): probing now", wall - mono);
+        if clock_jumped((wall_then, mono_then), (wall_now, mono_now)) {
+            tracing::info!("the wall clock jumped ahead (the machine slept?): probing now");
             if let Some(o) = self.offline.as_mut() {
                 o.next_probe = mono_now;
             }
@@ -1189,6 +1201,36 @@ impl Scheduler {
                 let _ = w.send(());
             }
         }
+    }
+}
+
+/// True when the wall clock moved more than 2 s further than the monotonic clock between two
+/// readings: the machine was asleep (Linux's monotonic clock stops during suspend).
+fn clock_jumped(before: (SystemTime, Instant), after: (SystemTime, Instant)) -> bool {
+    let wall = after.0.duration_since(before.0).unwrap_or_default();
+    let mono = after.1.duration_since(before.1);
+    wall > mono + Duration::from_secs(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sleep_shows_as_the_wall_clock_outrunning_the_monotonic_one() {
+        let t = SystemTime::now();
+        let i = Instant::now();
+        let second = Duration::from_secs(1);
+        assert!(!clock_jumped((t, i), (t + second, i + second)));
+        assert!(clock_jumped(
+            (t, i),
+            (t + Duration::from_secs(600), i + second)
+        ));
+        // A wall clock set backwards is not a sleep.
+        assert!(!clock_jumped(
+            (t + Duration::from_secs(60), i),
+            (t, i + second)
+        ));
     }
 }
 
