@@ -66,14 +66,10 @@ pub fn status(db: &Path, json: bool) -> anyhow::Result<()> {
         "id", "done", "size", "file"
     );
     for u in &all {
-        let pct = if u.new.size == 0 {
-            if u.state == FileState::Done {
-                100
-            } else {
-                0
-            }
-        } else {
-            acked(u) * 100 / u.new.size
+        let pct = match acked(u).saturating_mul(100).checked_div(u.new.size) {
+            Some(p) => p,
+            None if u.state == FileState::Done => 100,
+            None => 0,
         };
         println!(
             "{:>5}  {:>5}%  {:>10}  {:<40}  {} → {}",

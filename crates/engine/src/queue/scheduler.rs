@@ -1212,28 +1212,6 @@ fn clock_jumped(before: (SystemTime, Instant), after: (SystemTime, Instant)) -> 
     wall > mono + Duration::from_secs(2)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_sleep_shows_as_the_wall_clock_outrunning_the_monotonic_one() {
-        let t = SystemTime::now();
-        let i = Instant::now();
-        let second = Duration::from_secs(1);
-        assert!(!clock_jumped((t, i), (t + second, i + second)));
-        assert!(clock_jumped(
-            (t, i),
-            (t + Duration::from_secs(600), i + second)
-        ));
-        // A wall clock set backwards is not a sleep.
-        assert!(!clock_jumped(
-            (t + Duration::from_secs(60), i),
-            (t, i + second)
-        ));
-    }
-}
-
 /// The identifier of a file under a given generation.
 fn identifier_for(file: &UploadFile, generation: u32) -> String {
     strong_identifier(
@@ -1255,5 +1233,27 @@ async fn sleep_until(when: Option<Instant>) {
     match when {
         Some(t) => tokio::time::sleep_until(t.into()).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sleep_shows_as_the_wall_clock_outrunning_the_monotonic_one() {
+        let t = SystemTime::now();
+        let i = Instant::now();
+        let second = Duration::from_secs(1);
+        assert!(!clock_jumped((t, i), (t + second, i + second)));
+        assert!(clock_jumped(
+            (t, i),
+            (t + Duration::from_secs(600), i + second)
+        ));
+        // A wall clock set backwards is not a sleep.
+        assert!(!clock_jumped(
+            (t + Duration::from_secs(60), i),
+            (t, i + second)
+        ));
     }
 }
