@@ -4,6 +4,8 @@
 set -euo pipefail
 bin=${1:-target/debug/twake-upload}
 work=$(mktemp -d)
+# A queue of its own, so the demo never touches your real upload queue.
+export TWAKE_UPLOADER_DB=$work/queue.sqlite3
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$work/received"
 echo "Generating a 200 MB file in $work ..."

@@ -344,8 +344,6 @@ pub async fn retry_after_failure(server: &dyn ConformanceServer) {
     }
     proxy.set_config(FaultConfig::default());
     engine.retry(id).await.expect("retry");
-    // The retry starts after the file is looked at again.
-    tokio::time::sleep(Duration::from_millis(100)).await;
     wait_idle(&engine).await;
     assert_eq!(state_of(&engine, id).await, FileState::Done);
     assert_identical(server, &path, "retry.bin");

@@ -312,7 +312,6 @@ async fn with_the_fail_policy_a_changed_file_fails_and_retry_sends_the_new_conte
         "no mixed file on the server"
     );
     c.engine.retry(c.id).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(finish(&c.engine, c.id).await, FileState::Done);
     assert_eq!(
         sha256_file(&c.server.stored("live.bin")),

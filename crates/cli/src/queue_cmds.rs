@@ -92,20 +92,17 @@ pub async fn resume(run: RunOptions) -> anyhow::Result<Outcome> {
     let events = engine.subscribe();
     engine.resume_all().await?;
     engine.retry_all_failed().await?;
-    let ours: HashSet<UploadId> = engine
+    let restored: Vec<_> = engine
         .snapshot()
         .await?
         .into_iter()
         .filter(|u| !matches!(u.state, FileState::Done | FileState::Cancelled))
-        .map(|u| u.id)
         .collect();
+    let ours: HashSet<UploadId> = restored.iter().map(|u| u.id).collect();
     if ours.is_empty() {
         renderer.note("Nothing to resume: every upload in the queue is finished.");
     }
-    // A retry looks at the file again before it queues it; give that a moment to start so
-    // "idle" is not reported before the retried files are back in line.
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    session::drive(&engine, renderer, events, &ours, 0, started).await
+    session::drive(&engine, renderer, events, &ours, &restored, 0, started).await
 }
 
 /// `pause ID` / `cancel ID`: changes one upload without sending anything.

@@ -9,7 +9,9 @@ use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use upload_engine::{Engine, EngineConfig, FileState, Limits, RetryPolicy, UploadId};
+use upload_engine::{
+    Engine, EngineConfig, Event, FileState, Limits, RetryPolicy, UploadId, UploadSummary,
+};
 
 /// Options shared by every command that uploads.
 #[derive(Clone, Debug)]
@@ -69,9 +71,17 @@ pub async fn drive(
     mut renderer: Renderer,
     mut events: tokio::sync::broadcast::Receiver<upload_engine::Event>,
     ours: &HashSet<UploadId>,
+    restored: &[UploadSummary],
     not_queued: usize,
     started: Instant,
 ) -> anyhow::Result<Outcome> {
+    // Uploads continued from the queue were added by an earlier run: announce them so
+    // every renderer knows their names and sizes.
+    for upload in restored {
+        renderer.event(&Event::Added {
+            upload: upload.clone(),
+        });
+    }
     let idle = engine.wait_idle();
     tokio::pin!(idle);
     let ctrl_c = tokio::signal::ctrl_c();

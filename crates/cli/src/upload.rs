@@ -48,13 +48,13 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<Outcome> {
     let engine = session::open_engine(&args.run, false).await?;
     let events = engine.subscribe();
     // Uploads an earlier run left unfinished continue too, and count in the summary.
-    let mut ours: HashSet<_> = engine
+    let restored: Vec<_> = engine
         .snapshot()
         .await?
         .into_iter()
         .filter(|u| !u.state.is_finished() && u.state != FileState::Paused)
-        .map(|u| u.id)
         .collect();
+    let mut ours: HashSet<_> = restored.iter().map(|u| u.id).collect();
     if !ours.is_empty() {
         renderer.note(&format!(
             "continuing {} unfinished upload(s) from the queue",
@@ -90,5 +90,8 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<Outcome> {
             }
         }
     }
-    session::drive(&engine, renderer, events, &ours, not_queued, started).await
+    session::drive(
+        &engine, renderer, events, &ours, &restored, not_queued, started,
+    )
+    .await
 }

@@ -93,10 +93,7 @@ async fn post_chunk(
 ) -> Response {
     let result = receive_post(&app, params::parse_query(query.as_deref()), request).await;
     match result {
-        Ok((answer, bytes)) => {
-            app.counters.post_accepted(bytes);
-            Json(answer).into_response()
-        }
+        Ok(answer) => Json(answer).into_response(),
         Err(rejection) => {
             app.counters.post_rejected();
             tracing::debug!(code = rejection.code, reason = %rejection.reason, "chunk refused");
@@ -109,7 +106,7 @@ async fn receive_post(
     app: &Arc<AppState>,
     query: ParamMap,
     request: Request,
-) -> Result<(PostAnswer, u64), Rejection> {
+) -> Result<PostAnswer, Rejection> {
     let checksum = checksum_header(request.headers())?;
     let is_multipart = request
         .headers()
@@ -152,7 +149,7 @@ async fn receive_octet(
     query: ParamMap,
     checksum: Option<&str>,
     request: Request,
-) -> Result<(PostAnswer, u64), Rejection> {
+) -> Result<PostAnswer, Rejection> {
     let params = ChunkParams::parse(&query, checksum).map_err(|err| err.rejection)?;
     let what = intake::describe(&params);
     let spec = intake::check(&params, &app.config)?;
@@ -181,7 +178,7 @@ async fn receive_octet(
     )
     .await?;
     let answer = intake::store_chunk(app, &upload, &params, staged).await?;
-    Ok((answer, params.current_chunk_size))
+    Ok(answer)
 }
 
 /// A file part received before we knew where it belonged, or straight into its upload.
@@ -203,7 +200,7 @@ async fn receive_multipart(
     query: ParamMap,
     checksum: Option<&str>,
     request: Request,
-) -> Result<(PostAnswer, u64), Rejection> {
+) -> Result<PostAnswer, Rejection> {
     let bad_multipart = |err: axum::extract::multipart::MultipartError| {
         Rejection::bad_request(
             "bad_multipart",
@@ -299,7 +296,7 @@ async fn receive_multipart(
         }
     };
     let answer = intake::store_chunk(app, &upload, &params, staged).await?;
-    Ok((answer, params.current_chunk_size))
+    Ok(answer)
 }
 
 async fn read_text_field(

@@ -180,6 +180,7 @@ fn commit_chunk(
         }
         if let Some(done) = &state.done {
             // A retry after a lost answer: the file is already whole, say so again.
+            app.counters.post_accepted(staged.len);
             return Ok(PostAnswer::Done(done.clone()));
         }
     }
@@ -187,6 +188,9 @@ fn commit_chunk(
         .file
         .persist(&chunk_path(&upload.dir, number))
         .map_err(|err| Rejection::from_io(format_args!("storing {what}"), &err))?;
+    // Counted here, not in the handler: a client that hangs up after sending still had its
+    // chunk stored, and the count must say so.
+    app.counters.post_accepted(staged.len);
     let complete = {
         let mut state = upload.state();
         state.received.insert(number);

@@ -67,6 +67,8 @@ pub struct Scheduler {
     /// Files holding a slot, in the order they got it.
     active: Vec<UploadId>,
     in_flight: usize,
+    /// Failed files being looked at again before a retry: not idle until they are back.
+    retries_pending: usize,
     events: broadcast::Sender<Event>,
     store: Option<Store>,
     throttle: Arc<Throttle>,
@@ -121,6 +123,7 @@ impl Scheduler {
             queued,
             active: Vec::new(),
             in_flight: 0,
+            retries_pending: 0,
             events,
             store,
             throttle,
@@ -403,6 +406,8 @@ impl Scheduler {
             u.in_flight += 1;
             u.examining = true;
             self.in_flight += 1;
+        } else {
+            self.retries_pending += 1;
         }
         tokio::spawn(work::examine(
             id,
@@ -585,6 +590,7 @@ impl Scheduler {
                 result,
             } => {
                 if why == Examine::Retry {
+                    self.retries_pending = self.retries_pending.saturating_sub(1);
                     self.examined(id, why, result);
                 } else {
                     self.request_ended(id);
@@ -1196,7 +1202,11 @@ impl Scheduler {
         if self.idle_waiters.is_empty() {
             return;
         }
-        if self.queued.is_empty() && self.active.is_empty() && self.in_flight == 0 {
+        if self.queued.is_empty()
+            && self.active.is_empty()
+            && self.in_flight == 0
+            && self.retries_pending == 0
+        {
             for w in self.idle_waiters.drain(..) {
                 let _ = w.send(());
             }
