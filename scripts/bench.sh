@@ -15,6 +15,8 @@ bin=$PWD/target/release/twake-upload
 work=${BENCH_DIR:-$(mktemp -d -p "$PWD/target" bench.XXXX)}
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$work/recv" "$work/json"
+# The benchmarks use a queue of their own, never the user's.
+export TWAKE_UPLOADER_DB=$work/queue.sqlite3
 "$bin" serve --dir "$work/recv" --max-chunk-size 2GiB > "$work/serve.out" 2>/dev/null &
 server=$!
 for _ in $(seq 1 100); do [ -s "$work/serve.out" ] && break; sleep 0.1; done
@@ -71,9 +73,30 @@ for f in $small/*; do
 done
 CURL
 chmod +x "$work/curl-loop.sh"
-hyperfine --runs 1 --prepare "find $small -type f -exec touch {} +; rm -rf $work/recv/small $work/recv/loop" \
+hyperfine --runs 1 --prepare "find $small -type f -exec touch {} +; rm -rf $work/recv/small $work/recv/loop; rm -f $work/queue.sqlite3*" \
   --export-json "$work/json/small.json" \
   -n curl-sequential-loop "$work/curl-loop.sh" \
-  -n twake-upload "$bin upload $small --to $url"
+  -n twake-upload "$bin upload $small --to $url" \
+  -n twake-upload-in-memory "$bin --in-memory upload $small --to $url"
+
+# Bytes sent again after kill -9: 10 kills at random moments of a 1 GiB upload with 4 MiB
+# chunks, each followed by `resume`; what the receiver accepted beyond the file's size.
+before=$(curl -s "$url/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes_accepted"])')
+touch "$big"; rm -f "$work/recv/big.bin"
+kills=10
+for i in $(seq 1 $kills); do
+  if [ "$i" = 1 ]; then "$bin" upload "$big" --to "$url" --chunk-size 4MiB >/dev/null 2>&1 & p=$!
+  else "$bin" resume >/dev/null 2>&1 & p=$!; fi
+  sleep "0.$((RANDOM % 9 + 1))"; kill -9 $p 2>/dev/null || true; wait $p 2>/dev/null || true
+done
+"$bin" resume >/dev/null 2>&1
+after=$(curl -s "$url/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes_accepted"])')
+cmp -s "$big" "$work/recv/big.bin" || { echo "kill -9 bench: file differs" >&2; exit 1; }
+resent=$(( after - before - size ))
+echo "$kills $resent $((4 << 20)) 3" > "$work/json/kill.txt"
+
+# Network back -> first acknowledged chunk, from the 20 s outage test (release build).
+cargo test --release --locked -p e2e-tests --test durable a_20_second -- --nocapture 2>&1 \
+  | sed -n 's/.*network back -> first acknowledged chunk: //p' > "$work/json/offline.txt"
 
 python3 scripts/bench_report.py "$work/json" "$rss1" "$rss4"

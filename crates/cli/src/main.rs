@@ -26,6 +26,9 @@ struct Cli {
     /// The upload queue's database [default: ~/.local/share/twake-uploader/queue.sqlite3]
     #[arg(long, global = true, env = "TWAKE_UPLOADER_DB")]
     db: Option<PathBuf>,
+    /// Keep the queue in memory only: nothing survives the command (no resume).
+    #[arg(long, global = true)]
+    in_memory: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -113,7 +116,7 @@ enum Command {
 }
 
 impl Sending {
-    fn options(&self, db: PathBuf) -> RunOptions {
+    fn options(&self, db: Option<PathBuf>) -> RunOptions {
         RunOptions {
             db,
             parallel: self.parallel.into(),
@@ -138,7 +141,16 @@ fn exit_code(o: Outcome) -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let db = cli.db.unwrap_or_else(upload_engine::store::default_path);
+    let db = if cli.in_memory {
+        None
+    } else {
+        Some(cli.db.unwrap_or_else(upload_engine::store::default_path))
+    };
+    let queue_db = || {
+        db.clone().ok_or_else(|| {
+            anyhow::anyhow!("this command works on the durable queue; drop --in-memory")
+        })
+    };
     match cli.command {
         Command::Upload {
             paths,
@@ -157,15 +169,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         })
         .await
         .map(exit_code),
-        Command::Resume { sending } => queue_cmds::resume(sending.options(db)).await.map(exit_code),
-        Command::Status { json } => queue_cmds::status(&db, json).map(|()| ExitCode::SUCCESS),
-        Command::Pause { id } => queue_cmds::change(quiet_options(db), id, false)
+        Command::Resume { sending } => queue_cmds::resume(sending.options(Some(queue_db()?)))
+            .await
+            .map(exit_code),
+        Command::Status { json } => {
+            queue_cmds::status(&queue_db()?, json).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Pause { id } => queue_cmds::change(quiet_options(queue_db()?), id, false)
             .await
             .map(|()| ExitCode::SUCCESS),
-        Command::Cancel { id } => queue_cmds::change(quiet_options(db), id, true)
+        Command::Cancel { id } => queue_cmds::change(quiet_options(queue_db()?), id, true)
             .await
             .map(|()| ExitCode::SUCCESS),
-        Command::Clear => queue_cmds::clear(quiet_options(db))
+        Command::Clear => queue_cmds::clear(quiet_options(queue_db()?))
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Serve {
@@ -187,7 +203,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Options for commands that only change the queue.
 fn quiet_options(db: PathBuf) -> RunOptions {
     RunOptions {
-        db,
+        db: Some(db),
         parallel: 1,
         files: 1,
         stall_timeout: Duration::from_secs(30),

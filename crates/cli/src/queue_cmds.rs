@@ -114,7 +114,8 @@ pub async fn change(run: RunOptions, id: u64, cancel: bool) -> anyhow::Result<()
     } else {
         engine.pause(id).await
     };
-    result.with_context(|| format!("no upload {id} in the queue {}", run.db.display()))?;
+    let db = run.db.clone().unwrap_or_default();
+    result.with_context(|| format!("no upload {id} in the queue {}", db.display()))?;
     engine.shutdown();
     engine.flush().await?;
     // A cancel frees the server's partial copy in the background: give it a moment.

@@ -16,7 +16,8 @@ use upload_engine::{
 /// Options shared by every command that uploads.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
-    pub db: PathBuf,
+    /// The durable queue; `None` keeps it in memory.
+    pub db: Option<PathBuf>,
     pub parallel: usize,
     pub files: usize,
     pub stall_timeout: Duration,
@@ -35,7 +36,7 @@ pub enum Outcome {
 
 pub async fn open_engine(o: &RunOptions, hold: bool) -> anyhow::Result<Engine> {
     let config = EngineConfig {
-        database: Some(o.db.clone()),
+        database: o.db.clone(),
         limits: Limits {
             parallel_chunks: o.parallel.max(1),
             parallel_files: o.files.max(1),
@@ -50,9 +51,10 @@ pub async fn open_engine(o: &RunOptions, hold: bool) -> anyhow::Result<Engine> {
         hold,
         ..EngineConfig::default()
     };
-    let engine = Engine::open(config)
-        .await
-        .with_context(|| format!("cannot open the upload queue {}", o.db.display()))?;
+    let engine = Engine::open(config).await.with_context(|| match &o.db {
+        Some(db) => format!("cannot open the upload queue {}", db.display()),
+        None => "cannot start the upload engine".to_string(),
+    })?;
     for notice in engine.notices() {
         eprintln!("warning: {notice}");
     }
@@ -125,9 +127,14 @@ pub async fn drive(
     ));
     if interrupted {
         let left = all.len() - done.len();
+        let how = if engine.database().is_some() {
+            "Run `twake-upload resume` (or the same command again) to continue"
+        } else {
+            "Run the same command again to continue"
+        };
         renderer.note(&format!(
-            "Stopped: {left} file(s) not finished. Run `twake-upload resume` (or the same \
-             command again) to continue; chunks the server acknowledged are not sent again."
+            "Stopped: {left} file(s) not finished. {how}; chunks the server acknowledged are \
+             not sent again."
         ));
         return Ok(Outcome::Interrupted);
     }
