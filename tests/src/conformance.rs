@@ -76,7 +76,7 @@ async fn enqueue(
         .expect("enqueue")
 }
 
-async fn state_of(engine: &Engine, id: UploadId) -> FileState {
+pub async fn state_of(engine: &Engine, id: UploadId) -> FileState {
     engine
         .snapshot()
         .await
@@ -98,7 +98,7 @@ async fn acked_of(engine: &Engine, id: UploadId) -> u64 {
         .acked_bytes
 }
 
-async fn wait_idle(engine: &Engine) {
+pub async fn wait_idle(engine: &Engine) {
     tokio::time::timeout(Duration::from_secs(120), engine.wait_idle())
         .await
         .expect("uploads finish within 120 s")

@@ -2,3 +2,5 @@
 pub mod conformance;
 pub mod fault_proxy;
 pub mod harness;
+pub mod twake_double;
+pub mod twake_harness;

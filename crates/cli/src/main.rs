@@ -4,12 +4,14 @@
 mod render;
 mod serve;
 mod size;
+mod twake;
 mod upload;
 
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use upload_engine::targets::twake::CollisionPolicy;
 use upload_engine::Dialect;
 
 #[derive(Parser)]
@@ -25,17 +27,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Upload files and folders (recursively) to a Resumable.js / Flow.js URL.
+    /// Upload files and folders (recursively) to a Resumable.js / Flow.js URL or to Twake Drive.
     Upload {
         /// Files and folders to upload.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Upload URL, e.g. http://127.0.0.1:8080/upload
+        /// Upload URL (http://127.0.0.1:8080/upload), or `twake:/Drive/Path` for a folder of
+        /// the signed-in Twake Drive account (`twake:` is the root of My Drive).
         #[arg(long)]
         to: String,
-        /// Chunk size, e.g. 512KiB, 4MiB, 1GB.
-        #[arg(long, default_value = "1MiB", value_parser = size::parse_size)]
-        chunk_size: u64,
+        /// Chunk size, e.g. 512KiB, 4MiB, 1GB [default: 1MiB, 8MiB for Twake Drive].
+        #[arg(long, value_parser = size::parse_size)]
+        chunk_size: Option<u64>,
         /// Cut every chunk to at most the chunk size (flow.js `forceChunkSize`).
         #[arg(long)]
         force_chunk_size: bool,
@@ -48,9 +51,33 @@ enum Command {
         /// Parameter names: resumable or flow.
         #[arg(long, default_value = "resumable")]
         dialect: Dialect,
+        /// Twake Drive: what to do when the folder has an item of the same name:
+        /// version (add a version), keep-both (the server renames), skip.
+        #[arg(long, default_value = "version")]
+        collision: CollisionPolicy,
         /// One JSON object per event on stdout.
         #[arg(long)]
         json: bool,
+    },
+    /// Sign in to a Twake Drive server (the password is prompted for, or read from stdin).
+    Login {
+        /// The server's address, e.g. https://drive.example.com
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        email: String,
+        /// The company to upload to, when the account is in several.
+        #[arg(long)]
+        company: Option<String>,
+    },
+    /// Sign out of the current Twake Drive account and forget its session.
+    Logout,
+    /// Show the signed-in Twake Drive account.
+    Whoami,
+    /// List a Twake Drive folder ("/" or nothing: the root of My Drive).
+    Ls {
+        #[arg(default_value = "/")]
+        path: String,
     },
     /// Run the strict Resumable.js / Flow.js receiver.
     Serve {
@@ -95,6 +122,7 @@ fn main() -> ExitCode {
                 parallel,
                 files,
                 dialect,
+                collision,
                 json,
             } => upload::run(upload::UploadArgs {
                 paths,
@@ -104,6 +132,7 @@ fn main() -> ExitCode {
                 parallel: parallel.into(),
                 files: files.into(),
                 dialect,
+                collision,
                 json,
             })
             .await
@@ -125,6 +154,16 @@ fn main() -> ExitCode {
             })
             .await
             .map(|()| ExitCode::SUCCESS),
+            Command::Login {
+                server,
+                email,
+                company,
+            } => twake::login(&server, &email, company.as_deref())
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Command::Logout => twake::logout().await.map(|()| ExitCode::SUCCESS),
+            Command::Whoami => twake::whoami().await.map(|()| ExitCode::SUCCESS),
+            Command::Ls { path } => twake::ls(&path).await.map(|()| ExitCode::SUCCESS),
         }
     });
     match result {

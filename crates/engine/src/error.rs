@@ -23,6 +23,8 @@ pub enum EngineError {
     Stopped,
     #[error("cannot start the HTTP client: {0}")]
     Http(String),
+    #[error(transparent)]
+    Twake(#[from] crate::targets::twake::TwakeError),
 }
 
 /// Why one chunk request did not succeed. The scheduler decides from the variant whether to
