@@ -9,8 +9,9 @@ use e2e_tests::twake_double::reader::DriveReader;
 use e2e_tests::twake_double::{DoubleConfig, TwakeDouble};
 use e2e_tests::twake_harness::{cli, cli_login, run_with_stdin, signed_in_target, text};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
-use upload_engine::targets::twake::CollisionPolicy;
+use upload_engine::targets::twake::{Account, AccountStore, CollisionPolicy, TwakeTarget};
 use upload_engine::{
     ChunkRule, Engine, EngineConfig, EnqueueRequest, FileState, TargetSpec, UploadId,
 };
@@ -324,6 +325,47 @@ async fn an_expired_session_tells_the_user_to_sign_in_again() {
     );
     let accounts = std::fs::read_to_string(config.path().join("accounts.json")).unwrap();
     assert!(accounts.contains("signed_out\": \""), "{accounts}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_rebuilt_from_the_account_store_uploads_and_keeps_renewed_tokens() {
+    let double = short_lived(1).await;
+    let (_proxy, base) = proxied(&double, 150).await;
+    let config = tempfile::tempdir().unwrap();
+    let login = cli_login(config.path(), &base, &double, &[]);
+    assert!(login.status.success(), "{}", text(&login));
+    let secrets = config.path().join("secrets.json");
+    let before = std::fs::read_to_string(&secrets).unwrap();
+    let account = Account::name_for(&double.config().email, &base);
+    let store = AccountStore::at(config.path()).without_keyring();
+    let target = Arc::new(TwakeTarget::new(
+        store,
+        &account,
+        "/",
+        CollisionPolicy::Version,
+        &e2e_tests::twake_double::conformance::test_http(),
+    ));
+    let spec = TargetSpec::Twake {
+        account,
+        folder: "/".into(),
+        collision: CollisionPolicy::Version,
+    };
+    let engine = engine_with(&spec, target).await;
+    let data = tempfile::tempdir().unwrap();
+    let path = write_file(data.path(), "kept.bin", 20 * 16 * 1024, 8);
+    let id = upload(&engine, &spec, &path, "kept.bin", 16 * 1024).await;
+    wait_idle(&engine).await;
+    assert_eq!(state_of(&engine, id).await, FileState::Done);
+    assert!(
+        double.count(|c| &c.renewals) >= 1,
+        "the 1-second session was renewed"
+    );
+    let after = std::fs::read_to_string(&secrets).unwrap();
+    assert_ne!(before, after, "the renewed tokens were stored");
+    assert_eq!(
+        reader(&double).await.sha256("kept.bin").await,
+        Some(sha256_file(&path))
+    );
 }
 
 // ----- errors ----------------------------------------------------------------------------

@@ -101,6 +101,8 @@ pub fn config_dir() -> Result<PathBuf, TwakeError> {
 #[derive(Clone, Debug)]
 pub struct AccountStore {
     dir: PathBuf,
+    /// False keeps secrets in the private file only (tests, machines without a keyring).
+    use_keyring: bool,
 }
 
 impl AccountStore {
@@ -109,7 +111,16 @@ impl AccountStore {
     }
 
     pub fn at(dir: impl Into<PathBuf>) -> AccountStore {
-        AccountStore { dir: dir.into() }
+        AccountStore {
+            dir: dir.into(),
+            use_keyring: true,
+        }
+    }
+
+    /// The same store, keeping secrets in the private file and never asking the keyring.
+    pub fn without_keyring(mut self) -> AccountStore {
+        self.use_keyring = false;
+        self
     }
 
     pub fn dir(&self) -> &Path {
@@ -210,7 +221,10 @@ impl AccountStore {
         self.write_private(ACCOUNTS_FILE, &file)
     }
 
-    fn keyring_entry(name: &str) -> Option<keyring::Entry> {
+    fn keyring_entry(&self, name: &str) -> Option<keyring::Entry> {
+        if !self.use_keyring {
+            return None;
+        }
         keyring::Entry::new(KEYRING_SERVICE, name).ok()
     }
 
@@ -218,7 +232,7 @@ impl AccountStore {
     pub fn save_tokens(&self, name: &str, tokens: &Tokens) -> Result<SecretsLocation, TwakeError> {
         let json = serde_json::to_string(tokens)
             .map_err(|e| self.config_error(&self.dir.join(SECRETS_FILE), e))?;
-        let keyring = Self::keyring_entry(name).map(|e| e.set_password(&json));
+        let keyring = self.keyring_entry(name).map(|e| e.set_password(&json));
         match keyring {
             Some(Ok(())) => {
                 // A copy left in the file by an earlier fallback would go stale: drop it.
@@ -226,7 +240,7 @@ impl AccountStore {
                 Ok(SecretsLocation::Keyring)
             }
             Some(Err(e)) => self.save_file_tokens(name, tokens, &e.to_string()),
-            None => self.save_file_tokens(name, tokens, "no keyring on this system"),
+            None => self.save_file_tokens(name, tokens, "the keyring is not used"),
         }
     }
 
@@ -264,7 +278,7 @@ impl AccountStore {
 
     /// The tokens of an account, from the keyring or the private file.
     pub fn load_tokens(&self, name: &str) -> Result<Tokens, TwakeError> {
-        if let Some(Ok(json)) = Self::keyring_entry(name).map(|e| e.get_password()) {
+        if let Some(Ok(json)) = self.keyring_entry(name).map(|e| e.get_password()) {
             if let Ok(tokens) = serde_json::from_str(&json) {
                 return Ok(tokens);
             }
@@ -278,7 +292,7 @@ impl AccountStore {
     }
 
     pub fn delete_tokens(&self, name: &str) -> Result<(), TwakeError> {
-        if let Some(entry) = Self::keyring_entry(name) {
+        if let Some(entry) = self.keyring_entry(name) {
             let _ = entry.delete_credential();
         }
         self.remove_file_tokens(name)
@@ -350,7 +364,7 @@ mod tests {
     #[test]
     fn tokens_come_back_from_wherever_they_were_saved() {
         let dir = tempfile::tempdir().unwrap();
-        let store = AccountStore::at(dir.path());
+        let store = AccountStore::at(dir.path()).without_keyring();
         let tokens = Tokens {
             access: Secret::new("acc"),
             refresh: Secret::new("ref"),
