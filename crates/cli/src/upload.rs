@@ -235,10 +235,18 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<Outcome> {
     }
     if interrupted {
         let left = all.len() - done;
-        renderer.note(&format!(
-            "Stopped: {left} file(s) not finished. Run the same command again to resume; the \
-             server keeps the chunks it acknowledged and they are not sent twice."
-        ));
+        let how = match destination {
+            // Twake Drive has no chunk test: until the queue is kept on disk, a new run
+            // cannot find the chunks already sent.
+            Destination::Twake { .. } => {
+                "Run the same command again to upload them; their chunks are sent anew."
+            }
+            Destination::Resumable(_) => {
+                "Run the same command again to resume; the server keeps the chunks it \
+                 acknowledged and they are not sent twice."
+            }
+        };
+        renderer.note(&format!("Stopped: {left} file(s) not finished. {how}"));
         return Ok(Outcome::Interrupted);
     }
     for u in &failed {
