@@ -25,6 +25,11 @@ pub trait ConformanceServer: Send + Sync {
     fn chunk_posts(&self) -> Option<u64>;
     /// Lets the engine reach the server (targets that need a session register here).
     fn prepare(&self, _engine: &Engine) {}
+    /// A live target for `spec`, for an engine that reopens a queue holding uploads to it;
+    /// `None` when the engine can build the target from the description alone.
+    fn target_for(&self, _spec: &TargetSpec) -> Option<std::sync::Arc<dyn upload_engine::Target>> {
+        None
+    }
 }
 
 /// Engine settings for tests: fast retries, short stall detection.
@@ -76,7 +81,7 @@ async fn enqueue(
         .expect("enqueue")
 }
 
-async fn state_of(engine: &Engine, id: UploadId) -> FileState {
+pub async fn state_of(engine: &Engine, id: UploadId) -> FileState {
     engine
         .snapshot()
         .await
@@ -98,7 +103,7 @@ async fn acked_of(engine: &Engine, id: UploadId) -> u64 {
         .acked_bytes
 }
 
-async fn wait_idle(engine: &Engine) {
+pub async fn wait_idle(engine: &Engine) {
     tokio::time::timeout(Duration::from_secs(120), engine.wait_idle())
         .await
         .expect("uploads finish within 120 s")
@@ -355,11 +360,16 @@ pub async fn open_durable(
     server: &dyn ConformanceServer,
     mut config: EngineConfig,
     db: &Path,
+    specs: &[TargetSpec],
 ) -> Engine {
     config.database = Some(db.to_path_buf());
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
-        match Engine::open(config.clone()).await {
+        let known = specs
+            .iter()
+            .filter_map(|s| server.target_for(s).map(|t| (s.clone(), t)))
+            .collect();
+        match Engine::open_with(config.clone(), known).await {
             Ok(engine) => {
                 server.prepare(&engine);
                 return engine;
@@ -373,11 +383,10 @@ pub async fn open_durable(
     }
 }
 
-/// Stops an engine as a crash would leave it (nothing paused, nothing cleaned up), except
-/// that what it recorded is on disk.
+/// Stops an engine as quitting the app does: nothing is paused or cleaned up, what it
+/// recorded is on disk, and the queue is free for the next engine.
 pub async fn stop(engine: Engine) {
-    engine.flush().await.expect("flush");
-    engine.shutdown();
+    engine.close().await;
     drop(engine);
 }
 
@@ -398,8 +407,8 @@ pub async fn restart_in_the_middle(server: &dyn ConformanceServer) {
     )
     .await
     .expect("proxy");
+    let engine = open_durable(server, test_engine_config(), &db, &[]).await;
     let spec = server.spec_for(proxy.local_addr());
-    let engine = open_durable(server, test_engine_config(), &db).await;
     let mut events = engine.subscribe();
     let id = enqueue(
         &engine,
@@ -413,7 +422,7 @@ pub async fn restart_in_the_middle(server: &dyn ConformanceServer) {
     let posts_at_stop = server.chunk_posts();
     stop(engine).await;
 
-    let engine = open_durable(server, test_engine_config(), &db).await;
+    let engine = open_durable(server, test_engine_config(), &db, &[spec]).await;
     let restored = engine.snapshot().await.expect("snapshot");
     assert_eq!(restored.len(), 1, "the queue kept the upload");
     assert!(

@@ -3,3 +3,5 @@ pub mod conformance;
 pub mod fault_proxy;
 pub mod harness;
 pub mod scripted_server;
+pub mod twake_double;
+pub mod twake_harness;

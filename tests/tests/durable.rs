@@ -265,12 +265,12 @@ async fn change_between_runs(
     .unwrap();
     let mut config: EngineConfig = test_engine_config();
     config.changed_files = policy;
-    let engine = open_durable(&server, config.clone(), &db).await;
+    let engine = open_durable(&server, config.clone(), &db, &[]).await;
     let id = enqueue(&engine, &server.spec_for(proxy.local_addr()), &path, cs).await;
     wait_acked(&engine, id, 3 * cs).await;
     stop(engine).await;
     change(&path);
-    let engine = open_durable(&server, config, &db).await;
+    let engine = open_durable(&server, config, &db, &[]).await;
     idle(&engine).await;
     std::mem::drop(proxy);
     (server, engine, id, dir)
@@ -343,13 +343,13 @@ async fn paused_uploads_stay_paused_across_a_restart_and_the_rest_continue() {
     let b = write_file(dir.path(), "b.bin", 2 << 20, 2);
     let mut config = test_engine_config();
     config.hold = true;
-    let engine = open_durable(&server, config, &db).await;
+    let engine = open_durable(&server, config, &db, &[]).await;
     let spec = server.spec_for(server.addr());
     let ida = enqueue(&engine, &spec, &a, 256 * 1024).await;
     let idb = enqueue(&engine, &spec, &b, 256 * 1024).await;
     engine.pause(idb).await.unwrap();
     stop(engine).await;
-    let engine = open_durable(&server, test_engine_config(), &db).await;
+    let engine = open_durable(&server, test_engine_config(), &db, &[]).await;
     idle(&engine).await;
     assert_eq!(state_of(&engine, ida).await, FileState::Done);
     assert_eq!(state_of(&engine, idb).await, FileState::Paused);

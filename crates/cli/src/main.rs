@@ -1,11 +1,13 @@
 //! `twake-upload`: the command line over the upload engine, for headless machines and
 //! scripts. Thin: it parses arguments, drives the engine and renders its events.
 
+mod destination;
 mod queue_cmds;
 mod render;
 mod serve;
 mod session;
 mod size;
+mod twake;
 mod upload;
 
 use clap::{Args, Parser, Subcommand};
@@ -14,6 +16,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use upload_engine::targets::twake::CollisionPolicy;
 use upload_engine::Dialect;
 
 #[derive(Parser)]
@@ -61,23 +64,28 @@ struct Sending {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Upload files and folders (recursively) to a Resumable.js / Flow.js URL.
+    /// Upload files and folders (recursively) to a Resumable.js / Flow.js URL or to Twake Drive.
     Upload {
         /// Files and folders to upload.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Upload URL, e.g. http://127.0.0.1:8080/upload
+        /// Upload URL (http://127.0.0.1:8080/upload), or `twake:/Drive/Path` for a folder of
+        /// the signed-in Twake Drive account (`twake:` is the root of My Drive).
         #[arg(long)]
         to: String,
-        /// Chunk size, e.g. 512KiB, 4MiB, 1GB.
-        #[arg(long, default_value = "1MiB", value_parser = size::parse_size)]
-        chunk_size: u64,
+        /// Chunk size, e.g. 512KiB, 4MiB, 1GB [default: 1MiB, 8MiB for Twake Drive].
+        #[arg(long, value_parser = size::parse_size)]
+        chunk_size: Option<u64>,
         /// Cut every chunk to at most the chunk size (flow.js `forceChunkSize`).
         #[arg(long)]
         force_chunk_size: bool,
         /// Parameter names: resumable or flow.
         #[arg(long, default_value = "resumable")]
         dialect: Dialect,
+        /// Twake Drive: what to do when the folder has an item of the same name:
+        /// version (add a version), keep-both (the server renames), skip.
+        #[arg(long, default_value = "version")]
+        collision: CollisionPolicy,
         #[command(flatten)]
         sending: Sending,
     },
@@ -98,6 +106,26 @@ enum Command {
     Cancel { id: u64 },
     /// Forget finished and cancelled uploads.
     Clear,
+    /// Sign in to a Twake Drive server (the password is prompted for, or read from stdin).
+    Login {
+        /// The server's address, e.g. https://drive.example.com
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        email: String,
+        /// The company to upload to, when the account is in several.
+        #[arg(long)]
+        company: Option<String>,
+    },
+    /// Sign out of the current Twake Drive account and forget its session.
+    Logout,
+    /// Show the signed-in Twake Drive account.
+    Whoami,
+    /// List a Twake Drive folder ("/" or nothing: the root of My Drive).
+    Ls {
+        #[arg(default_value = "/")]
+        path: String,
+    },
     /// Run the strict Resumable.js / Flow.js receiver.
     Serve {
         /// Folder to store finished files in.
@@ -158,6 +186,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             chunk_size,
             force_chunk_size,
             dialect,
+            collision,
             sending,
         } => upload::run(upload::UploadArgs {
             paths,
@@ -165,6 +194,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             chunk_size,
             force_chunk_size,
             dialect,
+            collision,
             run: sending.options(db),
         })
         .await
@@ -184,6 +214,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Clear => queue_cmds::clear(quiet_options(queue_db()?))
             .await
             .map(|()| ExitCode::SUCCESS),
+        Command::Login {
+            server,
+            email,
+            company,
+        } => twake::login(&server, &email, company.as_deref())
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Logout => twake::logout().await.map(|()| ExitCode::SUCCESS),
+        Command::Whoami => twake::whoami().await.map(|()| ExitCode::SUCCESS),
+        Command::Ls { path } => twake::ls(&path).await.map(|()| ExitCode::SUCCESS),
         Command::Serve {
             dir,
             bind,

@@ -116,8 +116,7 @@ pub async fn change(run: RunOptions, id: u64, cancel: bool) -> anyhow::Result<()
     };
     let db = run.db.clone().unwrap_or_default();
     result.with_context(|| format!("no upload {id} in the queue {}", db.display()))?;
-    engine.shutdown();
-    engine.flush().await?;
+    engine.close().await;
     // A cancel frees the server's partial copy in the background: give it a moment.
     if cancel {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -133,7 +132,7 @@ pub async fn change(run: RunOptions, id: u64, cancel: bool) -> anyhow::Result<()
 pub async fn clear(run: RunOptions) -> anyhow::Result<()> {
     let engine = session::open_engine(&run, true).await?;
     let removed = engine.clear_finished().await?;
-    engine.shutdown();
+    engine.close().await;
     println!("removed {} finished upload(s) from the queue", removed);
     Ok(())
 }

@@ -112,8 +112,7 @@ pub async fn drive(
         .filter(|u| ours.contains(&u.id))
         .collect();
     // Stop sending, and make sure every acknowledged chunk is on disk before exiting.
-    engine.shutdown();
-    engine.flush().await.ok();
+    engine.close().await;
 
     let done: Vec<_> = all.iter().filter(|u| u.state == FileState::Done).collect();
     let bytes: u64 = done.iter().map(|u| u.size).sum();

@@ -1,33 +1,29 @@
-//! `twake-upload upload`: queues files and folders to a target and uploads them (together
-//! with anything left unfinished in the queue by an earlier run).
+//! `twake-upload upload`: queues files and folders to a target (a Resumable.js / Flow.js URL
+//! or a Twake Drive folder) and uploads them, together with anything left unfinished in the
+//! queue by an earlier run.
 
+use crate::destination::Destination;
 use crate::session::{self, Outcome, RunOptions};
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Instant;
-use upload_engine::targets::resumable::parse_upload_url;
-use upload_engine::{sources, ChunkRule, Dialect, FileState, TargetSpec, UploadSettings};
+use upload_engine::targets::twake::CollisionPolicy;
+use upload_engine::{sources, ChunkRule, Dialect, FileState, UploadSettings};
 
 pub struct UploadArgs {
     pub paths: Vec<PathBuf>,
     pub to: String,
-    pub chunk_size: u64,
+    /// `None`: the target's default (1 MiB, 8 MiB for Twake Drive).
+    pub chunk_size: Option<u64>,
     pub force_chunk_size: bool,
     pub dialect: Dialect,
+    pub collision: CollisionPolicy,
     pub run: RunOptions,
 }
 
-/// The target a `--to` value names.
-fn target_for(to: &str, dialect: Dialect) -> anyhow::Result<TargetSpec> {
-    let url = parse_upload_url(to)?;
-    Ok(TargetSpec::Resumable {
-        url: url.to_string(),
-        dialect,
-    })
-}
-
 pub async fn run(args: UploadArgs) -> anyhow::Result<Outcome> {
-    let target = target_for(&args.to, args.dialect)?;
+    let destination = Destination::parse(&args.to, args.dialect, args.collision).await?;
+    let target = destination.spec().clone();
     let renderer = session::renderer(&args.run);
     let started = Instant::now();
 
@@ -47,6 +43,10 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<Outcome> {
 
     let engine = session::open_engine(&args.run, false).await?;
     let events = engine.subscribe();
+    destination.prepare(&engine, &files).await?;
+    if !args.run.json {
+        renderer.note(&format!("uploading to {}", destination.shown()));
+    }
     // Uploads an earlier run left unfinished continue too, and count in the summary.
     let restored: Vec<_> = engine
         .snapshot()
@@ -62,7 +62,7 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<Outcome> {
         ));
     }
     let settings = UploadSettings {
-        chunk_size: args.chunk_size,
+        chunk_size: args.chunk_size.unwrap_or(target.default_chunk_size()),
         chunk_rule: if args.force_chunk_size {
             ChunkRule::Force
         } else {
@@ -90,8 +90,12 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<Outcome> {
             }
         }
     }
-    session::drive(
+    let outcome = session::drive(
         &engine, renderer, events, &ours, &restored, not_queued, started,
     )
-    .await
+    .await?;
+    for line in destination.closing_notes().await {
+        eprintln!("{line}");
+    }
+    Ok(outcome)
 }

@@ -27,6 +27,8 @@ pub enum EngineError {
     Internal(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Twake(#[from] crate::targets::twake::TwakeError),
 }
 
 /// Why one chunk request did not succeed. The scheduler decides from the variant whether to

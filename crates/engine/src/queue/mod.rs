@@ -56,6 +56,16 @@ impl Engine {
     /// uploads of an earlier run are loaded and continue (paused ones stay paused).
     /// Must be called inside a tokio runtime.
     pub async fn open(config: EngineConfig) -> Result<Engine, EngineError> {
+        Self::open_with(config, Vec::new()).await
+    }
+
+    /// Like `open`, with live targets for some descriptions given up front (targets that
+    /// need a signed-in session the engine cannot build alone), so that uploads restored
+    /// from the queue use them.
+    pub async fn open_with(
+        config: EngineConfig,
+        known: Vec<(TargetSpec, Arc<dyn Target>)>,
+    ) -> Result<Engine, EngineError> {
         let (events, _) = broadcast::channel(config.event_capacity.max(16));
         let (commands, rx) = mpsc::unbounded_channel();
         let http = HttpSettings {
@@ -87,7 +97,8 @@ impl Engine {
             }
             None => (None, Vec::new()),
         };
-        let targets: Arc<Mutex<HashMap<TargetSpec, Arc<dyn Target>>>> = Arc::default();
+        let targets: Arc<Mutex<HashMap<TargetSpec, Arc<dyn Target>>>> =
+            Arc::new(Mutex::new(known.into_iter().collect()));
         let mut restored = Vec::new();
         for s in stored {
             if matches!(
@@ -348,7 +359,16 @@ impl Engine {
     }
     /// Stops every request and the scheduler.
     pub fn shutdown(&self) {
-        let _ = self.commands.send(Command::Shutdown);
+        let _ = self.commands.send(Command::Shutdown(None));
+    }
+
+    /// Stops every request and the scheduler, and resolves once the queue is saved and its
+    /// database released (another engine may then open it).
+    pub async fn close(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Shutdown(Some(tx))).is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Waits until everything the queue recorded so far is on disk.

@@ -45,7 +45,8 @@ pub enum Command {
     FindUnfinished(String, String, Reply<Option<UploadId>>),
     /// Answered once nothing is queued or running (paused and finished files may remain).
     WhenIdle(Reply<()>),
-    Shutdown,
+    /// Stops everything; the reply (if any) comes once the queue is saved and released.
+    Shutdown(Option<Reply<()>>),
 }
 
 /// One chunk as the chunk map draws it.
@@ -139,7 +140,7 @@ impl Scheduler {
     pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
+        let closed_reply = loop {
             self.dispatch();
             self.answer_idle_waiters();
             let wake = match (self.next_retry_due(), self.next_probe_due()) {
@@ -148,7 +149,8 @@ impl Scheduler {
             };
             tokio::select! {
                 cmd = commands.recv() => match cmd {
-                    Some(Command::Shutdown) | None => break,
+                    Some(Command::Shutdown(reply)) => break reply,
+                    None => break None,
                     Some(cmd) => self.handle_command(cmd),
                 },
                 Some(report) = self.reports_rx.recv() => self.handle_report(report),
@@ -158,12 +160,15 @@ impl Scheduler {
                 }
                 _ = tick.tick() => self.emit_progress_tick(),
             }
-        }
+        };
         for upload in self.uploads.values_mut() {
             upload.token.cancel();
         }
         if let Some(store) = &self.store {
-            let _ = store.flush().await;
+            store.close().await;
+        }
+        if let Some(reply) = closed_reply {
+            let _ = reply.send(());
         }
     }
 
@@ -302,7 +307,7 @@ impl Scheduler {
                     .map(|u| u.id);
                 let _ = reply.send(found);
             }
-            Command::Shutdown => {}
+            Command::Shutdown(_) => {}
         }
     }
 

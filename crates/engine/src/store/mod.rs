@@ -100,8 +100,11 @@ impl Store {
         std::thread::Builder::new()
             .name("queue-store".into())
             .spawn(move || {
-                let _owner = owner;
-                worker::run(conn, rx, on_error);
+                let closing = worker::run(conn, rx, on_error);
+                drop(owner);
+                if let Some(reply) = closing {
+                    let _ = reply.send(());
+                }
             })
             .map_err(|e| StoreError::Open {
                 path: path.to_path_buf(),
@@ -166,6 +169,15 @@ impl Store {
     pub fn set_setting(&self, key: &str, value: &str) {
         self.send(Op::SetSetting(key.to_string(), value.to_string()));
     }
+    /// Commits what was sent, closes the database and releases it for another owner.
+    /// Later operations on any handle fail with `Stopped`.
+    pub async fn close(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.ops.send(Op::Close(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
     /// Resolves once everything sent before is committed.
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.ask(Op::Flush).await

@@ -30,16 +30,33 @@ pub enum Op {
     GetSetting(String, Reply<Option<String>>),
     SetSetting(String, String),
     Flush(Reply<()>),
+    /// Commits, closes the database and releases the owner lock; answered after that.
+    Close(oneshot::Sender<()>),
 }
 
 /// Largest batch per transaction, so a flood of marks still commits regularly.
 const MAX_BATCH: usize = 4096;
 
-pub fn run(mut conn: Connection, ops: Receiver<Op>, on_error: Box<dyn Fn(String) + Send>) {
-    while let Ok(first) = ops.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+/// Applies operations until every handle is gone or one asks to close; returns the close
+/// request's reply, to be sent once the database and its lock are released.
+pub fn run(
+    mut conn: Connection,
+    ops: Receiver<Op>,
+    on_error: Box<dyn Fn(String) + Send>,
+) -> Option<oneshot::Sender<()>> {
+    let mut closing = None;
+    while closing.is_none() {
+        let Ok(first) = ops.recv() else {
+            break;
+        };
+        let mut batch = Vec::new();
+        match first {
+            Op::Close(reply) => closing = Some(reply),
+            op => batch.push(op),
+        }
+        while closing.is_none() && batch.len() < MAX_BATCH {
             match ops.try_recv() {
+                Ok(Op::Close(reply)) => closing = Some(reply),
                 Ok(op) => batch.push(op),
                 Err(_) => break,
             }
@@ -60,6 +77,7 @@ pub fn run(mut conn: Connection, ops: Receiver<Op>, on_error: Box<dyn Fn(String)
             answer(outcome.as_ref().err());
         }
     }
+    closing
 }
 
 /// Queues the reply to send once the batch is committed (or failed).
@@ -176,6 +194,10 @@ fn apply(tx: &Transaction<'_>, op: Op, answers: &mut Vec<PendingAnswer>) -> Resu
             .execute(params![key, value])?;
         }
         Op::Flush(reply) => later(answers, reply, ()),
+        // Taken out of the batch by `run` before it gets here.
+        Op::Close(reply) => {
+            let _ = reply.send(());
+        }
     }
     Ok(())
 }

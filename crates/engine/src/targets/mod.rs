@@ -2,10 +2,11 @@
 //! scheduler and the conformance suite treat every server the same way (like rclone's `fs.Fs`).
 
 pub mod resumable;
+pub mod twake;
 
 use crate::body::ChunkBody;
 use crate::error::{ChunkError, EngineError};
-use crate::protocol::{ChunkPlan, Dialect, TestAnswer};
+use crate::protocol::{ChunkParams, ChunkPlan, Dialect, TestAnswer};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -31,6 +32,20 @@ pub struct UploadFile {
     pub quick_hash: String,
     /// An id the server gave the file (Twake Drive's file id), when the target uses one.
     pub remote_id: Option<String>,
+}
+
+impl UploadFile {
+    /// The wire parameters of chunk `number` of this file.
+    pub fn chunk_params(&self, number: u32) -> ChunkParams {
+        ChunkParams::for_chunk(
+            &self.plan,
+            number,
+            &self.identifier,
+            &self.filename,
+            &self.relative_path,
+            &self.mime_type,
+        )
+    }
 }
 
 /// What a target says after it stored a chunk.
@@ -96,6 +111,24 @@ pub trait Target: Send + Sync + 'static {
 pub enum TargetSpec {
     /// Any Resumable.js / Flow.js endpoint.
     Resumable { url: String, dialect: Dialect },
+    /// A folder of a signed-in Twake Drive account.
+    Twake {
+        /// The account name, `email@server-host` (see `twake::Account::name_for`).
+        account: String,
+        /// Drive path like "/Projects/2026"; "" for the root of My Drive.
+        folder: String,
+        collision: twake::CollisionPolicy,
+    },
+}
+
+impl TargetSpec {
+    /// The chunk size a front end should use for this target unless the user picks one.
+    pub fn default_chunk_size(&self) -> u64 {
+        match self {
+            TargetSpec::Resumable { .. } => crate::config::UploadSettings::default().chunk_size,
+            TargetSpec::Twake { .. } => twake::DEFAULT_CHUNK_SIZE,
+        }
+    }
 }
 
 /// Shared HTTP settings for the targets an engine builds.
@@ -114,5 +147,15 @@ pub fn build_target(
         TargetSpec::Resumable { url, dialect } => Ok(Arc::new(resumable::ResumableTarget::new(
             url, *dialect, http,
         )?)),
+        TargetSpec::Twake {
+            account,
+            folder,
+            collision,
+        } => {
+            let store = twake::AccountStore::open_default()?;
+            Ok(Arc::new(twake::TwakeTarget::new(
+                store, account, folder, *collision, http,
+            )))
+        }
     }
 }

@@ -7,7 +7,7 @@ use super::{ChunkReceipt, HttpSettings, Target, UploadFile};
 use crate::body::{BodyProgress, ChunkBody};
 use crate::error::{ChunkError, EngineError};
 use crate::protocol::{
-    classify_post, classify_test, parse_retry_after, ChunkParams, Dialect, PostAnswer, TestAnswer,
+    classify_post, classify_test, parse_retry_after, Dialect, PostAnswer, TestAnswer,
 };
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -47,15 +47,7 @@ impl ResumableTarget {
     }
 
     fn params(&self, file: &UploadFile, number: u32) -> Vec<(String, String)> {
-        ChunkParams::for_chunk(
-            &file.plan,
-            number,
-            &file.identifier,
-            &file.filename,
-            &file.relative_path,
-            &file.mime_type,
-        )
-        .pairs(self.dialect)
+        file.chunk_params(number).pairs(self.dialect)
     }
 
     fn network(&self, e: &reqwest::Error) -> ChunkError {
@@ -115,7 +107,7 @@ pub fn describe_transport_error(e: &reqwest::Error) -> String {
 }
 
 /// Waits until `progress` has not moved for `limit`, checking a few times a second.
-async fn stalled(progress: BodyProgress, limit: Duration) -> ChunkError {
+pub(crate) async fn stalled(progress: BodyProgress, limit: Duration) -> ChunkError {
     let tick = (limit / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
     let mut last = progress.sent();
     let mut still_since = tokio::time::Instant::now();
