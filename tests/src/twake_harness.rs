@@ -54,10 +54,12 @@ pub async fn signed_in_target(
     (spec, target, session)
 }
 
-/// The CLI with its config in `config_dir`, no keyring reachable, and `TWAKE_LOG` unset.
+/// The CLI with its config and its upload queue in `config_dir`, no keyring reachable, and
+/// `TWAKE_LOG` unset.
 pub fn cli(config_dir: &Path) -> Command {
     let mut cmd = Command::new(crate::harness::cli_binary());
     cmd.env("TWAKE_UPLOADER_CONFIG_DIR", config_dir)
+        .env("TWAKE_UPLOADER_DB", config_dir.join("queue.sqlite3"))
         .env(
             "DBUS_SESSION_BUS_ADDRESS",
             "unix:path=/nonexistent/twake-test-bus",

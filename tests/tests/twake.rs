@@ -645,3 +645,72 @@ async fn tokens_never_appear_in_the_output_of_a_full_debug_run() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_and_resume_keeps_the_same_server_file_and_sends_only_missing_chunks() {
+    let double = TwakeDouble::start().await;
+    let (_proxy, server) = proxied(&double, 20).await;
+    let config = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let file = write_file(data.path(), "long.bin", 64 * 256 * 1024, 77);
+    let mut login_cmd = cli(config.path());
+    login_cmd.args([
+        "login",
+        "--server",
+        &server,
+        "--email",
+        &double.config().email,
+    ]);
+    let login = run_with_stdin(login_cmd, &format!("{}\n", double.config().password));
+    assert!(login.status.success(), "{}", text(&login));
+
+    let mut child = cli(config.path())
+        .args([
+            "upload",
+            "--json",
+            "--to",
+            "twake:/",
+            "--chunk-size",
+            "256KiB",
+        ])
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut done = 0;
+    let lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    for line in lines {
+        let line = line.unwrap();
+        if line.contains(r#""type":"chunk""#) && line.contains(r#""state":"done""#) {
+            done += 1;
+            if done == 10 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let posts_at_kill = double.count(|c| &c.chunk_posts);
+    assert!(posts_at_kill < 64, "killed in the middle");
+    assert_eq!(double.stored_files(), 1, "chunk 1 created one server file");
+
+    let resumed = cli(config.path()).arg("resume").output().unwrap();
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    assert_eq!(
+        double.stored_files(),
+        1,
+        "the resumed upload kept its server file id"
+    );
+    assert_eq!(double.orphan_files(), 0);
+    let sent_again = double.count(|c| &c.chunk_posts) - posts_at_kill;
+    assert!(
+        sent_again <= 64 - 10 + 3,
+        "resume sent {sent_again} chunks; 10 of 64 were acknowledged before the kill"
+    );
+    let reader = reader(&double).await;
+    assert_eq!(
+        reader.sha256("long.bin").await.as_deref(),
+        Some(sha256_file(&file).as_str())
+    );
+}
