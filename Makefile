@@ -9,10 +9,11 @@ export CARGO_TERM_COLOR ?= never
 .PHONY: run test bench deps rust-deps build lint demo
 
 # Debian packages the workspace needs; each is installed only when missing.
-APT_PACKAGES := curl ca-certificates build-essential pkg-config
+APT_PACKAGES := curl ca-certificates build-essential pkg-config chromium
 
 deps: rust-deps
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
@@ -27,12 +28,17 @@ rust-deps:
 build: deps
 	$(CARGO) build --workspace --all-targets --locked
 
+# Rust tests first, then the real browser libraries against the receiver; both always run
+# and the target fails if either did.
 test: build
-	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-	  $(CARGO) nextest run --workspace --locked --no-fail-fast; \
+	@rc=0; \
+	if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  $(CARGO) nextest run --workspace --locked --no-fail-fast || rc=1; \
 	else \
-	  $(CARGO) test --workspace --locked --no-fail-fast; \
-	fi
+	  $(CARGO) test --workspace --locked --no-fail-fast || rc=1; \
+	fi; \
+	TWAKE_UPLOAD_BIN=$(CURDIR)/target/debug/twake-upload tests/browser/run.sh || rc=1; \
+	exit $$rc
 
 lint:
 	$(CARGO) fmt --all -- --check
