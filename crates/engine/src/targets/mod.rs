@@ -1,6 +1,7 @@
 //! Where files go. Each target lives in its own module behind the one `Target` trait, so the
 //! scheduler and the conformance suite treat every server the same way (like rclone's `fs.Fs`).
 
+pub mod http;
 pub mod resumable;
 pub mod twake;
 

@@ -3,8 +3,9 @@
 //! servers written for either library understand it. Uses our receiver's status extension
 //! when the server offers it, to learn every stored chunk in one request.
 
+use super::http::{chunk_part, describe_transport_error, parse_http_url, stalled};
 use super::{ChunkReceipt, HttpSettings, Target, UploadFile};
-use crate::body::{BodyProgress, ChunkBody};
+use crate::body::ChunkBody;
 use crate::error::{ChunkError, EngineError};
 use crate::protocol::{
     classify_post, classify_test, parse_retry_after, Dialect, PostAnswer, TestAnswer,
@@ -68,59 +69,10 @@ impl ResumableTarget {
 
 /// Parses and checks a user-given upload URL, with a message that says what is wrong.
 pub fn parse_upload_url(url: &str) -> Result<url::Url, EngineError> {
-    let bad = |reason: &str| EngineError::BadUrl {
+    parse_http_url(url).map_err(|reason| EngineError::BadUrl {
         url: url.to_string(),
-        reason: reason.to_string(),
-    };
-    let parsed = url::Url::parse(url.trim()).map_err(|e| bad(&e.to_string()))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(bad("only http:// and https:// URLs can receive uploads"));
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(bad("the URL has no host"));
-    }
-    Ok(parsed)
-}
-
-/// A short account of a transport failure: what failed, and the innermost cause (the part
-/// that says "connection refused" or "reset by peer"), without the request's long URL.
-pub fn describe_transport_error(e: &reqwest::Error) -> String {
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else if e.is_body() {
-        "connection lost while sending"
-    } else {
-        "connection lost"
-    };
-    let mut root: Option<&dyn std::error::Error> = None;
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        root = Some(s);
-        src = s.source();
-    }
-    match root {
-        Some(r) => format!("{what}: {r}"),
-        None => what.to_string(),
-    }
-}
-
-/// Waits until `progress` has not moved for `limit`, checking a few times a second.
-pub(crate) async fn stalled(progress: BodyProgress, limit: Duration) -> ChunkError {
-    let tick = (limit / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
-    let mut last = progress.sent();
-    let mut still_since = tokio::time::Instant::now();
-    loop {
-        tokio::time::sleep(tick).await;
-        let now = progress.sent();
-        if now != last {
-            last = now;
-            still_since = tokio::time::Instant::now();
-        } else if still_since.elapsed() >= limit {
-            return ChunkError::Stalled(limit);
-        }
-    }
+        reason,
+    })
 }
 
 #[async_trait]
@@ -204,12 +156,7 @@ impl Target for ResumableTarget {
     ) -> Result<ChunkReceipt, ChunkError> {
         let params = self.params(file, number);
         let len = body.len();
-        let progress = body.progress();
-        let stream = reqwest::Body::wrap_stream(body.into_stream());
-        let part = reqwest::multipart::Part::stream_with_length(stream, len)
-            .file_name(file.filename.clone())
-            .mime_str("application/octet-stream")
-            .map_err(|e| self.network(&e))?;
+        let (part, progress) = chunk_part(body, &file.filename).map_err(|e| self.network(&e))?;
         let mut form = reqwest::multipart::Form::new();
         for (k, v) in &params {
             form = form.text(k.clone(), v.clone());

@@ -9,7 +9,7 @@ use super::session::Session;
 use crate::body::ChunkBody;
 use crate::error::ChunkError;
 use crate::protocol::Dialect;
-use crate::targets::resumable::stalled;
+use crate::targets::http::{chunk_part, describe_transport_error, stalled};
 use crate::targets::{ChunkReceipt, UploadFile};
 use std::time::Duration;
 
@@ -113,15 +113,9 @@ async fn post_chunk(
 ) -> Result<Answer, ChunkError> {
     let network = |e: &reqwest::Error| ChunkError::Network {
         url: url.to_string(),
-        reason: super::session::describe(e),
+        reason: describe_transport_error(e),
     };
-    let len = body.len();
-    let progress = body.progress();
-    let stream = reqwest::Body::wrap_stream(body.into_stream());
-    let part = reqwest::multipart::Part::stream_with_length(stream, len)
-        .file_name(file.filename.clone())
-        .mime_str("application/octet-stream")
-        .map_err(|e| network(&e))?;
+    let (part, progress) = chunk_part(body, &file.filename).map_err(|e| network(&e))?;
     let form = reqwest::multipart::Form::new().part("file", part);
     let request = session
         .client()

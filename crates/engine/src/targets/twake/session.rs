@@ -6,6 +6,7 @@
 use super::api::{self, AccessToken, Answer, LoginRequest, RouteKind, TokenAnswer};
 use super::error::TwakeError;
 use super::secret::Secret;
+use crate::targets::http::{describe_transport_error, parse_http_url};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -107,30 +108,12 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// Text of a transport error with its causes ("error sending request: connection refused").
-pub fn describe(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        text = format!("{text}: {c}");
-        cause = c.source();
-    }
-    text
-}
-
 /// Checks a user-given server URL and returns it without a trailing slash.
 pub fn normalize_server(url: &str) -> Result<String, TwakeError> {
-    let bad = |reason: &str| TwakeError::BadServerUrl {
+    let parsed = parse_http_url(url).map_err(|reason| TwakeError::BadServerUrl {
         url: url.to_string(),
-        reason: reason.to_string(),
-    };
-    let parsed = url::Url::parse(url.trim()).map_err(|e| bad(&e.to_string()))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(bad("use an http:// or https:// address"));
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(bad("the URL has no host"));
-    }
+        reason,
+    })?;
     Ok(parsed.as_str().trim_end_matches('/').to_string())
 }
 
@@ -144,7 +127,7 @@ pub async fn login(
 ) -> Result<Tokens, TwakeError> {
     let unreachable = |e: reqwest::Error| TwakeError::Unreachable {
         server: server.to_string(),
-        reason: describe(&e),
+        reason: describe_transport_error(&e),
     };
     let resp = client
         .post(format!("{server}{}", api::LOGIN))
@@ -214,7 +197,7 @@ impl Session {
     fn unreachable(&self, e: &reqwest::Error) -> TwakeError {
         TwakeError::Unreachable {
             server: self.server.clone(),
-            reason: describe(e),
+            reason: describe_transport_error(e),
         }
     }
 
