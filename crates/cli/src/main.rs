@@ -203,7 +203,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .map(exit_code),
         Command::Status { json } => {
-            queue_cmds::status(&queue_db()?, json).map(|()| ExitCode::SUCCESS)
+            let db = queue_db()?;
+            // SQLite reads stay off the async threads.
+            tokio::task::spawn_blocking(move || queue_cmds::status(&db, json))
+                .await?
+                .map(|()| ExitCode::SUCCESS)
         }
         Command::Pause { id } => queue_cmds::change(quiet_options(queue_db()?), id, false)
             .await

@@ -316,7 +316,11 @@ impl Engine {
         self.ask(|r| Command::Resume(None, r)).await?
     }
     pub async fn cancel(&self, id: UploadId) -> Result<(), EngineError> {
-        self.ask(|r| Command::Cancel(id, r)).await?
+        self.ask(|r| Command::Cancel(Some(id), r)).await?
+    }
+    /// Cancels every unfinished upload.
+    pub async fn cancel_all(&self) -> Result<(), EngineError> {
+        self.ask(|r| Command::Cancel(None, r)).await?
     }
     /// Retries a failed file; a file that changed since it was queued starts over with a new
     /// identifier.

@@ -33,7 +33,8 @@ pub enum Command {
     /// `None` = every upload.
     Pause(Option<UploadId>, Reply<Result<(), EngineError>>),
     Resume(Option<UploadId>, Reply<Result<(), EngineError>>),
-    Cancel(UploadId, Reply<Result<(), EngineError>>),
+    /// `None` = every unfinished upload.
+    Cancel(Option<UploadId>, Reply<Result<(), EngineError>>),
     /// `None` = every failed upload.
     Retry(Option<UploadId>, Reply<Result<(), EngineError>>),
     SetLimits(Limits),
@@ -233,8 +234,8 @@ impl Scheduler {
                 let r = self.for_each_selected(which, Self::resume);
                 let _ = reply.send(r);
             }
-            Command::Cancel(id, reply) => {
-                let r = self.for_each_selected(Some(id), Self::cancel);
+            Command::Cancel(which, reply) => {
+                let r = self.for_each_selected(which, Self::cancel);
                 let _ = reply.send(r);
             }
             Command::Retry(which, reply) => {
