@@ -127,6 +127,13 @@ where
         if upload.state().removed {
             return Err(expired(&what));
         }
+        // When this chunk comes right after the hashed ones, hash it as it streams in. The
+        // cursor cannot move past it meanwhile: only this claim (or one revoking it) can
+        // store it. Skipped if a commit is hashing right now, rather than wait for it.
+        let continued = upload
+            .try_hash_cursor()
+            .filter(|cursor| cursor.through + 1 == number)
+            .map(|cursor| cursor.hasher.clone());
         return storage::receive_at(
             body,
             Arc::new(data),
@@ -134,6 +141,7 @@ where
             claim,
             params.current_chunk_size,
             wants_hash(params),
+            continued,
             &what,
         )
         .await;
@@ -252,6 +260,7 @@ fn commit_chunk(
     let single_chunk_sha256 = staged
         .sha256
         .filter(|_| upload.spec.plan.total_chunks == 1 && !stored);
+    let continued = staged.continued;
     // The claim under which the chunk's bytes were written, held until it is logged.
     let _claim = match staged.bytes {
         ChunkBytes::Placed(claim) => {
@@ -299,6 +308,15 @@ fn commit_chunk(
         state.last_activity = SystemTime::now();
         state.received.len() as u64 == upload.spec.plan.total_chunks
     };
+    if let (Some(hasher), false) = (continued, stored) {
+        // Hashed while it streamed in, from the hash through the chunk before it, with
+        // exactly the bytes written (the claim was not revoked).
+        let mut cursor = upload.hash_cursor();
+        if cursor.through + 1 == number {
+            cursor.hasher = hasher;
+            cursor.through = number;
+        }
+    }
     if !complete {
         if let Err(err) = advance_hash(upload) {
             // Not fatal: the completion hashes whatever is left, and reports a failure.

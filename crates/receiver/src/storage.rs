@@ -89,6 +89,9 @@ pub(crate) struct StagedChunk {
     pub bytes: ChunkBytes,
     pub len: u64,
     pub sha256: Option<[u8; 32]>,
+    /// The file's running hash continued over this chunk, when the chunk came straight
+    /// after the hashed ones: the commit then takes it instead of reading the chunk back.
+    pub continued: Option<Sha256>,
 }
 
 /// Where a received chunk's bytes are.
@@ -539,6 +542,7 @@ where
         bytes: ChunkBytes::Staged(temp),
         len,
         sha256: hasher.map(|h| h.finalize().into()),
+        continued: None,
     })
 }
 
@@ -557,6 +561,7 @@ pub(crate) async fn receive_at<S, E>(
     claim: Arc<WriteClaim>,
     declared: u64,
     hash: bool,
+    mut continued: Option<Sha256>,
     what: &str,
 ) -> Result<StagedChunk, Rejection>
 where
@@ -587,6 +592,9 @@ where
         if let Some(hasher) = hasher.as_mut() {
             hasher.update(&piece);
         }
+        if let Some(continued) = continued.as_mut() {
+            continued.update(&piece);
+        }
         if revoked {
             continue;
         }
@@ -604,6 +612,7 @@ where
         bytes: ChunkBytes::Placed(claim),
         len,
         sha256: hasher.map(|h| h.finalize().into()),
+        continued: continued.filter(|_| !revoked),
     })
 }
 

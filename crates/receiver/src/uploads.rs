@@ -198,6 +198,15 @@ impl Upload {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The running hash if nobody holds it right now (a commit may be hashing).
+    pub fn try_hash_cursor(&self) -> Option<MutexGuard<'_, HashCursor>> {
+        match self.hash.try_lock() {
+            Ok(cursor) => Some(cursor),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
     /// A claim to stream chunk `number` straight into the data file, if that is safe: the
     /// upload is live and unfinished, the chunk is not stored, and nobody else is writing
     /// it. Otherwise the caller stages the body in a file of its own.
