@@ -169,14 +169,7 @@ async fn receive_octet(
     }
     let upload = open_upload(app, &spec).await?;
     let body: Body = request.into_body();
-    let staged = storage::receive_body(
-        body.into_data_stream(),
-        storage::unique_name(&upload.dir, &params.chunk_number.to_string()),
-        BodyLimit::Declared(params.current_chunk_size),
-        intake::wants_hash(&params),
-        &what,
-    )
-    .await?;
+    let staged = intake::receive_chunk(&upload, &params, body.into_data_stream()).await?;
     let answer = intake::store_chunk(app, &upload, &params, staged).await?;
     Ok(answer)
 }
@@ -194,7 +187,7 @@ enum FilePart {
 
 /// The multipart method: parameters in the query string and/or form fields, the chunk in
 /// the part named `file`. Both libraries send the fields first, so the chunk normally
-/// streams straight into its upload's folder.
+/// streams straight into its place in the upload's data file.
 async fn receive_multipart(
     app: &Arc<AppState>,
     query: ParamMap,
@@ -245,14 +238,7 @@ async fn receive_multipart(
             Ok(params) => {
                 let spec = intake::check(&params, &app.config)?;
                 let upload = open_upload(app, &spec).await?;
-                let staged = storage::receive_body(
-                    field,
-                    storage::unique_name(&upload.dir, &params.chunk_number.to_string()),
-                    BodyLimit::Declared(params.current_chunk_size),
-                    intake::wants_hash(&params),
-                    &intake::describe(&params),
-                )
-                .await?;
+                let staged = intake::receive_chunk(&upload, &params, field).await?;
                 FilePart::Placed {
                     params,
                     upload,
@@ -284,14 +270,11 @@ async fn receive_multipart(
             upload,
             staged,
         }) => (params, upload, staged),
-        Some(FilePart::Parked(mut staged)) => {
+        Some(FilePart::Parked(staged)) => {
+            // Copied from the staging folder into the data file at commit.
             let params = ChunkParams::parse(&fields, checksum).map_err(|err| err.rejection)?;
             let spec = intake::check(&params, &app.config)?;
             let upload = open_upload(app, &spec).await?;
-            let dest = storage::unique_name(&upload.dir, &params.chunk_number.to_string());
-            staged.file.move_to(dest).await.map_err(|err| {
-                Rejection::from_io(format_args!("moving {}", intake::describe(&params)), &err)
-            })?;
             (params, upload, staged)
         }
     };

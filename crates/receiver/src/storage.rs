@@ -1,22 +1,31 @@
-//! Everything the receiver keeps on disk: chunk files written atomically, the per-upload
-//! plan and done records, and the single-pass assembly (read chunks, hash, write, fsync,
-//! rename). Layout, under the storage folder `DIR`:
+//! Everything the receiver keeps on disk: one partial data file per upload that chunks
+//! are written into at their offsets, a log of the chunks fully written, the per-upload
+//! plan and done records, and the completion (fsync, rename; no second copy). Layout,
+//! under the storage folder `DIR`:
 //!
 //! ```text
 //! DIR/<relative path>              finished files
 //! DIR/.resumable/<key>/plan.json   what the identifier is bound to (UploadSpec)
-//! DIR/.resumable/<key>/<n>         chunk n, complete and of the planned size
-//! DIR/.resumable/<key>/*.part-*    a chunk or record being written (never counted)
-//! DIR/.resumable/<key>/done.json   the finished file's record (chunks then deleted)
+//! DIR/.resumable/<key>/data        the file being received, created at its full size;
+//!                                  chunk n lives at offset (n-1)·chunkSize
+//! DIR/.resumable/<key>/received    append-only log, one chunk number per line, written
+//!                                  after that chunk's bytes: only these chunks count
+//! DIR/.resumable/<key>/*.part-*    a chunk or record being staged (never counted)
+//! DIR/.resumable/<key>/done.json   the finished file's record (data renamed into place)
 //! DIR/.resumable/.staging/         multipart file parts whose parameters came after them
 //! DIR/.resumable/.trash-*          expired uploads being deleted
 //! ```
 //! `<key>` is a hash of the identifier, so any identifier maps to a safe folder name.
+//! A folder left by an older receiver, with one file `<n>` per chunk, is converted to this
+//! layout when loaded.
 
+use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -28,14 +37,17 @@ use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 use crate::plan::ChunkPlan;
 use crate::rejection::Rejection;
 use crate::relpath::{RelativePath, STATE_DIR_NAME};
-use crate::uploads::UploadSpec;
+use crate::uploads::{UploadSpec, WriteClaim};
 
 const PLAN_FILE: &str = "plan.json";
 const DONE_FILE: &str = "done.json";
-const ASSEMBLY_FILE: &str = "assembling";
+const DATA_FILE: &str = "data";
+/// Written by receivers that assembled chunk files into a copy; deleted if found.
+const LEGACY_ASSEMBLY_FILE: &str = "assembling";
+const RECEIVED_LOG: &str = "received";
 const STAGING_DIR: &str = ".staging";
 const TRASH_PREFIX: &str = ".trash-";
-/// Buffer for streaming bodies to disk and for assembly: large enough that a 1 GiB file
+/// Buffer for streaming bodies to disk and for hashing: large enough that a 1 GiB file
 /// costs about a thousand system calls, small enough to hold one per request.
 const IO_BUFFER: usize = 1024 * 1024;
 
@@ -63,21 +75,32 @@ pub(crate) struct Storage {
     state: PathBuf,
 }
 
-/// A file that is deleted when dropped unless it was moved into place with
-/// [`TempFile::persist`]. Handler futures are dropped when a client disconnects
-/// mid-body, so this is what guarantees no half-written chunk survives.
+/// A staging file, deleted when dropped (or at once with [`TempFile::remove`]). Handler
+/// futures are dropped when a client disconnects mid-body, so this is what guarantees no
+/// half-written staged chunk survives.
 #[derive(Debug)]
 pub(crate) struct TempFile {
     path: Option<PathBuf>,
 }
 
-/// A chunk body fully written to a temporary file, with its length and, when asked for,
-/// its SHA-256.
+/// A chunk body fully received, with its length and, when asked for, its SHA-256.
 #[derive(Debug)]
 pub(crate) struct StagedChunk {
-    pub file: TempFile,
+    pub bytes: ChunkBytes,
     pub len: u64,
     pub sha256: Option<[u8; 32]>,
+    /// The file's running hash continued over this chunk, when the chunk came straight
+    /// after the hashed ones: the commit then takes it instead of reading the chunk back.
+    pub continued: Option<Sha256>,
+}
+
+/// Where a received chunk's bytes are.
+#[derive(Debug)]
+pub(crate) enum ChunkBytes {
+    /// In a temporary file, to be copied into the data file at commit.
+    Staged(TempFile),
+    /// Already at their offset in the data file, written under this claim.
+    Placed(Arc<WriteClaim>),
 }
 
 /// How much body the receiver reads before refusing.
@@ -149,7 +172,9 @@ impl Storage {
     }
 
     /// Reads one upload folder. A folder without a readable plan was never fully created
-    /// (or is not ours); it is deleted rather than guessed at.
+    /// (or is not ours); it is deleted rather than guessed at. Chunks count only when the
+    /// `received` log lists them and the data file is whole; chunk files left by an older
+    /// receiver (`<n>`) are copied into the data file first.
     fn load_upload(&self, dir: &Path) -> io::Result<Option<LoadedUpload>> {
         let spec: Option<UploadSpec> = read_json(&dir.join(PLAN_FILE))?;
         let Some(spec) = spec.filter(|spec| self.upload_dir(&spec.identifier) == dir) else {
@@ -157,9 +182,10 @@ impl Storage {
             fs::remove_dir_all(dir)?;
             return Ok(None);
         };
+        let plan = &spec.plan;
         let done: Option<DoneRecord> = read_json(&dir.join(DONE_FILE))?;
         let mut last_activity = fs::metadata(dir)?.modified()?;
-        let mut received = Vec::new();
+        let mut legacy = Vec::new();
         for entry in fs::read_dir(dir)? {
             let entry = entry?;
             let name = entry.file_name();
@@ -168,32 +194,71 @@ impl Storage {
             if let Ok(modified) = meta.modified() {
                 last_activity = last_activity.max(modified);
             }
-            if name.contains(".part-") || name == ASSEMBLY_FILE {
+            if name.contains(".part-") || name == LEGACY_ASSEMBLY_FILE {
                 fs::remove_file(entry.path())?;
-                continue;
-            }
-            let Ok(number) = name.parse::<u64>() else {
-                continue;
-            };
-            // A chunk of the wrong size (torn by a crash) is dropped: the client re-sends it.
-            if done.is_none() && spec.plan.chunk_len(number).ok() == Some(meta.len()) {
-                received.push(number);
-            } else {
-                fs::remove_file(entry.path())?;
+            } else if let Ok(number) = name.parse::<u64>() {
+                legacy.push((number, entry.path(), meta.len()));
             }
         }
-        received.sort_unstable();
+        if done.is_some() {
+            for (_, path, _) in legacy {
+                fs::remove_file(path)?;
+            }
+            remove_if_present(&dir.join(DATA_FILE))?;
+            remove_if_present(&dir.join(RECEIVED_LOG))?;
+            return Ok(Some(LoadedUpload {
+                spec,
+                received: Vec::new(),
+                done,
+                last_activity,
+            }));
+        }
+        let data_path = dir.join(DATA_FILE);
+        let data_whole = fs::metadata(&data_path)
+            .map(|meta| meta.is_file() && meta.len() == plan.total_size)
+            .unwrap_or(false);
+        let mut received = if data_whole {
+            read_received_log(dir, plan)?
+        } else {
+            remove_if_present(&dir.join(RECEIVED_LOG))?;
+            create_data_file(dir, plan.total_size)?;
+            BTreeSet::new()
+        };
+        if !legacy.is_empty() {
+            // Copy first, make the copies durable, then log them, then delete the chunk
+            // files: a crash at any point leaves either the chunk file or a logged chunk.
+            let data = open_data(dir)?;
+            let mut copied = Vec::new();
+            for (number, path, len) in &legacy {
+                // A chunk of the wrong size (torn by a crash) is dropped: the client re-sends it.
+                if !received.contains(number) && plan.chunk_len(*number).ok() == Some(*len) {
+                    copy_file_at(path, &data, chunk_offset(plan, *number), None)?;
+                    copied.push(*number);
+                }
+            }
+            data.sync_all()?;
+            for number in copied {
+                log_received(dir, number)?;
+                received.insert(number);
+            }
+            for (_, path, _) in legacy {
+                fs::remove_file(path)?;
+            }
+        }
         Ok(Some(LoadedUpload {
             spec,
-            received,
+            received: received.into_iter().collect(),
             done,
             last_activity,
         }))
     }
 
-    /// Creates an upload's folder and its plan record. Blocking.
+    /// Creates an upload's folder, its data file at full size (sparse) and its plan
+    /// record, in that order: a folder with a plan always has its data file. Blocking.
     pub fn create_upload_dir(&self, dir: &Path, spec: &UploadSpec) -> io::Result<()> {
         fs::create_dir_all(dir)?;
+        remove_if_present(&dir.join(RECEIVED_LOG))?;
+        create_data_file(dir, spec.plan.total_size)?;
         write_json_atomically(&dir.join(PLAN_FILE), spec)
     }
 
@@ -208,27 +273,131 @@ impl Storage {
         }
     }
 
-    /// Records a finished upload and deletes its chunks. Blocking.
-    pub fn finish_upload(
-        &self,
-        dir: &Path,
-        total_chunks: u64,
-        record: &DoneRecord,
-    ) -> io::Result<()> {
+    /// Records a finished upload and deletes its chunk log (its data file was renamed
+    /// into place). Blocking.
+    pub fn finish_upload(&self, dir: &Path, record: &DoneRecord) -> io::Result<()> {
         write_json_atomically(&dir.join(DONE_FILE), record)?;
-        for number in 1..=total_chunks {
-            match fs::remove_file(chunk_path(dir, number)) {
-                Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
-                _ => {}
-            }
-        }
-        Ok(())
+        remove_if_present(&dir.join(RECEIVED_LOG))
     }
 }
 
-/// Where chunk `number` of the upload in `dir` lives once complete.
-pub(crate) fn chunk_path(dir: &Path, number: u64) -> PathBuf {
-    dir.join(number.to_string())
+/// Where chunk `number` starts in the file.
+pub(crate) fn chunk_offset(plan: &ChunkPlan, number: u64) -> u64 {
+    (number - 1) * plan.chunk_size
+}
+
+/// Opens the upload's data file for positioned reads and writes. Blocking.
+pub(crate) fn open_data(dir: &Path) -> io::Result<File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dir.join(DATA_FILE))
+}
+
+fn create_data_file(dir: &Path, size: u64) -> io::Result<()> {
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(dir.join(DATA_FILE))?;
+    file.set_len(size)
+}
+
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
+        _ => Ok(()),
+    }
+}
+
+/// One line of the `received` log. The word makes a line torn by a crash and followed by
+/// a later append ("chunk 1chunk 2\n") unreadable rather than a different number.
+fn log_line(number: u64) -> String {
+    format!("chunk {number}\n")
+}
+
+/// Appends chunk `number` to the upload's `received` log; call it only once the chunk's
+/// bytes are fully in the data file. Blocking.
+pub(crate) fn log_received(dir: &Path, number: u64) -> io::Result<()> {
+    let mut log = fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(dir.join(RECEIVED_LOG))?;
+    log.write_all(log_line(number).as_bytes())
+}
+
+/// Reads the `received` log: every whole line naming a chunk of the plan. A torn last
+/// line is cut off, so the next append starts on a line of its own. Blocking.
+fn read_received_log(dir: &Path, plan: &ChunkPlan) -> io::Result<BTreeSet<u64>> {
+    let path = dir.join(RECEIVED_LOG);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
+        Err(err) => return Err(err),
+    };
+    let whole = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    if whole < bytes.len() {
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&path)?
+            .set_len(whole as u64)?;
+    }
+    let text = String::from_utf8_lossy(&bytes[..whole]);
+    Ok(text
+        .lines()
+        .filter_map(|line| line.strip_prefix("chunk ")?.parse::<u64>().ok())
+        .filter(|number| plan.chunk_len(*number).is_ok())
+        .collect())
+}
+
+/// Copies the file at `source` into `data` at `offset`; with a claim, every write is made
+/// under it, and the copy stops (`Ok(false)`) if the claim was revoked. Blocking.
+pub(crate) fn copy_file_at(
+    source: &Path,
+    data: &File,
+    offset: u64,
+    claim: Option<&WriteClaim>,
+) -> io::Result<bool> {
+    let mut input = File::open(source)?;
+    let mut buffer = vec![0u8; IO_BUFFER];
+    let mut at = offset;
+    loop {
+        let n = input.read(&mut buffer)?;
+        if n == 0 {
+            return Ok(true);
+        }
+        let written = match claim {
+            Some(claim) => claim.write_at(data, &buffer[..n], at)?,
+            None => {
+                data.write_all_at(&buffer[..n], at)?;
+                true
+            }
+        };
+        if !written {
+            return Ok(false);
+        }
+        at += n as u64;
+    }
+}
+
+/// Feeds `len` bytes of `data` from `offset` into `hasher` (usually from the page cache:
+/// the bytes were just written). Blocking.
+pub(crate) fn hash_range(
+    data: &File,
+    offset: u64,
+    len: u64,
+    hasher: &mut Sha256,
+    buffer: &mut Vec<u8>,
+) -> io::Result<()> {
+    buffer.resize(IO_BUFFER, 0);
+    let mut done = 0u64;
+    while done < len {
+        let want = (len - done).min(IO_BUFFER as u64) as usize;
+        data.read_exact_at(&mut buffer[..want], offset + done)?;
+        hasher.update(&buffer[..want]);
+        done += want as u64;
+    }
+    Ok(())
 }
 
 /// A temporary name in `dir` that no other request or process uses.
@@ -266,23 +435,11 @@ impl TempFile {
         self.path.as_deref().unwrap_or(Path::new(""))
     }
 
-    /// Renames the file to `dest` and keeps watching it there.
-    pub async fn move_to(&mut self, dest: PathBuf) -> io::Result<()> {
-        if let Some(path) = &self.path {
-            tokio::fs::rename(path, &dest).await?;
-            self.path = Some(dest);
+    /// Deletes the file now rather than in the background. Blocking.
+    pub fn remove(mut self) {
+        if let Some(path) = self.path.take() {
+            let _ = fs::remove_file(path);
         }
-        Ok(())
-    }
-
-    /// Renames the file to `dest` (atomically replacing any file there) and stops
-    /// watching it. On failure the file stays owned, so it is still cleaned up. Blocking.
-    pub fn persist(&mut self, dest: &Path) -> io::Result<()> {
-        if let Some(path) = &self.path {
-            fs::rename(path, dest)?;
-            self.path = None;
-        }
-        Ok(())
     }
 }
 
@@ -382,104 +539,158 @@ where
             ),
         })?;
     Ok(StagedChunk {
-        file: temp,
+        bytes: ChunkBytes::Staged(temp),
         len,
         sha256: hasher.map(|h| h.finalize().into()),
+        continued: None,
     })
 }
 
-/// The assembled file: its size and SHA-256.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Assembled {
-    pub size: u64,
-    pub sha256: [u8; 32],
+/// Streams a chunk body straight to its place in the upload's data file, at `offset`,
+/// through a large buffer written by blocking jobs, every write made under `claim`. If
+/// the claim is revoked meanwhile (another request stored this chunk), the rest of the
+/// body is still read and checked but no longer written. If the client hangs up, this
+/// future is dropped: the chunk is never logged, and a write still in flight holds the
+/// claim until it lands, so it cannot land after someone else's. `declared` is the
+/// chunk's declared size: more bytes than that is a 400.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn receive_at<S, E>(
+    mut body: S,
+    data: Arc<File>,
+    offset: u64,
+    claim: Arc<WriteClaim>,
+    declared: u64,
+    hash: bool,
+    mut continued: Option<Sha256>,
+    what: &str,
+) -> Result<StagedChunk, Rejection>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut hasher = hash.then(Sha256::new);
+    let mut buffer: Vec<u8> = Vec::with_capacity(IO_BUFFER.min(declared as usize));
+    let mut len: u64 = 0;
+    let mut flushed: u64 = 0;
+    let mut revoked = false;
+    while let Some(piece) = body.next().await {
+        let piece = piece.map_err(|err| {
+            Rejection::bad_request(
+                "body_read_failed",
+                format!("could not read the body of {what}: {err}"),
+            )
+        })?;
+        len += piece.len() as u64;
+        if len > declared {
+            return Err(Rejection::bad_request(
+                "body_size_mismatch",
+                format!(
+                    "the body of {what} is longer than its declared CurrentChunkSize {declared}"
+                ),
+            ));
+        }
+        if let Some(hasher) = hasher.as_mut() {
+            hasher.update(&piece);
+        }
+        if let Some(continued) = continued.as_mut() {
+            continued.update(&piece);
+        }
+        if revoked {
+            continue;
+        }
+        buffer.extend_from_slice(&piece);
+        if buffer.len() >= IO_BUFFER {
+            let n = buffer.len() as u64;
+            (buffer, revoked) = write_piece(&data, &claim, buffer, offset + flushed, what).await?;
+            flushed += n;
+        }
+    }
+    if !buffer.is_empty() && !revoked {
+        write_piece(&data, &claim, buffer, offset + flushed, what).await?;
+    }
+    Ok(StagedChunk {
+        bytes: ChunkBytes::Placed(claim),
+        len,
+        sha256: hasher.map(|h| h.finalize().into()),
+        continued: continued.filter(|_| !revoked),
+    })
 }
 
-/// Builds the finished file from the chunks in `dir` and moves it to `path` under the
-/// storage folder: one pass that reads, hashes and writes, then fsync and rename, so
-/// the file appears whole or not at all. A one-chunk file is renamed as is, hashed while
-/// it was received (`single_chunk_sha256`) when the caller has that. Blocking.
-pub(crate) fn assemble(
+/// Writes `buffer` at `at` under `claim` in a blocking job; gives the buffer back, empty,
+/// and whether the claim was found revoked (then nothing was written).
+async fn write_piece(
+    data: &Arc<File>,
+    claim: &Arc<WriteClaim>,
+    buffer: Vec<u8>,
+    at: u64,
+    what: &str,
+) -> Result<(Vec<u8>, bool), Rejection> {
+    let job = {
+        let data = Arc::clone(data);
+        let claim = Arc::clone(claim);
+        tokio::task::spawn_blocking(move || {
+            let result = claim.write_at(&data, &buffer, at);
+            (result, buffer)
+        })
+    };
+    match job.await {
+        Ok((Ok(written), mut buffer)) => {
+            buffer.clear();
+            Ok((buffer, !written))
+        }
+        Ok((Err(err), buffer)) => {
+            // Free what this chunk got before the write failed (a full disk must not stay
+            // full because of it); its range holds no stored chunk, the claim says so.
+            let data = Arc::clone(data);
+            let claim = Arc::clone(claim);
+            let end = at + buffer.len() as u64;
+            let start = claim.range_start();
+            let _ =
+                tokio::task::spawn_blocking(move || claim.release_range(&data, start, end - start))
+                    .await;
+            Err(Rejection::from_io(format_args!("writing {what}"), &err))
+        }
+        Err(join) => Err(Rejection::from_io(
+            format_args!("writing {what}"),
+            &io::Error::other(join),
+        )),
+    }
+}
+
+/// Moves a complete upload's data file to `path` under the storage folder: check its
+/// size, fsync it, rename it (atomically replacing any file there), fsync the folder, so
+/// the file appears whole or not at all, and is never copied. Returns its size. Blocking.
+pub(crate) fn complete(
     storage: &Storage,
     dir: &Path,
     plan: &ChunkPlan,
     path: &RelativePath,
-    single_chunk_sha256: Option<[u8; 32]>,
-) -> Result<Assembled, Rejection> {
-    let what = format!("assembling '{}'", path.as_str());
+) -> Result<u64, Rejection> {
+    let what = format!("completing '{}'", path.as_str());
     let io_err = |err: io::Error| Rejection::from_io(&what, &err);
 
     let target = prepare_target(storage.root(), path)?;
-    let (source, assembled) = if plan.total_chunks == 1 {
-        let source = chunk_path(dir, 1);
-        let mut file = File::open(&source).map_err(io_err)?;
-        let sha256 = match single_chunk_sha256 {
-            Some(sha256) => sha256,
-            None => hash_reader(&mut file).map_err(io_err)?,
-        };
-        let size = file.metadata().map_err(io_err)?.len();
-        file.sync_all().map_err(io_err)?;
-        (source, Assembled { size, sha256 })
-    } else {
-        let source = dir.join(ASSEMBLY_FILE);
-        let assembled = concatenate(dir, plan, &source).map_err(|err| {
-            let _ = fs::remove_file(&source);
-            io_err(err)
-        })?;
-        (source, assembled)
-    };
-    if assembled.size != plan.total_size {
+    let source = dir.join(DATA_FILE);
+    let file = File::open(&source).map_err(io_err)?;
+    let size = file.metadata().map_err(io_err)?.len();
+    if size != plan.total_size {
         return Err(Rejection::new(
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
             "chunks_changed",
             format!(
-                "{what}: the chunks hold {} bytes, not the planned {}; were they changed on disk?",
-                assembled.size, plan.total_size
+                "{what}: the data file holds {size} bytes, not the planned {}; \
+                 was it changed on disk?",
+                plan.total_size
             ),
         ));
     }
+    file.sync_all().map_err(io_err)?;
+    drop(file);
     fs::rename(&source, &target).map_err(|err| {
         Rejection::from_io(format_args!("moving '{}' into place", path.as_str()), &err)
     })?;
     sync_parent(&target).map_err(io_err)?;
-    Ok(assembled)
-}
-
-fn hash_reader(reader: &mut impl Read) -> io::Result<[u8; 32]> {
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; IO_BUFFER];
-    loop {
-        let n = reader.read(&mut buffer)?;
-        if n == 0 {
-            return Ok(hasher.finalize().into());
-        }
-        hasher.update(&buffer[..n]);
-    }
-}
-
-/// Chunks 1..=N into `dest`, hashing as it goes; fsyncs `dest` before returning.
-fn concatenate(dir: &Path, plan: &ChunkPlan, dest: &Path) -> io::Result<Assembled> {
-    let mut out = File::create(dest)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; IO_BUFFER];
-    let mut size = 0u64;
-    for number in 1..=plan.total_chunks {
-        let mut chunk = File::open(chunk_path(dir, number))?;
-        loop {
-            let n = chunk.read(&mut buffer)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buffer[..n]);
-            out.write_all(&buffer[..n])?;
-            size += n as u64;
-        }
-    }
-    out.sync_all()?;
-    Ok(Assembled {
-        size,
-        sha256: hasher.finalize().into(),
-    })
+    Ok(size)
 }
 
 /// Creates the folders leading to `path` under `root` and returns the full target path.

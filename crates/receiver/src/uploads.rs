@@ -1,13 +1,17 @@
 //! The uploads the receiver knows, in memory: what each identifier is bound to, which
 //! chunks are stored, whether it is finished, and when it was last touched. It owns the
-//! per-upload locks that make assembly happen exactly once, and the expiry sweep.
+//! per-upload locks that make completion happen exactly once, the claims on chunk ranges
+//! of the data file, the running hash, and the expiry sweep.
 
 use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 use crate::plan::ChunkPlan;
 use crate::rejection::Rejection;
@@ -41,10 +45,117 @@ pub(crate) struct Upload {
     pub dir: PathBuf,
     /// Created lazily by the first chunk, so a refused first chunk leaves no folder.
     dir_ready: tokio::sync::OnceCell<()>,
-    /// Held while a chunk is renamed into place and while the file is assembled: the one
-    /// request that completes the set assembles, the others wait and then see `done`.
+    /// Held while a chunk is committed (copied in if staged, logged, hashed) and while the
+    /// file is completed: the one request that completes the set moves the file into
+    /// place, the others wait and then see `done`.
     pub commit: Arc<tokio::sync::Mutex<()>>,
     state: Mutex<UploadState>,
+    /// Who may write each chunk's range of the data file right now (see [`WriteClaim`]).
+    writers: Mutex<HashMap<u64, Weak<WriteClaim>>>,
+    /// The running SHA-256 of the file: only touched under the commit lock.
+    hash: Mutex<HashCursor>,
+}
+
+/// The file's SHA-256 so far: chunks `1..=through` are hashed, each exactly once, in order.
+/// Kept in memory only; a restarted receiver starts again from chunk 1.
+#[derive(Debug, Default)]
+pub(crate) struct HashCursor {
+    pub hasher: Sha256,
+    pub through: u64,
+}
+
+/// The right to write one chunk's range of the data file. At most one live claim per
+/// chunk; a request streaming a chunk straight into the data file gets one only while that
+/// chunk is not stored, and a staged chunk being committed takes it over by revoking the
+/// current one. Every write is made under the claim's lock after checking it was not
+/// revoked, so once [`WriteClaim::revoke`] returns, its holder writes nothing more (a
+/// write in flight finishes first). The claim is released when the last reference goes,
+/// including the one a blocking write job still holds after its request was dropped.
+#[derive(Debug)]
+pub(crate) struct WriteClaim {
+    upload: Arc<Upload>,
+    number: u64,
+    revoked: Mutex<bool>,
+}
+
+impl WriteClaim {
+    fn lock(&self) -> MutexGuard<'_, bool> {
+        self.revoked
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Writes `bytes` at `offset` unless the claim was revoked; says whether it wrote.
+    /// Blocking.
+    pub fn write_at(&self, file: &File, bytes: &[u8], offset: u64) -> std::io::Result<bool> {
+        let revoked = self.lock();
+        if *revoked {
+            return Ok(false);
+        }
+        file.write_all_at(bytes, offset)?;
+        Ok(true)
+    }
+
+    /// Where the claimed chunk starts in the data file.
+    pub fn range_start(&self) -> u64 {
+        crate::storage::chunk_offset(&self.upload.spec.plan, self.number)
+    }
+
+    /// Gives back the disk blocks of `len` bytes at `offset` (the claimed chunk's range,
+    /// never stored, after a failed write), unless the claim was revoked: a disk-full
+    /// chunk must not keep the space it got before failing. Best effort. Blocking.
+    pub fn release_range(&self, file: &File, offset: u64, len: u64) {
+        let revoked = self.lock();
+        if !*revoked {
+            punch_hole(file, offset, len);
+        }
+    }
+
+    /// Stops the holder's writes; waits for a write in flight. Blocking.
+    pub fn revoke(&self) {
+        *self.lock() = true;
+    }
+
+    pub fn is_revoked(&self) -> bool {
+        *self.lock()
+    }
+}
+
+/// Deallocates a range of `file`, leaving zeros and the file size unchanged.
+#[cfg(target_os = "linux")]
+fn punch_hole(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len)) else {
+        return;
+    };
+    // SAFETY: fallocate only reads its integer arguments; the descriptor is open and
+    // owned by `file` for the duration of the call.
+    let result = unsafe {
+        libc::fallocate(
+            file.as_raw_fd(),
+            libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+            offset,
+            len,
+        )
+    };
+    if result != 0 {
+        tracing::debug!(err = %std::io::Error::last_os_error(), "cannot free a failed chunk's range");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn punch_hole(_file: &File, _offset: u64, _len: u64) {}
+
+impl Drop for WriteClaim {
+    fn drop(&mut self) {
+        let mut writers = self.upload.writers();
+        if writers
+            .get(&self.number)
+            .is_some_and(|weak| std::ptr::eq(weak.as_ptr(), self))
+        {
+            writers.remove(&self.number);
+        }
+    }
 }
 
 /// All known uploads by identifier.
@@ -69,7 +180,76 @@ impl Upload {
             dir_ready,
             commit: Arc::new(tokio::sync::Mutex::new(())),
             state: Mutex::new(state),
+            writers: Mutex::new(HashMap::new()),
+            hash: Mutex::new(HashCursor::default()),
         }
+    }
+
+    fn writers(&self) -> MutexGuard<'_, HashMap<u64, Weak<WriteClaim>>> {
+        self.writers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The running hash; the caller holds the commit lock.
+    pub fn hash_cursor(&self) -> MutexGuard<'_, HashCursor> {
+        self.hash
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The running hash if nobody holds it right now (a commit may be hashing).
+    pub fn try_hash_cursor(&self) -> Option<MutexGuard<'_, HashCursor>> {
+        match self.hash.try_lock() {
+            Ok(cursor) => Some(cursor),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// A claim to stream chunk `number` straight into the data file, if that is safe: the
+    /// upload is live and unfinished, the chunk is not stored, and nobody else is writing
+    /// it. Otherwise the caller stages the body in a file of its own.
+    pub fn try_claim(self: &Arc<Self>, number: u64) -> Option<Arc<WriteClaim>> {
+        // The state lock is held across the writers check, so a chunk cannot become
+        // stored (which its claim holder does under the state lock) in between.
+        let state = self.state();
+        if state.removed || state.done.is_some() || state.received.contains(&number) {
+            return None;
+        }
+        let mut writers = self.writers();
+        if writers
+            .get(&number)
+            .is_some_and(|weak| weak.strong_count() > 0)
+        {
+            return None;
+        }
+        let claim = Arc::new(WriteClaim {
+            upload: Arc::clone(self),
+            number,
+            revoked: Mutex::new(false),
+        });
+        writers.insert(number, Arc::downgrade(&claim));
+        Some(claim)
+    }
+
+    /// Takes chunk `number`'s range over from whoever is writing it, for a staged chunk
+    /// about to be copied in. The caller holds the commit lock and has checked that the
+    /// chunk is not stored. Blocking (waits for the previous holder's write in flight).
+    pub fn force_claim(self: &Arc<Self>, number: u64) -> Arc<WriteClaim> {
+        let claim = Arc::new(WriteClaim {
+            upload: Arc::clone(self),
+            number,
+            revoked: Mutex::new(false),
+        });
+        let previous = self
+            .writers()
+            .insert(number, Arc::downgrade(&claim))
+            .and_then(|weak| weak.upgrade());
+        if let Some(previous) = previous {
+            previous.revoke();
+        }
+        claim
     }
 
     /// The state lock. A panic while holding it cannot leave it half-updated (every
