@@ -70,7 +70,10 @@ async fn until(sync: &FolderSync, what: &str, check: impl Fn(&FolderSummary) -> 
         if s.state == FolderState::UpToDate && check(&s) {
             return;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}: {s:?}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {s:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -140,7 +143,10 @@ async fn a_part_file_renamed_to_its_final_name_is_uploaded_once_under_that_name(
     std::fs::rename(p.dir.join("x.part"), p.dir.join("x")).unwrap();
     until(&sync, "x", |s| s.uploaded == 1).await;
     assert_eq!(rels(&uploads(&engine).await), ["w/x"]);
-    assert_eq!(sha256_file(&server.stored("w/x")), sha256_file(&p.dir.join("x")));
+    assert_eq!(
+        sha256_file(&server.stored("w/x")),
+        sha256_file(&p.dir.join("x"))
+    );
     sync.stop().await;
     engine.close().await;
 }
@@ -209,7 +215,10 @@ async fn a_restart_uploads_nothing_unchanged_and_exactly_what_changed_while_stop
         tokio::time::sleep(Duration::from_millis(800)).await;
         until(&sync, "nothing", |_| true).await;
         assert_eq!(summary(&sync).await.uploaded, 0);
-        assert!(uploads(&engine).await.is_empty(), "nothing changed, nothing sent");
+        assert!(
+            uploads(&engine).await.is_empty(),
+            "nothing changed, nothing sent"
+        );
         sync.stop().await;
         engine.close().await;
     }
@@ -257,7 +266,11 @@ async fn renames_and_moves_on_twake_drive_move_the_item_without_uploading_again(
     std::fs::rename(p.dir.join("sub/b.txt"), p.dir.join("other/deeper/b.txt")).unwrap();
     std::fs::copy(p.dir.join("copy-source.txt"), p.dir.join("copy.txt")).unwrap();
     until(&sync, "the moves", |s| s.moved == 2 && s.files == 4).await;
-    assert_eq!(double.count(|c| &c.chunk_posts), posts, "nothing was sent again");
+    assert_eq!(
+        double.count(|c| &c.chunk_posts),
+        posts,
+        "nothing was sent again"
+    );
     assert_eq!(double.counters().items_updated.load(Ordering::Relaxed), 2);
     let files: Vec<String> = double
         .tree()
@@ -350,4 +363,58 @@ async fn ten_thousand_files_copied_in_at_once_are_each_uploaded_exactly_once() {
     assert!(grown_mib < 200, "memory grew by {grown_mib} MiB");
     sync.stop().await;
     engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_watches_until_ctrl_c_then_lists_and_removes_the_folder() {
+    use e2e_tests::harness::cli_binary;
+    use std::process::{Command, Stdio};
+    let server = ReceiverServer::start().await;
+    let p = place();
+    write_file(&p.dir, "sub/one.bin", 200_000, 5);
+    let db = p.db.to_string_lossy().into_owned();
+    let child = Command::new(cli_binary())
+        .args(["watch", &p.dir.to_string_lossy(), "--to", &server.url()])
+        .args(["--db", &db, "--settle", "0.3"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stored = server.stored("w/sub/one.bin");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !stored.exists() {
+        assert!(Instant::now() < deadline, "the file never arrived");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        sha256_file(&stored),
+        sha256_file(&p.dir.join("sub/one.bin"))
+    );
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("stopped watching"), "{err}");
+
+    let list = |db: &str| {
+        let out = Command::new(cli_binary())
+            .args(["watch", "--list", "--db", db])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listed = list(&db);
+    assert!(listed.contains(&*p.dir.to_string_lossy()), "{listed}");
+    assert!(listed.contains("last sync"), "{listed}");
+    let removed = Command::new(cli_binary())
+        .args(["watch", "--remove", &p.dir.to_string_lossy(), "--db", &db])
+        .output()
+        .unwrap();
+    assert!(removed.status.success(), "{removed:?}");
+    assert_eq!(list(&db).trim(), "no watched folders");
 }

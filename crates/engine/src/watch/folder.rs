@@ -47,6 +47,11 @@ pub(super) struct FolderLoop {
     /// Stable files waiting for room in the queue.
     ready: VecDeque<FoundFile>,
     pending: HashMap<UploadId, Pending>,
+    /// Index entries seen gone, and when: a new file with the same content soon after is a
+    /// rename or move. Entries not claimed within `vanish_window` leave the index (the
+    /// server keeps the file: upload-only), so an old deletion is never taken for a move.
+    vanished: HashMap<String, Instant>,
+    vanish_window: std::time::Duration,
     settings: UploadSettings,
     scanning: Option<(u64, u64)>,
     /// Why the folder cannot be read or watched (from the last scan or the watcher).
@@ -85,6 +90,7 @@ impl FolderLoop {
             ..UploadSettings::default()
         });
         FolderLoop {
+            vanish_window: config.settle * 2 + std::time::Duration::from_secs(30),
             rules: Arc::new(IgnoreRules::load(&saved.path, &config.ignore)),
             settler: Settler::new(config.settle),
             last_sync: saved.last_sync,
@@ -100,6 +106,7 @@ impl FolderLoop {
             by_hash: HashMap::new(),
             ready: VecDeque::new(),
             pending: HashMap::new(),
+            vanished: HashMap::new(),
             settings,
             scanning: None,
             error: None,
@@ -191,19 +198,15 @@ impl FolderLoop {
             Err(e) => self.error = Some(format!("cannot read the sync index: {e}")),
         }
         let (tx, mut signals) = mpsc::unbounded_channel();
-        let _watcher = match FolderWatcher::start(
-            self.root(),
-            self.config.debounce,
-            self.config.flood,
-            tx,
-        ) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                // Periodic rescans still catch changes.
-                self.error = Some(e);
-                None
-            }
-        };
+        let _watcher =
+            match FolderWatcher::start(self.root(), self.config.debounce, self.config.flood, tx) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    // Periodic rescans still catch changes.
+                    self.error = Some(e);
+                    None
+                }
+            };
         let mut events = self.engine.subscribe();
         let mut tick = tokio::time::interval(self.config.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -235,6 +238,7 @@ impl FolderLoop {
                 },
                 _ = tick.tick() => {
                     if !*self.paused.borrow() {
+                        self.expire_vanished();
                         self.check_settling().await;
                         self.process_ready().await;
                     }
@@ -277,20 +281,26 @@ impl FolderLoop {
         };
         self.index = index;
         self.error = result.problems.first().cloned();
+        let seen_at = Instant::now();
+        for rel in result.missing {
+            self.vanished.entry(rel).or_insert(seen_at);
+        }
         if let Some(w) = self.rules.warnings.first() {
             self.error = Some(w.clone());
         }
         let now = Instant::now();
+        // Files already on their way are not looked at again.
+        let busy: HashSet<String> = self
+            .pending
+            .values()
+            .map(|p| p.entry.rel_path.clone())
+            .chain(self.ready.iter().map(|f| f.rel_path.clone()))
+            .collect();
         for c in result.candidates {
-            if !self.pending_has(&c.rel_path) {
+            if !busy.contains(&c.rel_path) {
                 self.settler.track(&c.rel_path, c.size, c.mtime_ns, now);
             }
         }
-    }
-
-    fn pending_has(&self, rel: &str) -> bool {
-        self.pending.values().any(|p| p.entry.rel_path == rel)
-            || self.ready.iter().any(|f| f.rel_path == rel)
     }
 
     /// Paths the watcher reported; returns whether a rescan is needed (ignore file changed).
@@ -327,10 +337,32 @@ impl FolderLoop {
                     }
                 }
                 // Deleted: nothing happens on the server (upload-only sync).
-                None => self.settler.forget(&rel),
+                None => {
+                    self.settler.forget(&rel);
+                    if self.index.contains_key(&rel) {
+                        self.vanished.entry(rel).or_insert(now);
+                    }
+                }
             }
         }
         rescan
+    }
+
+    /// Forgets index entries gone for longer than the window (still gone).
+    fn expire_vanished(&mut self) {
+        let window = self.vanish_window;
+        let expired: Vec<String> = self
+            .vanished
+            .iter()
+            .filter(|(_, at)| at.elapsed() >= window)
+            .map(|(rel, _)| rel.clone())
+            .collect();
+        for rel in expired {
+            self.vanished.remove(&rel);
+            if !self.root().join(&rel).exists() {
+                self.forget_entry(&rel);
+            }
+        }
     }
 
     /// Looks at settling files again; stable ones move on to `ready`.
@@ -397,8 +429,7 @@ impl FolderLoop {
                     Some(h) => self.act(found, h).await,
                     None => {
                         if let Some((size, mtime_ns)) = stat(&self.root().join(&found.rel_path)) {
-                            self.settler
-                                .track(&found.rel_path, size, mtime_ns, now);
+                            self.settler.track(&found.rel_path, size, mtime_ns, now);
                         }
                     }
                 }
@@ -436,12 +467,30 @@ impl FolderLoop {
                 .map(|s| s.iter().filter(|r| **r != rel).cloned().collect())
                 .unwrap_or_default();
             let root = self.root().clone();
-            let gone = others.iter().find(|o| !root.join(o).exists()).cloned();
-            if let Some(from) = gone {
+            let (gone, present): (Vec<String>, Vec<String>) =
+                others.into_iter().partition(|o| !root.join(o).exists());
+            // A file that just vanished, uploaded under its own path, can be moved on the
+            // server; a vanished copy simply leaves the index.
+            let own_path =
+                |me: &Self, o: &str| me.index[o].remote_path == format!("{}/{o}", me.name);
+            let just_gone: Vec<String> = gone
+                .into_iter()
+                .filter(|o| self.vanished.contains_key(o))
+                .collect();
+            let movable = just_gone.iter().find(|o| own_path(self, o)).cloned();
+            for o in &just_gone {
+                if !own_path(self, o) {
+                    self.vanished.remove(o);
+                    self.forget_entry(o);
+                }
+            }
+            let others = present;
+            if let Some(from) = movable {
                 // Renamed or moved inside the folder.
                 let from_remote = self.index[&from].remote_path.clone();
                 match self.move_on_target(&from_remote, &entry.remote_path).await {
                     Ok(true) => {
+                        self.vanished.remove(&from);
                         self.forget_entry(&from);
                         self.remember(entry);
                         self.moved += 1;
@@ -515,6 +564,7 @@ impl FolderLoop {
             return;
         };
         if let Some(old) = &p.replaces {
+            self.vanished.remove(old);
             self.forget_entry(old);
         }
         self.remember(p.entry);

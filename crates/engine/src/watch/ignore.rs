@@ -90,10 +90,16 @@ mod tests {
             "deep/.git/objects/ab",
             ".twakeignore",
         ] {
-            assert!(rules.is_ignored(&root.join(p), false), "{p} should be ignored");
+            assert!(
+                rules.is_ignored(&root.join(p), false),
+                "{p} should be ignored"
+            );
         }
         for p in ["a.txt", "part", "report.docx", "git/config", "été/ü.bin"] {
-            assert!(!rules.is_ignored(&root.join(p), false), "{p} should be kept");
+            assert!(
+                !rules.is_ignored(&root.join(p), false),
+                "{p} should be kept"
+            );
         }
     }
 

@@ -69,13 +69,20 @@ impl Default for WatchConfig {
 pub enum FolderState {
     /// Walking the folder: `seen` files so far, of about `total` (the files known from the
     /// index; 0 the first time).
-    Scanning { seen: u64, total: u64 },
+    Scanning {
+        seen: u64,
+        total: u64,
+    },
     /// `pending` files are settling or uploading.
-    Syncing { pending: u64 },
+    Syncing {
+        pending: u64,
+    },
     UpToDate,
     Paused,
     /// Something needs the user (an upload failed, the folder is unreadable).
-    Error { reason: String },
+    Error {
+        reason: String,
+    },
     /// Saved, but not watched by this process.
     Stopped,
 }

@@ -24,6 +24,8 @@ pub struct ScanResult {
     pub files: usize,
     /// New or changed since the index: to settle and look at.
     pub candidates: Vec<FoundFile>,
+    /// Files of the index not found on disk (deleted, renamed or moved away).
+    pub missing: Vec<String>,
     /// Folders or files that could not be read, with the reason.
     pub problems: Vec<String>,
 }
@@ -56,6 +58,7 @@ pub fn scan(
     progress: &mut dyn FnMut(usize),
 ) -> ScanResult {
     let mut out = ScanResult::default();
+    let mut present = std::collections::HashSet::new();
     let mut stack: Vec<PathBuf> = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let entries = match std::fs::read_dir(&dir) {
@@ -90,6 +93,9 @@ pub fn scan(
             if out.files % 1000 == 0 {
                 progress(out.files);
             }
+            if index.contains_key(&rel_path) {
+                present.insert(rel_path.clone());
+            }
             let known = index
                 .get(&rel_path)
                 .is_some_and(|e| e.size == size && e.mtime_ns == mtime_ns);
@@ -103,6 +109,11 @@ pub fn scan(
         }
     }
     progress(out.files);
+    out.missing = index
+        .keys()
+        .filter(|k| !present.contains(*k))
+        .cloned()
+        .collect();
     out
 }
 
@@ -141,5 +152,9 @@ mod tests {
         rels.sort();
         assert_eq!(rels, ["changed.txt", "sub/été/new.txt"]);
         assert_eq!(got.files, 3);
+        assert!(got.missing.is_empty());
+        std::fs::remove_file(root.join("same.txt")).unwrap();
+        let got = scan(root, &rules, &index, &mut |_| {});
+        assert_eq!(got.missing, ["same.txt"]);
     }
 }

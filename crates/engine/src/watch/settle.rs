@@ -105,7 +105,10 @@ mod tests {
         let t0 = Instant::now();
         let mut s = Settler::new(SETTLE);
         s.track("a", 10, 1, t0);
-        assert_eq!(s.observe("a", 10, 1, t0 + Duration::from_secs(1)), Verdict::Wait);
+        assert_eq!(
+            s.observe("a", 10, 1, t0 + Duration::from_secs(1)),
+            Verdict::Wait
+        );
         assert_eq!(s.observe("a", 10, 1, t0 + SETTLE), Verdict::Stable);
         assert!(s.is_empty(), "a stable file is handed on and forgotten");
     }
@@ -132,9 +135,18 @@ mod tests {
         let t0 = Instant::now();
         let mut s = Settler::new(SETTLE);
         s.track("a", 10, 1, t0);
-        assert_eq!(s.observe("a", 10, 2, t0 + Duration::from_secs(2)), Verdict::Wait);
-        assert_eq!(s.observe("a", 10, 2, t0 + Duration::from_secs(4)), Verdict::Wait);
-        assert_eq!(s.observe("a", 10, 2, t0 + Duration::from_secs(5)), Verdict::Stable);
+        assert_eq!(
+            s.observe("a", 10, 2, t0 + Duration::from_secs(2)),
+            Verdict::Wait
+        );
+        assert_eq!(
+            s.observe("a", 10, 2, t0 + Duration::from_secs(4)),
+            Verdict::Wait
+        );
+        assert_eq!(
+            s.observe("a", 10, 2, t0 + Duration::from_secs(5)),
+            Verdict::Stable
+        );
     }
 
     #[test]
