@@ -308,7 +308,12 @@ fn rss_kib() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_files_copied_in_at_once_are_each_uploaded_exactly_once() {
-    const N: usize = 10_000;
+    let n_files: usize = std::env::var("WATCH_TEST_FILES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
+    #[allow(non_snake_case)]
+    let N = n_files;
     let server = ReceiverServer::start().await;
     let p = place();
     let engine = engine(&p.db).await;
@@ -340,6 +345,9 @@ async fn ten_thousand_files_copied_in_at_once_are_each_uploaded_exactly_once() {
             break;
         }
         assert!(Instant::now() < deadline, "timed out: {s:?}");
+        if std::env::var("WATCH_TEST_TRACE").is_ok() {
+            eprintln!("{:?} {s:?}", started.elapsed());
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let all = uploads(&engine).await;

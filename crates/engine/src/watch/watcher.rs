@@ -2,7 +2,8 @@
 //! into what the sync loop needs: "look at these paths", or "rescan" when the events are too
 //! many to be worth handling one by one (a 10,000-file copy) or were lost.
 
-use notify_debouncer_full::notify::RecursiveMode;
+use notify_debouncer_full::notify::event::{AccessKind, AccessMode};
+use notify_debouncer_full::notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,15 @@ impl FolderWatcher {
                     let mut rescan = false;
                     for ev in events {
                         rescan |= ev.need_rescan();
+                        // Reads (ours included: hashing, uploading) change nothing; only a
+                        // close after writing says something.
+                        if matches!(
+                            ev.event.kind,
+                            EventKind::Access(kind)
+                                if kind != AccessKind::Close(AccessMode::Write)
+                        ) {
+                            continue;
+                        }
                         paths.extend(ev.event.paths.iter().cloned());
                     }
                     if rescan || paths.len() > flood {
