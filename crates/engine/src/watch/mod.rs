@@ -253,7 +253,7 @@ impl FolderSync {
             .ok_or_else(|| WatchError::NotWatched { path: path.clone() })?;
         self.launch(saved).await;
         let shown = path.to_string_lossy().into_owned();
-        Ok(self.shared.get(&shown).unwrap_or_else(|| FolderSummary {
+        Ok(self.shared.get(&shown).unwrap_or(FolderSummary {
             path: shown,
             target,
             state: FolderState::Scanning { seen: 0, total: 0 },
