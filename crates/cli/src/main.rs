@@ -9,6 +9,7 @@ mod session;
 mod size;
 mod twake;
 mod upload;
+mod watch;
 
 use clap::{Args, Parser, Subcommand};
 use session::{Outcome, RunOptions};
@@ -126,6 +127,33 @@ enum Command {
         #[arg(default_value = "/")]
         path: String,
     },
+    /// Keep a folder uploaded (foreground, until Ctrl-C): new and changed files go up once
+    /// they are stable; renames and moves are applied on Twake Drive. Upload-only.
+    #[command(group(clap::ArgGroup::new("mode").required(true).args(["dir", "list", "remove"])))]
+    Watch {
+        /// The folder to watch.
+        dir: Option<PathBuf>,
+        /// Where to upload: a Resumable.js / Flow.js URL or `twake:/Drive/Path`.
+        #[arg(long, requires = "dir")]
+        to: Option<String>,
+        /// List the watched folders.
+        #[arg(long, conflicts_with_all = ["dir", "remove"])]
+        list: bool,
+        /// Stop watching a folder and forget its sync index (nothing is deleted).
+        #[arg(long, value_name = "DIR", conflicts_with = "dir")]
+        remove: Option<PathBuf>,
+        /// Seconds a file's size and mtime must stay unchanged before it is uploaded.
+        #[arg(long, default_value_t = 3.0)]
+        settle: f64,
+        /// Chunk size [default: 1MiB, 8MiB for Twake Drive].
+        #[arg(long, value_parser = size::parse_size)]
+        chunk_size: Option<u64>,
+        /// Parameter names: resumable or flow.
+        #[arg(long, default_value = "resumable")]
+        dialect: Dialect,
+        #[command(flatten)]
+        sending: Sending,
+    },
     /// Run the strict Resumable.js / Flow.js receiver.
     Serve {
         /// Folder to store finished files in.
@@ -228,6 +256,43 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Logout => twake::logout().await.map(|()| ExitCode::SUCCESS),
         Command::Whoami => twake::whoami().await.map(|()| ExitCode::SUCCESS),
         Command::Ls { path } => twake::ls(&path).await.map(|()| ExitCode::SUCCESS),
+        Command::Watch {
+            dir,
+            to,
+            list,
+            remove,
+            settle,
+            chunk_size,
+            dialect,
+            sending,
+        } => {
+            let args = if list {
+                watch::WatchArgs::List {
+                    db: queue_db()?,
+                    json: sending.json,
+                }
+            } else if let Some(dir) = remove {
+                watch::WatchArgs::Remove {
+                    dir,
+                    run: quiet_options(queue_db()?),
+                }
+            } else {
+                let dir = dir.ok_or_else(|| anyhow::anyhow!("name the folder to watch"))?;
+                let to = to.ok_or_else(|| {
+                    anyhow::anyhow!("say where to upload with --to URL or --to twake:/Path")
+                })?;
+                queue_db()?;
+                watch::WatchArgs::Follow {
+                    dir,
+                    to,
+                    dialect,
+                    settle: Duration::from_secs_f64(settle.clamp(0.0, 86_400.0)),
+                    chunk_size,
+                    run: sending.options(db.clone()),
+                }
+            };
+            watch::run(args).await.map(|()| ExitCode::SUCCESS)
+        }
         Command::Serve {
             dir,
             bind,

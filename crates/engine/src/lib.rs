@@ -14,6 +14,7 @@ pub mod sources;
 pub mod store;
 pub mod targets;
 pub mod throttle;
+pub mod watch;
 
 pub use config::{ChangedFilePolicy, EngineConfig, Limits, RetryPolicy, UploadSettings};
 pub use error::{ChunkError, EngineError};
@@ -23,3 +24,4 @@ pub use protocol::{ChunkPlan, ChunkRule, Dialect};
 pub use queue::{ChunkInfo, Engine, EnqueueRequest};
 pub use sources::SourceFile;
 pub use targets::{Target, TargetSpec};
+pub use watch::{FolderState, FolderSummary, FolderSync, WatchConfig, WatchError, WatchEvent};

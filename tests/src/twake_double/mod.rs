@@ -65,6 +65,8 @@ pub struct Counters {
     pub restores: AtomicU64,
     pub file_deletes: AtomicU64,
     pub browse_calls: AtomicU64,
+    /// Items renamed or moved (`POST …/item/{id}`).
+    pub items_updated: AtomicU64,
 }
 
 pub(crate) struct Shared {

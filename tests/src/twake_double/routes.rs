@@ -40,7 +40,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route(&format!("{DOCS}/item"), post(create_item))
         .route(
             &format!("{DOCS}/item/{{id}}"),
-            get(get_item).delete(delete_item),
+            get(get_item).post(update_item).delete(delete_item),
         )
         .route(&format!("{DOCS}/item/{{id}}/version"), post(add_version))
         .route(&format!("{DOCS}/item/{{id}}/restore"), post(restore))
@@ -573,6 +573,51 @@ async fn restore(
     item.is_in_trash = false;
     s.counters.restores.fetch_add(1, Ordering::Relaxed);
     Ok(StatusCode::OK.into_response())
+}
+
+/// Renames and/or moves an item (`{"name", "parent_id"}`, both optional), like tdrive's
+/// `POST …/item/{id}` update.
+async fn update_item(
+    State(s): Shr,
+    Path((cid, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Reply {
+    let user = member(&s, &headers, &cid)?;
+    let mut model = s.model();
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    let current = model
+        .items
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| fail(StatusCode::NOT_FOUND, "Item not found"))?;
+    let parent = text("parent_id").unwrap_or(current.parent_id.clone());
+    let name = text("name").unwrap_or(current.name.clone());
+    if name.is_empty() || !model.folder_exists(&user, &parent) {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            "Missing name or unknown parent",
+        ));
+    }
+    writable(&model, &user, &parent)?;
+    let taken = model
+        .all_children(&parent)
+        .iter()
+        .any(|c| c.name == name && c.id != id);
+    let name = if taken {
+        model.free_name(&parent, &name)
+    } else {
+        name
+    };
+    let item = model
+        .items
+        .get_mut(&id)
+        .ok_or_else(|| fail(StatusCode::NOT_FOUND, "Item not found"))?;
+    item.parent_id = parent;
+    item.name = name;
+    let answer = item.to_json();
+    s.counters.items_updated.fetch_add(1, Ordering::Relaxed);
+    ok(answer)
 }
 
 async fn delete_item(

@@ -159,6 +159,16 @@ impl Engine {
         target_for(&self.targets, spec, &self.http)
     }
 
+    /// The live target for `spec` (folder sync asks it to move files).
+    pub(crate) fn live_target(&self, spec: &TargetSpec) -> Result<Arc<dyn Target>, EngineError> {
+        self.target(spec)
+    }
+
+    /// The durable queue's store, if the queue is durable (folder sync keeps its index there).
+    pub(crate) fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+
     /// Uses a target built elsewhere (tests, or targets that need a session) for `spec`.
     pub fn register_target(&self, spec: TargetSpec, target: Arc<dyn Target>) {
         if let Ok(mut map) = self.targets.lock() {

@@ -15,6 +15,7 @@ pub use records::{NewUpload, Replan, StoredUpload};
 
 use crate::events::FileState;
 use crate::ids::UploadId;
+use crate::watch::index::{IndexEntry, SavedFolder};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -169,6 +170,42 @@ impl Store {
     pub fn set_setting(&self, key: &str, value: &str) {
         self.send(Op::SetSetting(key.to_string(), value.to_string()));
     }
+    /// Saves a watched folder (`target` as JSON); answers its id. Saving it again updates
+    /// its target and unpauses it, keeping its index.
+    pub async fn add_folder(
+        &self,
+        path: &Path,
+        target: &crate::targets::TargetSpec,
+    ) -> Result<i64, StoreError> {
+        let target = serde_json::to_string(target)?;
+        let path = path.to_string_lossy().into_owned();
+        self.ask(|r| Op::AddFolder(path, target, r)).await
+    }
+    /// Forgets a watched folder and its sync index; answers whether it was saved.
+    pub async fn remove_folder(&self, path: &Path) -> Result<bool, StoreError> {
+        let path = path.to_string_lossy().into_owned();
+        self.ask(|r| Op::RemoveFolder(path, r)).await
+    }
+    pub async fn folders(&self) -> Result<Vec<SavedFolder>, StoreError> {
+        self.ask(Op::ListFolders).await
+    }
+    pub fn set_folder_paused(&self, id: i64, paused: bool) {
+        self.send(Op::SetFolderPaused(id, paused));
+    }
+    /// Records that the folder was up to date at `unix_secs`.
+    pub fn set_folder_synced(&self, id: i64, unix_secs: i64) {
+        self.send(Op::SetFolderSynced(id, unix_secs));
+    }
+    pub async fn load_index(&self, folder: i64) -> Result<Vec<IndexEntry>, StoreError> {
+        self.ask(|r| Op::LoadIndex(folder, r)).await
+    }
+    pub fn put_index(&self, folder: i64, entry: IndexEntry) {
+        self.send(Op::PutIndex(folder, entry));
+    }
+    pub fn delete_index(&self, folder: i64, rel_path: &str) {
+        self.send(Op::DeleteIndex(folder, rel_path.to_string()));
+    }
+
     /// Commits what was sent, closes the database and releases it for another owner.
     /// Later operations on any handle fail with `Stopped`.
     pub async fn close(&self) {
@@ -241,6 +278,20 @@ pub fn read_queue(path: &Path) -> Result<Vec<StoredUpload>, StoreError> {
         });
     }
     worker::load_all(&conn)
+}
+
+/// Reads the watched folders without taking ownership (for `twake-upload watch --list`
+/// while another process watches).
+pub fn read_watched(path: &Path) -> Result<Vec<SavedFolder>, StoreError> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    if schema::version(&conn)? < schema::CURRENT_VERSION {
+        return Ok(Vec::new());
+    }
+    worker::load_folders(&conn)
 }
 
 #[cfg(test)]

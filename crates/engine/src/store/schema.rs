@@ -33,6 +33,24 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE uploads ADD COLUMN remote_id TEXT;
      ALTER TABLE uploads ADD COLUMN quick_hash TEXT NOT NULL DEFAULT '';
      CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 3: watched folders and their sync index (what each watched file was when it was last
+    // uploaded, and where it went).
+    "CREATE TABLE watched_folders (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        path TEXT NOT NULL UNIQUE,
+        target TEXT NOT NULL,
+        paused INTEGER NOT NULL DEFAULT 0,
+        last_sync INTEGER
+     );
+     CREATE TABLE sync_index (
+        folder_id INTEGER NOT NULL REFERENCES watched_folders(id) ON DELETE CASCADE,
+        rel_path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        remote_path TEXT NOT NULL,
+        PRIMARY KEY (folder_id, rel_path)
+     ) WITHOUT ROWID;",
 ];
 
 /// The version this code writes.

@@ -8,6 +8,7 @@ use super::records::{
 use super::StoreError;
 use crate::events::FileState;
 use crate::ids::UploadId;
+use crate::watch::index::{IndexEntry, SavedFolder};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::sync::mpsc::Receiver;
 use tokio::sync::oneshot;
@@ -30,6 +31,16 @@ pub enum Op {
     GetSetting(String, Reply<Option<String>>),
     SetSetting(String, String),
     Flush(Reply<()>),
+    /// Saves a watched folder (or updates its target and unpauses it); answers its id.
+    AddFolder(String, String, Reply<i64>),
+    /// Forgets a watched folder and its index; answers whether it was there.
+    RemoveFolder(String, Reply<bool>),
+    ListFolders(Reply<Vec<SavedFolder>>),
+    SetFolderPaused(i64, bool),
+    SetFolderSynced(i64, i64),
+    LoadIndex(i64, Reply<Vec<IndexEntry>>),
+    PutIndex(i64, IndexEntry),
+    DeleteIndex(i64, String),
     /// Commits, closes the database and releases the owner lock; answered after that.
     Close(oneshot::Sender<()>),
 }
@@ -194,6 +205,75 @@ fn apply(tx: &Transaction<'_>, op: Op, answers: &mut Vec<PendingAnswer>) -> Resu
             .execute(params![key, value])?;
         }
         Op::Flush(reply) => later(answers, reply, ()),
+        Op::AddFolder(path, target, reply) => {
+            let id: i64 = tx.query_row(
+                "INSERT INTO watched_folders (path, target) VALUES (?1, ?2)
+                 ON CONFLICT(path) DO UPDATE SET target = excluded.target, paused = 0
+                 RETURNING id",
+                params![path, target],
+                |r| r.get(0),
+            )?;
+            later(answers, reply, id);
+        }
+        Op::RemoveFolder(path, reply) => {
+            tx.execute(
+                "DELETE FROM sync_index WHERE folder_id IN
+                   (SELECT id FROM watched_folders WHERE path = ?1)",
+                [&path],
+            )?;
+            let n = tx.execute("DELETE FROM watched_folders WHERE path = ?1", [&path])?;
+            later(answers, reply, n > 0);
+        }
+        Op::ListFolders(reply) => {
+            let out = load_folders(tx)?;
+            later(answers, reply, out);
+        }
+        Op::SetFolderPaused(id, paused) => {
+            tx.prepare_cached("UPDATE watched_folders SET paused = ?2 WHERE id = ?1")?
+                .execute(params![id, paused as i64])?;
+        }
+        Op::SetFolderSynced(id, when) => {
+            tx.prepare_cached("UPDATE watched_folders SET last_sync = ?2 WHERE id = ?1")?
+                .execute(params![id, when])?;
+        }
+        Op::LoadIndex(folder, reply) => {
+            let mut stmt = tx.prepare_cached(
+                "SELECT rel_path, size, mtime_ns, sha256, remote_path FROM sync_index
+                 WHERE folder_id = ?1",
+            )?;
+            let rows = stmt.query_map([folder], |r| {
+                Ok(IndexEntry {
+                    rel_path: r.get(0)?,
+                    size: r.get::<_, i64>(1)? as u64,
+                    mtime_ns: r.get::<_, String>(2)?.parse().unwrap_or(0),
+                    sha256: r.get(3)?,
+                    remote_path: r.get(4)?,
+                })
+            })?;
+            let entries = rows.collect::<Result<Vec<_>, _>>()?;
+            later(answers, reply, entries);
+        }
+        Op::PutIndex(folder, e) => {
+            tx.prepare_cached(
+                "INSERT INTO sync_index (folder_id, rel_path, size, mtime_ns, sha256, remote_path)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(folder_id, rel_path) DO UPDATE SET size = excluded.size,
+                   mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256,
+                   remote_path = excluded.remote_path",
+            )?
+            .execute(params![
+                folder,
+                e.rel_path,
+                e.size as i64,
+                e.mtime_ns.to_string(),
+                e.sha256,
+                e.remote_path
+            ])?;
+        }
+        Op::DeleteIndex(folder, rel) => {
+            tx.prepare_cached("DELETE FROM sync_index WHERE folder_id = ?1 AND rel_path = ?2")?
+                .execute(params![folder, rel])?;
+        }
         // Taken out of the batch by `run` before it gets here.
         Op::Close(reply) => {
             let _ = reply.send(());
@@ -276,6 +356,34 @@ pub fn load_all(conn: &Connection) -> Result<Vec<StoredUpload>, StoreError> {
             state: serde_json::from_str(&state)?,
             remote_id: remote,
             done_chunks: done.remove(&id).unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// Every watched folder, in the order they were added.
+pub fn load_folders(conn: &Connection) -> Result<Vec<SavedFolder>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, path, target, paused, last_sync FROM watched_folders ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, Option<i64>>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, path, target, paused, last_sync) = row?;
+        out.push(SavedFolder {
+            id,
+            path: path.into(),
+            target: serde_json::from_str(&target)?,
+            paused: paused != 0,
+            last_sync,
         });
     }
     Ok(out)

@@ -100,6 +100,14 @@ pub trait Target: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Moves or renames a file uploaded earlier from relative path `from` to `to` on the
+    /// server, without sending its bytes again (folder sync: a file renamed or moved inside
+    /// a watched folder). `Ok(false)` when the target cannot, or no longer has the file: the
+    /// caller then uploads it under the new path.
+    async fn move_file(&self, _from: &str, _to: &str) -> Result<bool, ChunkError> {
+        Ok(false)
+    }
+
     /// Called when the user cancels the upload, to free what the server holds.
     async fn cancel(&self, _file: &UploadFile) -> Result<(), ChunkError> {
         Ok(())

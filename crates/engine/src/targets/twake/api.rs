@@ -25,6 +25,13 @@ pub fn items(cid: &str) -> String {
 pub fn item(cid: &str, id: &str) -> String {
     format!("{}/{id}", items(cid))
 }
+/// Body of `POST …/item/{id}`: renames an item and/or moves it to another folder.
+#[derive(Debug, serde::Serialize)]
+pub struct UpdateItem<'a> {
+    pub name: &'a str,
+    pub parent_id: &'a str,
+}
+
 pub fn browse(cid: &str, id: &str) -> String {
     format!("/internal/services/documents/v1/companies/{cid}/browse/{id}")
 }

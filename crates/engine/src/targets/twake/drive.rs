@@ -290,6 +290,77 @@ impl Drive {
         Ok(id)
     }
 
+    /// The folder holding `relative_path` if all its folders exist (nothing is created).
+    async fn existing_folder_for(
+        &self,
+        state: &mut Folders,
+        relative_path: &str,
+    ) -> Result<Option<String>, TwakeError> {
+        let mut id = self.destination(state).await?;
+        let names: Vec<&str> = relative_path.split('/').collect();
+        for name in &names[..names.len().saturating_sub(1)] {
+            let found = self
+                .children(state, &id)
+                .await?
+                .get(*name)
+                .filter(|c| c.is_directory)
+                .map(|c| c.id.clone());
+            match found {
+                Some(next) => id = next,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(id))
+    }
+
+    /// Renames and/or moves the file at `from` (relative to the destination) to `to`,
+    /// creating `to`'s folders where missing, with the item update route (`POST
+    /// …/item/{id}` with `name` and `parent_id`). `Ok(false)` when there is no file at
+    /// `from`, or `to` is taken: the caller uploads instead.
+    pub async fn move_item(&self, from: &str, to: &str) -> Result<bool, TwakeError> {
+        let mut state = self.state.lock().await;
+        let Some(source_folder) = self.existing_folder_for(&mut state, from).await? else {
+            return Ok(false);
+        };
+        let old_name = from.rsplit('/').next().unwrap_or(from);
+        let item = self
+            .children(&mut state, &source_folder)
+            .await?
+            .get(old_name)
+            .filter(|c| !c.is_directory)
+            .cloned();
+        let Some(item) = item else {
+            return Ok(false);
+        };
+        let dest_folder = self.folder_for(&mut state, to).await?;
+        let new_name = to.rsplit('/').next().unwrap_or(to);
+        if self
+            .children(&mut state, &dest_folder)
+            .await?
+            .contains_key(new_name)
+        {
+            return Ok(false);
+        }
+        let body = api::UpdateItem {
+            name: new_name,
+            parent_id: &dest_folder,
+        };
+        let updated: DriveItem = self
+            .session
+            .post_json(&api::item(&self.company_id, &item.id), &body)
+            .await
+            .map_err(|e| self.refine(e))?;
+        if let Some(children) = state.children.get_mut(&source_folder) {
+            children.remove(old_name);
+        }
+        state
+            .children
+            .entry(dest_folder)
+            .or_default()
+            .insert(updated.name.clone(), updated);
+        Ok(true)
+    }
+
     /// Announces files about to be uploaded, so new top folders are built hidden in the
     /// trash and restored when the last of their files is in.
     pub async fn announce(&self, relative_paths: &[String]) -> Result<(), TwakeError> {

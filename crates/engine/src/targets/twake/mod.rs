@@ -291,6 +291,15 @@ impl Target for TwakeTarget {
         Ok(())
     }
 
+    async fn move_file(&self, from: &str, to: &str) -> Result<bool, ChunkError> {
+        let ready = self.ready().await.map_err(TwakeError::into_chunk_error)?;
+        ready
+            .drive
+            .move_item(from, to)
+            .await
+            .map_err(TwakeError::into_chunk_error)
+    }
+
     async fn cancel(&self, file: &UploadFile) -> Result<(), ChunkError> {
         let ready = self.ready().await.map_err(TwakeError::into_chunk_error)?;
         ready.drive.forget(&file.relative_path).await;
