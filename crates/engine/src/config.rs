@@ -6,6 +6,7 @@ use std::time::Duration;
 
 /// How many requests go at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Limits {
     /// Chunk requests in flight across all files (resumable.js default: 3).
     pub parallel_chunks: usize,

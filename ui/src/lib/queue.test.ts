@@ -117,6 +117,14 @@ describe('queue model', () => {
     expect(m.chunkMap).toBeNull();
   });
 
+  it('toolbar totals agree with the rows at once, not a second later', () => {
+    const m = new QueueModel();
+    m.apply(batch({ added: [summary(1), summary(2)], progress: [progress(1, 4_000_000)] }));
+    m.apply(batch({ files: [{ id: 2, state: { state: 'done' } }], progress: [progress(2, 10_000_000)] }));
+    const t = m.liveTotals();
+    expect([t.files, t.files_done, t.bytes_total, t.bytes_acked]).toEqual([2, 1, 20_000_000, 14_000_000]);
+  });
+
   it('applies 10,000 added files in one batch quickly', () => {
     const m = new QueueModel();
     const added = Array.from({ length: 10_000 }, (_, i) => summary(i + 1));

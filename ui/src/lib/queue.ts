@@ -210,6 +210,26 @@ export class QueueModel {
     });
   }
 
+  /**
+   * Totals for the toolbar: files and bytes from the rows (so they agree with the rows at
+   * every moment), speed and time left from the engine's last totals (sent once a second).
+   */
+  liveTotals(): QueueTotals {
+    const t = { ...this.totals, files: 0, files_done: 0, files_failed: 0, bytes_total: 0, bytes_acked: 0 };
+    for (const r of this.rows.values()) {
+      t.files++;
+      if (r.state.state === 'done') t.files_done++;
+      if (r.state.state === 'failed') t.files_failed++;
+      t.bytes_total += r.size;
+      t.bytes_acked += r.acked;
+    }
+    if (t.files_done + t.files_failed === t.files) {
+      t.bytes_per_sec = 0;
+      t.eta_secs = null;
+    }
+    return t;
+  }
+
   counts(): Record<Tab, number> {
     const c = { all: this.order.length, active: 0, done: 0, failed: 0 };
     for (const r of this.rows.values()) {
