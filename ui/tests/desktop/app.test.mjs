@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { REPO_DIR } from '../support.mjs';
-import { startReceiver, startSlowProxy, startTauriDriver, startXvfb } from './processes.mjs';
+import { spawn } from 'node:child_process';
+import { startReceiver, startSessionBus, startSlowProxy, startTauriDriver, startXvfb } from './processes.mjs';
 import { Session } from './webdriver.mjs';
 
 const TARGET_DIR = process.env.CARGO_TARGET_DIR ?? path.join(REPO_DIR, 'target');
@@ -45,12 +46,12 @@ const stateExpr = (name) => `document.querySelector('${rowSelector(name)} [data-
 const pctExpr = (name) =>
   `Number(document.querySelector('${rowSelector(name)} [role="progressbar"]')?.getAttribute('aria-valuenow') ?? -1)`;
 
-test('files from the command line upload; pause and resume from the UI hold and release one', { timeout: 240_000 }, async () => {
+test('files from the command line upload; pause and resume from the UI hold and release one; a second launch hands its file over', { timeout: 240_000 }, async () => {
   for (const [what, p] of [['the app', APP_BIN], ['the receiver CLI', RECEIVER_BIN]]) {
     assert.ok(fs.existsSync(p), `${what} is not built at ${p}: run make app-build`);
   }
   const big = file('big.bin', crypto.randomBytes(6 * 1024 * 1024));
-  const song = file('music/song.flac', crypto.randomBytes(3 * 1024 * 1024 + 17));
+  const song = file('music/song.flac', crypto.randomBytes(8 * 1024 * 1024 + 17));
   file('music/cover.jpg', crypto.randomBytes(200_000));
   const note = file('note.txt', 'hello from the desktop test\n');
 
@@ -78,12 +79,16 @@ test('files from the command line upload; pause and resume from the UI hold and 
 
   const xvfb = await startXvfb();
   stops.push(xvfb.stop);
-  const driver = await startTauriDriver({
+  const bus = await startSessionBus();
+  stops.push(bus.stop);
+  const appEnv = {
     DISPLAY: xvfb.display,
+    DBUS_SESSION_BUS_ADDRESS: bus.address,
     XDG_CONFIG_HOME: config,
     XDG_DATA_HOME: path.join(work, 'data'),
     GDK_BACKEND: 'x11',
-  });
+  };
+  const driver = await startTauriDriver(appEnv);
   stops.push(driver.stop);
 
   session = await Session.start(driver.base, APP_BIN, [big, path.dirname(song), note]);
@@ -105,7 +110,7 @@ test('files from the command line upload; pause and resume from the UI hold and 
   assert.ok(pctAtPause > 0 && pctAtPause < 100, `paused at ${pctAtPause} %`);
 
   // Screenshots for the docs: the queue mid-way, then big.bin's chunk map.
-  await session.until('another file moving', `return document.querySelectorAll('[data-state="uploading"], [data-state="done"]').length > 0;`);
+  await session.until('song.flac uploading', `const p = ${pctExpr('song.flac')}; return p >= 20 && p < 90;`, 20_000);
   fs.writeFileSync(path.join(SHOTS, 'queue.png'), await session.screenshot());
   await session.click(`${rowSelector('big.bin')} .name`);
   await session.until('the chunk map', `return !!document.querySelector('[data-testid="chunk-map"]');`);
@@ -120,9 +125,16 @@ test('files from the command line upload; pause and resume from the UI hold and 
   );
   assert.ok(proxy.posts('big.bin') > postsAtPause, 'big.bin resumed');
   await session.until('the totals to say all four', `return document.querySelector('[data-testid="totals"]').textContent.startsWith('4 of 4 files');`, 5_000);
-  fs.writeFileSync(path.join(SHOTS, 'done.png'), await session.screenshot());
+
+  // A second launch hands its file to the running window and exits.
+  const extra = file('extra.txt', 'handed over by a second launch\n');
+  const second = spawn(APP_BIN, [extra], { env: { ...process.env, ...appEnv }, stdio: 'ignore' });
+  const exitCode = await new Promise((resolve) => second.once('exit', resolve));
+  assert.equal(exitCode, 0, 'the second launch should hand over and exit');
+  await session.until('extra.txt uploaded', `return ${stateExpr('extra.txt')} === 'Uploaded';`, 20_000);
 
   for (const [rel, src] of [
+    ['extra.txt', extra],
     ['big.bin', big],
     ['music/song.flac', song],
     ['music/cover.jpg', path.join(work, 'src/music/cover.jpg')],

@@ -28,6 +28,26 @@ export async function startXvfb() {
   return { display, stop: () => stop(child) };
 }
 
+/**
+ * A private D-Bus session bus: the single-instance handover, the tray and notifications talk
+ * over it. Resolves with its address.
+ */
+export async function startSessionBus() {
+  // Its stderr only complains that an unprivileged fd limit cannot be raised.
+  const child = spawn('dbus-daemon', ['--session', '--nofork', '--print-address=1'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const address = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    child.on('exit', (code) => reject(new Error(`dbus-daemon exited with ${code}`)));
+  });
+  return { address, stop: () => stop(child) };
+}
+
 /** Runs `bin serve` (the real receiver) and resolves with its upload URL. */
 export async function startReceiver(bin, dir) {
   const child = spawn(bin, ['serve', '--dir', dir, '--bind', '127.0.0.1:0'], {
