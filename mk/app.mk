@@ -63,10 +63,11 @@ app-test-browser: ui-build
 app-test-desktop: app-build
 	cd $(APP_UI) && APP_BIN=$(APP_BIN) RECEIVER_BIN=$(APP_CLI_BIN) npm run --silent test:desktop
 
-## Runs the desktop test and keeps its screenshots for the docs.
+## Runs the desktop test and keeps its screenshots for the docs, plus the dark theme.
 app-screenshots: app-build
 	cd $(APP_UI) && SCREENSHOT_DIR=$(CURDIR)/docs/screenshots APP_BIN=$(APP_BIN) \
 		RECEIVER_BIN=$(APP_CLI_BIN) npm run --silent test:desktop
+	cd $(APP_UI) && node tests/screens.mjs $(CURDIR)/docs/screenshots/dark.png
 
 ## Scroll frame time (10,000 rows) and launch time; figures in target/app-bench.txt.
 app-bench: app-build

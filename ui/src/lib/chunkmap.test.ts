@@ -42,7 +42,7 @@ group('chunk hover text', () => {
     );
     expect(text).toContain('Chunk 17 of 300');
     expect(text).toContain('bytes 16,000,000–16,999,999 (1.0 MB)');
-    expect(text).toContain('trying again in 2 s');
+    expect(text).toContain('trying again in 2 s · 2 failed attempts');
     expect(text).toContain('last answer: http://h/upload answered 503: busy');
   });
 });

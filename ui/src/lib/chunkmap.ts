@@ -136,7 +136,7 @@ function stateWords(s: ChunkState): string {
     case 'done':
       return 'acknowledged by the server';
     case 'retrying':
-      return `retry ${s.attempt - 1} failed; trying again in ${formatDuration(s.retry_in_ms / 1000)}`;
+      return `trying again in ${formatDuration(s.retry_in_ms / 1000)}`;
     case 'failed':
       return 'failed';
   }
