@@ -7,10 +7,11 @@ APP_CLI_BIN := $(APP_TARGET_DIR)/debug/twake-upload
 APP_UI := ui
 APP_TAURI := $(CURDIR)/$(APP_UI)/node_modules/.bin/tauri
 # TAURI.md's list: WebKitGTK and friends to build and run, Xvfb and the WebKit driver for
-# tests, Chromium for the UI tests, ImageMagick for screenshots.
+# tests, Chromium for the UI tests, ImageMagick for screenshots; plus dbus-daemon (the desktop
+# test's private session bus) and xdg-utils ("Show in folder").
 APP_APT_PACKAGES := libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev \
 	libssl-dev libayatana-appindicator3-dev librsvg2-dev pkg-config xvfb xauth \
-	webkit2gtk-driver chromium imagemagick x11-utils
+	webkit2gtk-driver chromium imagemagick x11-utils dbus-daemon xdg-utils
 
 .PHONY: app-deps ui-deps ui-build ui-types app-build app-run app-test app-test-ui \
 	app-test-rust app-test-browser app-test-desktop app-screenshots app-bench package
