@@ -108,7 +108,13 @@ pub async fn show_test_server_folder(state: Shared<'_>) -> Reply<()> {
 
 #[tauri::command]
 pub async fn targets(state: Shared<'_>) -> Reply<TargetList> {
-    Ok(state.targets.list(&state.settings()))
+    let settings = state.settings();
+    if settings.default_target == crate::targets::LOCAL_ID {
+        // Started at launch already; waiting here makes its address part of the answer, so
+        // the queue can name it. A failure shows when files are added, with its remedy.
+        let _ = state.targets.local_url().await;
+    }
+    Ok(state.targets.list(&settings))
 }
 
 /// New files go to target `id` from now on.
