@@ -53,6 +53,7 @@ app-run: app-build
 app-test: app-test-ui app-test-rust app-test-browser app-test-desktop
 
 app-test-ui: ui-deps
+	cd $(APP_UI) && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings
 	cd $(APP_UI) && npx vitest run
 
 app-test-rust:
