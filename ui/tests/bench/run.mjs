@@ -101,7 +101,8 @@ async function launching() {
     const runs = [];
     for (let i = 0; i < 6; i++) runs.push(await launchOnce(xvfb.display, home));
     const warm = runs.slice(1);
-    say(`launch to usable window (debug build, Xvfb): cold ${runs[0].toFixed(0)} ms, warm median ${pct(warm, 50).toFixed(0)} ms, warm max ${Math.max(...warm).toFixed(0)} ms (goal warm <= 1000 ms)`);
+    const build = APP_BIN.includes('/release/') ? 'release' : 'debug';
+    say(`launch to usable window (${build} build, Xvfb, load average ${os.loadavg()[0].toFixed(1)}): cold ${runs[0].toFixed(0)} ms, warm median ${pct(warm, 50).toFixed(0)} ms, warm max ${Math.max(...warm).toFixed(0)} ms (goal warm <= 1000 ms)`);
   } finally {
     await xvfb.stop();
     fs.rmSync(home, { recursive: true, force: true });
