@@ -2,7 +2,9 @@
 //! file and per chunk, so a burst of 10,000 chunk events costs the UI one small update. Pure
 //! data, no Tauri: the forwarding task (`bridge`) decides when to flush.
 
-use crate::ipc::{ChunkUpdate, EventBatch, FileUpdate, ProgressUpdate, ReplanUpdate};
+use crate::ipc::{
+    ChunkUpdate, ConnectivityUpdate, EventBatch, FileUpdate, ProgressUpdate, ReplanUpdate,
+};
 use std::collections::BTreeMap;
 use upload_engine::{Event, FileState, QueueTotals, UploadId, UploadSummary};
 
@@ -16,6 +18,8 @@ pub struct Coalescer {
     progress: BTreeMap<UploadId, ProgressUpdate>,
     removed: Vec<UploadId>,
     totals: Option<QueueTotals>,
+    connectivity: Option<ConnectivityUpdate>,
+    notices: Vec<String>,
     resync: bool,
 }
 
@@ -81,6 +85,10 @@ impl Coalescer {
                 );
             }
             Event::Totals { totals } => self.totals = Some(totals),
+            Event::Connectivity { online, reason } => {
+                self.connectivity = Some(ConnectivityUpdate { online, reason })
+            }
+            Event::Notice { message } => self.notices.push(message),
             Event::Removed { id } => {
                 self.added.retain(|u| u.id != id);
                 self.replanned.remove(&id);
@@ -113,6 +121,8 @@ impl Coalescer {
             && self.progress.is_empty()
             && self.removed.is_empty()
             && self.totals.is_none()
+            && self.connectivity.is_none()
+            && self.notices.is_empty()
     }
 
     /// Everything gathered so far, leaving the coalescer empty.
@@ -130,6 +140,8 @@ impl Coalescer {
             progress: c.progress.into_values().collect(),
             removed: c.removed,
             totals: c.totals,
+            connectivity: c.connectivity,
+            notices: c.notices,
             resync: c.resync,
         }
     }
@@ -235,6 +247,31 @@ mod tests {
         let b = c.take();
         assert_eq!(b.removed, vec![UploadId(4)]);
         assert!(b.files.is_empty() && b.chunks.is_empty());
+    }
+
+    #[test]
+    fn the_latest_network_news_wins_and_notices_all_pass() {
+        let mut c = Coalescer::default();
+        c.push(Event::Connectivity {
+            online: false,
+            reason: Some("connection refused".into()),
+        });
+        c.push(Event::Notice {
+            message: "one".into(),
+        });
+        c.push(Event::Connectivity {
+            online: true,
+            reason: None,
+        });
+        let b = c.take();
+        assert_eq!(
+            b.connectivity,
+            Some(ConnectivityUpdate {
+                online: true,
+                reason: None
+            })
+        );
+        assert_eq!(b.notices, ["one"]);
     }
 
     #[test]

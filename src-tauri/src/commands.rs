@@ -62,7 +62,7 @@ pub async fn retry_all_failed(state: Shared<'_>) -> Reply<()> {
 }
 
 #[tauri::command]
-pub async fn clear_finished(state: Shared<'_>) -> Reply<Vec<UploadId>> {
+pub async fn clear_finished(state: Shared<'_>) -> Reply<usize> {
     Ok(state.engine.clear_finished().await?)
 }
 
@@ -130,6 +130,7 @@ pub async fn set_default_target(state: Shared<'_>, id: String) -> Reply<TargetLi
     if id == crate::targets::LOCAL_ID {
         // Start it now so its address is known to the queue's "target" column at once.
         state.targets.local_url().await?;
+        crate::remember_local_port(&state);
     }
     let s = state.edit_settings(|s| s.default_target = id)?;
     Ok(state.targets.list(&s))
@@ -185,6 +186,7 @@ pub async fn save_settings(state: Shared<'_>, settings: AppSettings) -> Reply<Ap
     state.replace_settings(AppSettings {
         default_target: current.default_target,
         saved_targets: current.saved_targets,
+        local_server_port: current.local_server_port,
         ..settings
     })
 }
@@ -195,5 +197,6 @@ pub async fn app_info(state: Shared<'_>) -> Reply<AppInfo> {
         version: env!("CARGO_PKG_VERSION").into(),
         settings_file: state.settings_path().display().to_string(),
         test_server_folder: state.targets.local_dir().display().to_string(),
+        engine_notices: state.engine.notices().to_vec(),
     })
 }

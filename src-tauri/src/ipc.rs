@@ -22,6 +22,10 @@ pub struct EventBatch {
     pub progress: Vec<ProgressUpdate>,
     pub removed: Vec<UploadId>,
     pub totals: Option<QueueTotals>,
+    /// The latest news about the network, when it changed.
+    pub connectivity: Option<ConnectivityUpdate>,
+    /// Things to tell the person that are not about one file.
+    pub notices: Vec<String>,
     /// The shell fell behind the engine and lost events: the UI must re-read `snapshot`.
     pub resync: bool,
 }
@@ -47,6 +51,13 @@ pub struct ProgressUpdate {
     pub total_bytes: u64,
     pub bytes_per_sec: u64,
     pub eta_secs: Option<u64>,
+}
+
+/// The queue lost (`online: false`, with the reason) or regained the network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct ConnectivityUpdate {
+    pub online: bool,
+    pub reason: Option<String>,
 }
 
 /// The file was cut anew: its chunk map restarts and its acknowledged bytes go back to zero.
@@ -134,7 +145,11 @@ impl From<upload_engine::EngineError> for UserError {
             E::Unreadable { .. } | E::NotAFile { .. } => {
                 "Check that the file exists and that you may read it."
             }
-            E::Http(_) => "Restart Twake Uploader.",
+            E::Http(_) | E::Internal(_) => "Restart Twake Uploader.",
+            E::Store(_) => {
+                "Check that your data folder is writable and has free space, then restart."
+            }
+            E::Twake(_) => "Check the Twake Drive account in the settings and sign in again.",
         };
         UserError::new(e.to_string(), hint)
     }
@@ -148,4 +163,6 @@ pub struct AppInfo {
     pub settings_file: String,
     /// Where the local test server stores what it receives.
     pub test_server_folder: String,
+    /// What the engine had to say when it opened (e.g. a damaged queue moved aside).
+    pub engine_notices: Vec<String>,
 }

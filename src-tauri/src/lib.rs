@@ -97,15 +97,20 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
         path: app.path().app_config_dir()?.join("settings.json"),
     };
     let settings = settings_file.load();
+    let data_dir = app.path().app_data_dir()?;
     let engine = tauri::async_runtime::block_on(Engine::open(EngineConfig {
         limits: settings.limits(),
+        bandwidth_limit: settings.bandwidth_limit(),
+        changed_files: settings.changed_files,
+        // The queue survives a restart: unfinished uploads continue where they stopped.
+        database: Some(data_dir.join("queue.sqlite3")),
         ..EngineConfig::default()
     }))?;
     let events = engine.subscribe();
-    let test_server_dir = app.path().app_data_dir()?.join("test-server");
+    let local_port = settings.local_server_port;
     let state = Arc::new(AppState::new(
         engine,
-        targets::Targets::new(test_server_dir),
+        targets::Targets::new(data_dir.join("test-server"), local_port),
         settings,
         settings_file,
     ));
@@ -152,10 +157,23 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
                 tracing::warn!("{}", e.message);
             }
         }
+        remember_local_port(&warm);
         tokio::time::sleep(CLI_FILES_WAIT).await;
         add_cli_paths(&later).await;
     });
     Ok(())
+}
+
+/// Saves the local test server's port, so the next run listens on the same address.
+pub(crate) fn remember_local_port(state: &AppState) {
+    let Some(port) = state.targets.local_port() else {
+        return;
+    };
+    if state.settings().local_server_port != port {
+        if let Err(e) = state.edit_settings(|s| s.local_server_port = port) {
+            tracing::warn!("{} {}", e.message, e.hint);
+        }
+    }
 }
 
 /// Whether a tray icon exists, so closing the window may hide it instead of quitting.

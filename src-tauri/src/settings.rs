@@ -6,7 +6,7 @@ use crate::ipc::UserError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use ts_rs::TS;
-use upload_engine::{Dialect, Limits, UploadSettings};
+use upload_engine::{ChangedFilePolicy, Dialect, Limits, UploadSettings};
 
 /// Smallest and largest chunk sizes offered: below 64 KiB the requests cost more than the
 /// bytes; the receiver's default limit is 512 MiB.
@@ -14,17 +14,6 @@ pub const MIN_CHUNK_SIZE: u64 = 64 * 1024;
 pub const MAX_CHUNK_SIZE: u64 = 512 * 1024 * 1024;
 pub const MAX_PARALLEL_CHUNKS: u32 = 16;
 pub const MAX_PARALLEL_FILES: u32 = 8;
-
-/// What to do with a file that changes on disk while it uploads.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ChangedFiles {
-    /// Stop it and show it as failed; "Retry" uploads the new content from the start.
-    #[default]
-    Fail,
-    /// Upload the new content from the start without asking.
-    Restart,
-}
 
 /// A destination the person saved. The local test server is always there and not saved.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -43,9 +32,11 @@ pub struct AppSettings {
     pub parallel_chunks: u32,
     /// Files uploading at once.
     pub parallel_files: u32,
-    /// Upload speed cap in KB/s, 0 for none. Kept for when the engine can enforce it.
+    /// Upload speed cap in KB/s (1 KB = 1000 bytes), 0 for none; applied at once.
     pub bandwidth_limit_kbps: u64,
-    pub changed_files: ChangedFiles,
+    /// What happens to a file that changed on disk since it was queued; the engine takes it
+    /// when it opens, so a change applies from the next start.
+    pub changed_files: ChangedFilePolicy,
     /// Closing the window hides it to the tray and uploads go on.
     pub close_to_tray: bool,
     /// Desktop notifications when a batch finishes or a file fails.
@@ -53,6 +44,9 @@ pub struct AppSettings {
     /// Id of the target new files go to (see `targets`).
     pub default_target: String,
     pub saved_targets: Vec<SavedTarget>,
+    /// Port the local test server listened on last time (0: none yet). The durable queue
+    /// remembers its address, so it keeps the same one across restarts when it can.
+    pub local_server_port: u16,
 }
 
 impl Default for AppSettings {
@@ -62,11 +56,12 @@ impl Default for AppSettings {
             parallel_chunks: Limits::default().parallel_chunks as u32,
             parallel_files: Limits::default().parallel_files as u32,
             bandwidth_limit_kbps: 0,
-            changed_files: ChangedFiles::Fail,
+            changed_files: ChangedFilePolicy::default(),
             close_to_tray: true,
             notifications: true,
             default_target: crate::targets::LOCAL_ID.into(),
             saved_targets: Vec::new(),
+            local_server_port: 0,
         }
     }
 }
@@ -100,6 +95,11 @@ impl AppSettings {
             parallel_chunks: self.parallel_chunks as usize,
             parallel_files: self.parallel_files as usize,
         }
+    }
+
+    /// The speed cap in bytes per second, as the engine counts it (0 = none).
+    pub fn bandwidth_limit(&self) -> u64 {
+        self.bandwidth_limit_kbps.saturating_mul(1000)
     }
 
     pub fn upload_settings(&self) -> UploadSettings {

@@ -46,6 +46,7 @@ impl AppState {
         new.validate()?;
         self.settings_file.save(&new)?;
         self.engine.set_limits(new.limits())?;
+        self.engine.set_bandwidth_limit(new.bandwidth_limit());
         let mut guard = self
             .settings
             .lock()
@@ -137,7 +138,7 @@ mod tests {
         let engine = Engine::open(EngineConfig::default()).await.unwrap();
         AppState::new(
             engine,
-            Targets::new(dir.join("received")),
+            Targets::new(dir.join("received"), 0),
             AppSettings {
                 chunk_size: 64 * 1024,
                 ..AppSettings::default()

@@ -70,14 +70,18 @@ pub fn check_upload_url(url: &str) -> Result<String, UserError> {
 /// The targets that need something running (the local test server).
 pub struct Targets {
     local_dir: PathBuf,
+    /// Port to try first (the one of the last run), 0 for any.
+    local_port: u16,
     local: OnceCell<Receiver>,
 }
 
 impl Targets {
     /// `local_dir` is where the local test server stores what it receives.
-    pub fn new(local_dir: PathBuf) -> Targets {
+    /// `local_port` is the port to try first for it (0 for any free one).
+    pub fn new(local_dir: PathBuf, local_port: u16) -> Targets {
         Targets {
             local_dir,
+            local_port,
             local: OnceCell::new(),
         }
     }
@@ -90,7 +94,19 @@ impl Targets {
     pub async fn local_url(&self) -> Result<String, UserError> {
         let server = self
             .local
-            .get_or_try_init(|| Receiver::start(ReceiverConfig::new(&self.local_dir)))
+            .get_or_try_init(|| async {
+                // The same port as last time keeps the durable queue's uploads to it valid;
+                // when that port is taken, any free one will do.
+                let mut config = ReceiverConfig::new(&self.local_dir);
+                config.bind.set_port(self.local_port);
+                match Receiver::start(config.clone()).await {
+                    Err(_) if self.local_port != 0 => {
+                        config.bind.set_port(0);
+                        Receiver::start(config).await
+                    }
+                    started => started,
+                }
+            })
             .await
             .map_err(|e| {
                 UserError::new(
@@ -102,6 +118,11 @@ impl Targets {
                 )
             })?;
         Ok(server.upload_url())
+    }
+
+    /// The port the local test server listens on, once started.
+    pub fn local_port(&self) -> Option<u16> {
+        self.local.get().map(|r| r.local_addr().port())
     }
 
     pub fn list(&self, settings: &AppSettings) -> TargetList {
@@ -207,7 +228,7 @@ mod tests {
 
     #[test]
     fn the_list_starts_with_the_local_server_and_falls_back_to_it_as_default() {
-        let t = Targets::new(PathBuf::from("/tmp/x"));
+        let t = Targets::new(PathBuf::from("/tmp/x"), 0);
         let saved = SavedTarget::Resumable {
             url: "https://up.example.org/upload".into(),
             dialect: Dialect::Flow,

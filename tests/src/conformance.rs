@@ -25,6 +25,11 @@ pub trait ConformanceServer: Send + Sync {
     fn chunk_posts(&self) -> Option<u64>;
     /// Lets the engine reach the server (targets that need a session register here).
     fn prepare(&self, _engine: &Engine) {}
+    /// A live target for `spec`, for an engine that reopens a queue holding uploads to it;
+    /// `None` when the engine can build the target from the description alone.
+    fn target_for(&self, _spec: &TargetSpec) -> Option<std::sync::Arc<dyn upload_engine::Target>> {
+        None
+    }
 }
 
 /// Engine settings for tests: fast retries, short stall detection.
@@ -76,7 +81,7 @@ async fn enqueue(
         .expect("enqueue")
 }
 
-async fn state_of(engine: &Engine, id: UploadId) -> FileState {
+pub async fn state_of(engine: &Engine, id: UploadId) -> FileState {
     engine
         .snapshot()
         .await
@@ -98,7 +103,7 @@ async fn acked_of(engine: &Engine, id: UploadId) -> u64 {
         .acked_bytes
 }
 
-async fn wait_idle(engine: &Engine) {
+pub async fn wait_idle(engine: &Engine) {
     tokio::time::timeout(Duration::from_secs(120), engine.wait_idle())
         .await
         .expect("uploads finish within 120 s")
@@ -129,6 +134,28 @@ async fn first_ack(events: &mut tokio::sync::broadcast::Receiver<Event>, id: Upl
     tokio::time::timeout(Duration::from_secs(30), wait)
         .await
         .expect("a chunk is acknowledged within 30 s");
+}
+
+/// Waits until `id` has at least `bytes` acknowledged.
+async fn acked_at_least(
+    events: &mut tokio::sync::broadcast::Receiver<Event>,
+    id: UploadId,
+    bytes: u64,
+) {
+    let wait = async {
+        loop {
+            match events.recv().await {
+                Ok(Event::Progress {
+                    id: i, acked_bytes, ..
+                }) if i == id && acked_bytes >= bytes => return,
+                Ok(_) => {}
+                Err(e) => panic!("event stream ended: {e}"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .expect("progress within 30 s");
 }
 
 /// Sizes around the chunk size, under both chunking rules, arrive byte-identical.
@@ -322,9 +349,95 @@ pub async fn retry_after_failure(server: &dyn ConformanceServer) {
     }
     proxy.set_config(FaultConfig::default());
     engine.retry(id).await.expect("retry");
-    // The retry starts after the file is looked at again.
-    tokio::time::sleep(Duration::from_millis(100)).await;
     wait_idle(&engine).await;
     assert_eq!(state_of(&engine, id).await, FileState::Done);
     assert_identical(server, &path, "retry.bin");
+}
+
+/// Opens an engine on a durable queue, waiting for an earlier owner of the same database to
+/// let go (its store thread ends just after its last handle is dropped).
+pub async fn open_durable(
+    server: &dyn ConformanceServer,
+    mut config: EngineConfig,
+    db: &Path,
+    specs: &[TargetSpec],
+) -> Engine {
+    config.database = Some(db.to_path_buf());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let known = specs
+            .iter()
+            .filter_map(|s| server.target_for(s).map(|t| (s.clone(), t)))
+            .collect();
+        match Engine::open_with(config.clone(), known).await {
+            Ok(engine) => {
+                server.prepare(&engine);
+                return engine;
+            }
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("cannot reopen the queue: {e}"),
+        }
+    }
+}
+
+/// Stops an engine as quitting the app does: nothing is paused or cleaned up, what it
+/// recorded is on disk, and the queue is free for the next engine.
+pub async fn stop(engine: Engine) {
+    engine.close().await;
+    drop(engine);
+}
+
+/// An upload stopped in the middle continues in a new engine on the same queue, sends only
+/// what the server is missing, and arrives identical.
+pub async fn restart_in_the_middle(server: &dyn ConformanceServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("queue.sqlite3");
+    let cs = 64 * 1024;
+    let chunks = 48;
+    let path = write_file(dir.path(), "restart.bin", chunks * cs + 11, 6);
+    let proxy = FaultProxy::start(
+        server.addr(),
+        FaultConfig {
+            latency: Duration::from_millis(15),
+            ..FaultConfig::default()
+        },
+    )
+    .await
+    .expect("proxy");
+    let engine = open_durable(server, test_engine_config(), &db, &[]).await;
+    let spec = server.spec_for(proxy.local_addr());
+    let mut events = engine.subscribe();
+    let id = enqueue(
+        &engine,
+        &spec,
+        &path,
+        "restart.bin",
+        &settings(cs, ChunkRule::Floor),
+    )
+    .await;
+    acked_at_least(&mut events, id, 5 * cs).await;
+    let posts_at_stop = server.chunk_posts();
+    stop(engine).await;
+
+    let engine = open_durable(server, test_engine_config(), &db, &[spec]).await;
+    let restored = engine.snapshot().await.expect("snapshot");
+    assert_eq!(restored.len(), 1, "the queue kept the upload");
+    assert!(
+        restored[0].acked_bytes >= 5 * cs,
+        "acknowledged chunks were kept"
+    );
+    wait_idle(&engine).await;
+    assert_eq!(state_of(&engine, id).await, FileState::Done);
+    assert_identical(server, &path, "restart.bin");
+    if let (Some(before), Some(after)) = (posts_at_stop, server.chunk_posts()) {
+        let missing = chunks - (restored[0].acked_bytes / cs);
+        assert!(
+            after - before <= missing + 3,
+            "after the restart {} chunks were sent for {missing} missing",
+            after - before
+        );
+    }
 }

@@ -315,7 +315,9 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((client, _)) => {
                     shared.counters.connections.increment();
-                    connections.spawn(connection::serve(client, upstream, Arc::clone(&shared), shutdown.clone()));
+                    let shared = Arc::clone(&shared);
+                    let serve = connection::serve(client, upstream, shared, shutdown.clone());
+                    connections.spawn(serve);
                 }
                 Err(_) => tokio::time::sleep(ACCEPT_RETRY_PAUSE).await,
             },

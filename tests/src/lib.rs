@@ -2,3 +2,6 @@
 pub mod conformance;
 pub mod fault_proxy;
 pub mod harness;
+pub mod scripted_server;
+pub mod twake_double;
+pub mod twake_harness;

@@ -1,8 +1,10 @@
 //! Runs the target conformance suite (`e2e_tests::conformance`) against every server we
-//! have: our receiver in the Resumable.js and in the Flow.js dialect.
+//! have: our receiver in the Resumable.js and in the Flow.js dialect, and the Twake Drive
+//! API double through the Twake Drive target.
 
 use e2e_tests::conformance::{self, ConformanceServer};
 use e2e_tests::harness::{sha256_file, ReceiverServer};
+use e2e_tests::twake_double::conformance::TwakeConformance;
 use std::net::SocketAddr;
 use upload_engine::{Dialect, TargetSpec};
 
@@ -58,6 +60,10 @@ macro_rules! suite {
                 conformance::cancel_stops_the_upload(&$server.await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn an_upload_continues_after_a_restart_without_resending() {
+                conformance::restart_in_the_middle(&$server.await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_failed_file_uploads_when_retried() {
                 conformance::retry_after_failure(&$server.await).await;
             }
@@ -67,3 +73,4 @@ macro_rules! suite {
 
 suite!(receiver_resumable_dialect, receiver(Dialect::Resumable));
 suite!(receiver_flow_dialect, receiver(Dialect::Flow));
+suite!(twake_double, TwakeConformance::start());

@@ -206,7 +206,8 @@ async fn raw_upstream(
 async fn transparent_proxy_passes_heads_and_bodies_byte_for_byte_on_a_kept_alive_connection() {
     const ANSWER: &[u8] =
         b"HTTP/1.1 200 OK\r\nX-Odd-Header:  spaced \r\nContent-Length: 3\r\n\r\nyes";
-    let first = b"POST /upload?a=1 HTTP/1.1\r\nHost: whatever\r\nX-Case: MiXeD\r\nContent-Length: 5\r\n\r\nhello";
+    let first =
+        b"POST /upload?a=1 HTTP/1.1\r\nHost: x\r\nX-Case: MiXeD\r\nContent-Length: 5\r\n\r\nhello";
     let second = b"PUT /other HTTP/1.1\r\nHost: whatever\r\ncontent-length: 5\r\n\r\nworld";
     let (upstream, recorded) = raw_upstream(ANSWER, vec![first.len(), second.len()]).await;
     let proxy = FaultProxy::start(upstream, FaultConfig::default())
@@ -234,7 +235,9 @@ async fn expect_continue_requests_get_the_upstreams_interim_answer_and_then_the_
         .unwrap();
     let mut client = TcpStream::connect(proxy.local_addr()).await.unwrap();
     client
-        .write_all(b"POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+        .write_all(
+            b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+        )
         .await
         .unwrap();
     let mut interim = [0u8; 25];
@@ -516,6 +519,53 @@ async fn same_seed_gives_the_same_fault_sequence_and_another_seed_a_different_on
         };
         assert_eq!(outcome, expected);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_uploads_under_mixed_faults_all_land_and_only_forwarded_ones_reach_upstream() {
+    let upstream = Arc::new(Upstream::start().await);
+    let config = FaultConfig {
+        reset_before: 0.1,
+        reset_after: 0.1,
+        stall: 0.1,
+        stall_for: Some(Duration::from_millis(50)),
+        status_503: 0.1,
+        status_429: 0.1,
+        seed: 9,
+        ..FaultConfig::default()
+    };
+    let proxy = Arc::new(FaultProxy::start(upstream.addr, config).await.unwrap());
+    let mut uploaders = Vec::new();
+    for uploader in 0..4 {
+        let (upstream, proxy) = (Arc::clone(&upstream), Arc::clone(&proxy));
+        uploaders.push(tokio::spawn(async move {
+            let client = client_with_timeout(Duration::from_secs(10));
+            for chunk in 0..30 {
+                let body = pattern(64 * 1024 + uploader * 100 + chunk);
+                let url = proxy.url_for(&upstream.url("/upload"));
+                // Retry like an upload client: until the server says it has the chunk.
+                loop {
+                    if let Ok(answer) = client.post(&url).body(body.clone()).send().await {
+                        if answer.status() == 200 {
+                            assert_eq!(answer.text().await.unwrap(), echo_of("POST", &body));
+                            break;
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    for uploader in uploaders {
+        uploader.await.unwrap();
+    }
+    let stats = proxy.stats();
+    assert!(stats.faults_injected() > 20, "{stats:?}");
+    assert_eq!(upstream.hits(), stats.requests_forwarded, "{stats:?}");
+    assert_eq!(
+        stats.requests_seen,
+        stats.requests_forwarded + stats.reset_before + stats.status_503 + stats.status_429,
+        "{stats:?}"
+    );
 }
 
 #[tokio::test]

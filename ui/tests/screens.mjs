@@ -29,7 +29,7 @@ try {
     chunks.push({ id, chunk: 43, state: { state: 'sending' }, acked_bytes: 0 });
     chunks.push({ id, chunk: 44, state: { state: 'retrying', attempt: 3, retry_in_ms: 2000, reason: 'answered 503: busy' }, acked_bytes: 0 });
     chunks.push({ id, chunk: 45, state: { state: 'testing' }, acked_bytes: 0 });
-    await window.fake.push({ added: [], replanned: [], files: [], progress: [], removed: [], totals: null, resync: false, chunks });
+    await window.fake.push({ added: [], replanned: [], files: [], progress: [], removed: [], totals: null, connectivity: null, notices: [], resync: false, chunks });
   });
   const box = await page.getByTestId('chunk-map').boundingBox();
   const [cell, gap, cols] = await page.getByTestId('chunk-map').evaluate((c) => ['cell', 'gap', 'cols'].map((k) => Number(c.dataset[k])));

@@ -1,15 +1,22 @@
 //! `twake-upload`: the command line over the upload engine, for headless machines and
 //! scripts. Thin: it parses arguments, drives the engine and renders its events.
 
+mod destination;
+mod queue_cmds;
 mod render;
 mod serve;
+mod session;
 mod size;
+mod twake;
 mod upload;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use session::{Outcome, RunOptions};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+use upload_engine::targets::twake::CollisionPolicy;
 use upload_engine::Dialect;
 
 #[derive(Parser)]
@@ -19,38 +26,105 @@ use upload_engine::Dialect;
     about = "Resumable uploads to Twake Drive and Resumable.js servers"
 )]
 struct Cli {
+    /// The upload queue's database [default: ~/.local/share/twake-uploader/queue.sqlite3]
+    #[arg(long, global = true, env = "TWAKE_UPLOADER_DB")]
+    db: Option<PathBuf>,
+    /// Keep the queue in memory only: nothing survives the command (no resume).
+    #[arg(long, global = true)]
+    in_memory: bool,
     #[command(subcommand)]
     command: Command,
 }
 
+/// Options of every command that uploads.
+#[derive(Args, Clone)]
+struct Sending {
+    /// Chunk requests in flight across all files.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
+    parallel: u16,
+    /// Files uploading at once.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    files: u16,
+    /// Upload bandwidth limit across all files, e.g. 2MiB (per second); 0 = none.
+    #[arg(long, default_value = "0", value_parser = size::parse_size)]
+    limit_rate: u64,
+    /// One JSON object per event on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Seconds without progress after which a chunk request is abandoned and retried.
+    #[arg(long, default_value_t = 30.0)]
+    stall_timeout: f64,
+    /// Attempts per chunk before a file is reported as failed.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    retries: u32,
+    /// Give up after being offline this many seconds (default: wait for the network).
+    #[arg(long)]
+    give_up_offline: Option<f64>,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Upload files and folders (recursively) to a Resumable.js / Flow.js URL.
+    /// Upload files and folders (recursively) to a Resumable.js / Flow.js URL or to Twake Drive.
     Upload {
         /// Files and folders to upload.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Upload URL, e.g. http://127.0.0.1:8080/upload
+        /// Upload URL (http://127.0.0.1:8080/upload), or `twake:/Drive/Path` for a folder of
+        /// the signed-in Twake Drive account (`twake:` is the root of My Drive).
         #[arg(long)]
         to: String,
-        /// Chunk size, e.g. 512KiB, 4MiB, 1GB.
-        #[arg(long, default_value = "1MiB", value_parser = size::parse_size)]
-        chunk_size: u64,
+        /// Chunk size, e.g. 512KiB, 4MiB, 1GB [default: 1MiB, 8MiB for Twake Drive].
+        #[arg(long, value_parser = size::parse_size)]
+        chunk_size: Option<u64>,
         /// Cut every chunk to at most the chunk size (flow.js `forceChunkSize`).
         #[arg(long)]
         force_chunk_size: bool,
-        /// Chunk requests in flight across all files.
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
-        parallel: u16,
-        /// Files uploading at once.
-        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
-        files: u16,
         /// Parameter names: resumable or flow.
         #[arg(long, default_value = "resumable")]
         dialect: Dialect,
-        /// One JSON object per event on stdout.
+        /// Twake Drive: what to do when the folder has an item of the same name:
+        /// version (add a version), keep-both (the server renames), skip.
+        #[arg(long, default_value = "version")]
+        collision: CollisionPolicy,
+        #[command(flatten)]
+        sending: Sending,
+    },
+    /// Continue every unfinished upload in the queue (paused and failed ones too).
+    Resume {
+        #[command(flatten)]
+        sending: Sending,
+    },
+    /// Show the queue (works while another twake-upload is uploading).
+    Status {
+        /// One JSON object per upload.
         #[arg(long)]
         json: bool,
+    },
+    /// Pause one upload (by the id `status` shows).
+    Pause { id: u64 },
+    /// Cancel one upload (by the id `status` shows).
+    Cancel { id: u64 },
+    /// Forget finished and cancelled uploads.
+    Clear,
+    /// Sign in to a Twake Drive server (the password is prompted for, or read from stdin).
+    Login {
+        /// The server's address, e.g. https://drive.example.com
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        email: String,
+        /// The company to upload to, when the account is in several.
+        #[arg(long)]
+        company: Option<String>,
+    },
+    /// Sign out of the current Twake Drive account and forget its session.
+    Logout,
+    /// Show the signed-in Twake Drive account.
+    Whoami,
+    /// List a Twake Drive folder ("/" or nothing: the root of My Drive).
+    Ls {
+        #[arg(default_value = "/")]
+        path: String,
     },
     /// Run the strict Resumable.js / Flow.js receiver.
     Serve {
@@ -69,6 +143,121 @@ enum Command {
     },
 }
 
+impl Sending {
+    fn options(&self, db: Option<PathBuf>) -> RunOptions {
+        RunOptions {
+            db,
+            parallel: self.parallel.into(),
+            files: self.files.into(),
+            stall_timeout: Duration::from_secs_f64(self.stall_timeout.clamp(0.1, 86_400.0)),
+            retries: self.retries,
+            limit_rate: self.limit_rate,
+            give_up_offline: self
+                .give_up_offline
+                .map(|s| Duration::from_secs_f64(s.clamp(0.0, 1e9))),
+            json: self.json,
+        }
+    }
+}
+
+fn exit_code(o: Outcome) -> ExitCode {
+    match o {
+        Outcome::AllDone => ExitCode::SUCCESS,
+        Outcome::SomeFailed => ExitCode::from(1),
+        Outcome::Interrupted => ExitCode::from(130),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let db = if cli.in_memory {
+        None
+    } else {
+        Some(cli.db.unwrap_or_else(upload_engine::store::default_path))
+    };
+    let queue_db = || {
+        db.clone().ok_or_else(|| {
+            anyhow::anyhow!("this command works on the durable queue; drop --in-memory")
+        })
+    };
+    match cli.command {
+        Command::Upload {
+            paths,
+            to,
+            chunk_size,
+            force_chunk_size,
+            dialect,
+            collision,
+            sending,
+        } => upload::run(upload::UploadArgs {
+            paths,
+            to,
+            chunk_size,
+            force_chunk_size,
+            dialect,
+            collision,
+            run: sending.options(db),
+        })
+        .await
+        .map(exit_code),
+        Command::Resume { sending } => queue_cmds::resume(sending.options(Some(queue_db()?)))
+            .await
+            .map(exit_code),
+        Command::Status { json } => {
+            let db = queue_db()?;
+            // SQLite reads stay off the async threads.
+            tokio::task::spawn_blocking(move || queue_cmds::status(&db, json))
+                .await?
+                .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Pause { id } => queue_cmds::change(quiet_options(queue_db()?), id, false)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Cancel { id } => queue_cmds::change(quiet_options(queue_db()?), id, true)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Clear => queue_cmds::clear(quiet_options(queue_db()?))
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Login {
+            server,
+            email,
+            company,
+        } => twake::login(&server, &email, company.as_deref())
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Logout => twake::logout().await.map(|()| ExitCode::SUCCESS),
+        Command::Whoami => twake::whoami().await.map(|()| ExitCode::SUCCESS),
+        Command::Ls { path } => twake::ls(&path).await.map(|()| ExitCode::SUCCESS),
+        Command::Serve {
+            dir,
+            bind,
+            max_chunk_size,
+            cors,
+        } => serve::run(serve::ServeArgs {
+            dir,
+            bind,
+            max_chunk_size,
+            cors,
+        })
+        .await
+        .map(|()| ExitCode::SUCCESS),
+    }
+}
+
+/// Options for commands that only change the queue.
+fn quiet_options(db: PathBuf) -> RunOptions {
+    RunOptions {
+        db: Some(db),
+        parallel: 1,
+        files: 1,
+        stall_timeout: Duration::from_secs(30),
+        retries: 1,
+        limit_rate: 0,
+        give_up_offline: None,
+        json: false,
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -85,60 +274,15 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Upload {
-                paths,
-                to,
-                chunk_size,
-                force_chunk_size,
-                parallel,
-                files,
-                dialect,
-                json,
-            } => upload::run(upload::UploadArgs {
-                paths,
-                to,
-                chunk_size,
-                force_chunk_size,
-                parallel: parallel.into(),
-                files: files.into(),
-                dialect,
-                json,
-            })
-            .await
-            .map(|o| match o {
-                upload::Outcome::AllDone => ExitCode::SUCCESS,
-                upload::Outcome::SomeFailed => ExitCode::from(1),
-                upload::Outcome::Interrupted => ExitCode::from(130),
-            }),
-            Command::Serve {
-                dir,
-                bind,
-                max_chunk_size,
-                cors,
-            } => serve::run(serve::ServeArgs {
-                dir,
-                bind,
-                max_chunk_size,
-                cors,
-            })
-            .await
-            .map(|()| ExitCode::SUCCESS),
-        }
-    });
-    match result {
+    match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             // A URL that cannot be used is a usage error, like a bad flag.
-            if e.downcast_ref::<upload_engine::EngineError>()
-                .is_some_and(|e| matches!(e, upload_engine::EngineError::BadUrl { .. }))
-            {
-                ExitCode::from(2)
-            } else {
-                ExitCode::from(1)
-            }
+            let usage = e
+                .downcast_ref::<upload_engine::EngineError>()
+                .is_some_and(|e| matches!(e, upload_engine::EngineError::BadUrl { .. }));
+            ExitCode::from(if usage { 2 } else { 1 })
         }
     }
 }

@@ -187,8 +187,28 @@ impl Bars {
                 self.total
                     .set_message(format!("{}/{} files", totals.files_done, totals.files));
             }
+            Event::Connectivity { online, reason } => {
+                let _ = self
+                    .multi
+                    .println(connectivity_line(*online, reason.as_deref()));
+            }
+            Event::Notice { message } => {
+                let _ = self.multi.println(format!("note    {message}"));
+            }
             Event::Removed { .. } => {}
         }
+    }
+}
+
+/// What the CLI says when the queue loses or regains the network.
+fn connectivity_line(online: bool, reason: Option<&str>) -> String {
+    match (online, reason) {
+        (false, r) => format!(
+            "offline {}; waiting for the network (nothing is lost; Ctrl-C to stop)",
+            r.unwrap_or("")
+        ),
+        (true, None) => "online  the network is back; continuing".to_string(),
+        (true, Some(r)) => format!("offline gave up: {r}"),
     }
 }
 
@@ -217,6 +237,10 @@ impl Plain {
             Event::Replanned { id, reason, .. } => {
                 eprintln!("note    {}: {reason}", self.names.name(*id))
             }
+            Event::Connectivity { online, reason } => {
+                eprintln!("{}", connectivity_line(*online, reason.as_deref()))
+            }
+            Event::Notice { message } => eprintln!("note    {message}"),
             Event::Totals { totals } => {
                 let due = self
                     .last_totals

@@ -1,69 +1,68 @@
-//! `twake-upload upload`: queues files and folders to a Resumable.js / Flow.js URL, renders
-//! progress, and ends with one line per failed file. Exit status: 0 all done, 1 any failed.
+//! `twake-upload upload`: queues files and folders to a target (a Resumable.js / Flow.js URL
+//! or a Twake Drive folder) and uploads them, together with anything left unfinished in the
+//! queue by an earlier run.
 
-use crate::render::Renderer;
-use crate::size::human_bytes;
-use anyhow::Context;
-use std::io::IsTerminal;
+use crate::destination::Destination;
+use crate::session::{self, Outcome, RunOptions};
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Instant;
-use upload_engine::targets::resumable::parse_upload_url;
-use upload_engine::{
-    sources, ChunkRule, Dialect, Engine, EngineConfig, FileState, Limits, TargetSpec,
-    UploadSettings,
-};
+use upload_engine::targets::twake::CollisionPolicy;
+use upload_engine::{sources, ChunkRule, Dialect, FileState, UploadSettings};
 
 pub struct UploadArgs {
     pub paths: Vec<PathBuf>,
     pub to: String,
-    pub chunk_size: u64,
+    /// `None`: the target's default (1 MiB, 8 MiB for Twake Drive).
+    pub chunk_size: Option<u64>,
     pub force_chunk_size: bool,
-    pub parallel: usize,
-    pub files: usize,
     pub dialect: Dialect,
-    pub json: bool,
-}
-
-/// How the run ended, for the exit status.
-pub enum Outcome {
-    AllDone,
-    SomeFailed,
-    Interrupted,
+    pub collision: CollisionPolicy,
+    pub run: RunOptions,
 }
 
 pub async fn run(args: UploadArgs) -> anyhow::Result<Outcome> {
-    let url = parse_upload_url(&args.to)?;
-    let target = TargetSpec::Resumable {
-        url: url.to_string(),
-        dialect: args.dialect,
-    };
-    let mut renderer = Renderer::new(args.json, std::io::stderr().is_terminal());
+    let destination = Destination::parse(&args.to, args.dialect, args.collision).await?;
+    let target = destination.spec().clone();
+    let renderer = session::renderer(&args.run);
+    let started = Instant::now();
 
     // Unreadable paths are reported and the rest still goes up: nothing is lost by one typo.
     let mut files = Vec::new();
-    let mut unreadable = 0usize;
+    let mut not_queued = 0usize;
     for path in &args.paths {
         let p = path.clone();
         match tokio::task::spawn_blocking(move || sources::collect(&[p])).await? {
             Ok(found) => files.extend(found),
             Err(e) => {
-                unreadable += 1;
+                not_queued += 1;
                 renderer.note(&format!("failed  {e}"));
             }
         }
     }
 
-    let config = EngineConfig {
-        limits: Limits {
-            parallel_chunks: args.parallel.max(1),
-            parallel_files: args.files.max(1),
-        },
-        ..EngineConfig::default()
-    };
-    let engine = Engine::open(config).await?;
-    let mut events = engine.subscribe();
+    let engine = session::open_engine(&args.run, false).await?;
+    let events = engine.subscribe();
+    destination.prepare(&engine, &files).await?;
+    if !args.run.json {
+        renderer.note(&format!("uploading to {}", destination.shown()));
+    }
+    // Uploads an earlier run left unfinished continue too, and count in the summary.
+    let restored: Vec<_> = engine
+        .snapshot()
+        .await?
+        .into_iter()
+        .filter(|u| !u.state.is_finished() && u.state != FileState::Paused)
+        .collect();
+    let mut ours: HashSet<_> = restored.iter().map(|u| u.id).collect();
+    if !ours.is_empty() {
+        renderer.note(&format!(
+            "continuing {} unfinished upload(s) from the queue",
+            ours.len()
+        ));
+    }
     let settings = UploadSettings {
-        chunk_size: args.chunk_size,
+        chunk_size: args.chunk_size.unwrap_or(target.default_chunk_size()),
         chunk_rule: if args.force_chunk_size {
             ChunkRule::Force
         } else {
@@ -71,10 +70,9 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<Outcome> {
         },
         ..UploadSettings::default()
     };
-    let started = Instant::now();
     for f in files {
         let shown = f.path.display().to_string();
-        if let Err(e) = engine
+        match engine
             .enqueue(upload_engine::EnqueueRequest {
                 path: f.path,
                 relative_path: Some(f.relative_path),
@@ -83,77 +81,21 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<Outcome> {
             })
             .await
         {
-            unreadable += 1;
-            renderer.note(&format!("failed  {shown}: {e}"));
+            Ok(id) => {
+                ours.insert(id);
+            }
+            Err(e) => {
+                not_queued += 1;
+                renderer.note(&format!("failed  {shown}: {e}"));
+            }
         }
     }
-
-    let idle = engine.wait_idle();
-    tokio::pin!(idle);
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
-    let mut interrupted = false;
-    loop {
-        tokio::select! {
-            ev = events.recv() => match ev {
-                Ok(e) => renderer.event(&e),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(_) => break,
-            },
-            r = &mut idle => { r.context("the upload engine stopped")?; break; }
-            _ = &mut ctrl_c => { interrupted = true; break; }
-        }
+    let outcome = session::drive(
+        &engine, renderer, events, &ours, &restored, not_queued, started,
+    )
+    .await?;
+    for line in destination.closing_notes().await {
+        eprintln!("{line}");
     }
-    // Show what was still in the channel (the last done/failed lines).
-    while let Ok(e) = events.try_recv() {
-        renderer.event(&e);
-    }
-    if interrupted {
-        engine.pause_all().await?;
-    }
-    renderer.finish();
-
-    let all = engine.snapshot().await?;
-    engine.shutdown();
-    let done = all.iter().filter(|u| u.state == FileState::Done).count();
-    let failed: Vec<_> = all
-        .iter()
-        .filter(|u| matches!(u.state, FileState::Failed { .. }))
-        .collect();
-    let bytes: u64 = all
-        .iter()
-        .filter(|u| u.state == FileState::Done)
-        .map(|u| u.size)
-        .sum();
-    let secs = started.elapsed().as_secs_f64();
-    let summary = format!(
-        "{done} of {} files uploaded to {url}, {} in {secs:.1} s ({}/s)",
-        all.len() + unreadable,
-        human_bytes(bytes),
-        human_bytes((bytes as f64 / secs.max(0.001)) as u64),
-    );
-    renderer.note(&summary);
-    if interrupted {
-        let left = all.len() - done;
-        renderer.note(&format!(
-            "Stopped: {left} file(s) not finished. Run the same command again to resume; the \
-             server keeps the chunks it acknowledged and they are not sent twice."
-        ));
-        return Ok(Outcome::Interrupted);
-    }
-    for u in &failed {
-        if let FileState::Failed { reason, retryable } = &u.state {
-            let hint = if *retryable {
-                " (run the command again to retry)"
-            } else {
-                ""
-            };
-            renderer.note(&format!("failed  {}: {reason}{hint}", u.path));
-        }
-    }
-    Ok(if failed.is_empty() && unreadable == 0 {
-        Outcome::AllDone
-    } else {
-        Outcome::SomeFailed
-    })
+    Ok(outcome)
 }

@@ -3,6 +3,7 @@
 //! so the server never receives a chunk that mixes old and new bytes.
 
 use crate::error::ChunkError;
+use crate::throttle::Throttle;
 use bytes::Bytes;
 use futures::Stream;
 use std::io::SeekFrom;
@@ -26,6 +27,8 @@ pub struct ChunkBody {
     expect_mtime: SystemTime,
     /// Bytes handed to the HTTP client so far: for stall detection and the "in flight" fill.
     sent: Arc<AtomicU64>,
+    /// The global bandwidth limit, when one is set.
+    throttle: Option<Arc<Throttle>>,
     /// Why the stream stopped early, so the target can report the file problem rather than
     /// the transport's "body error".
     failure: Arc<Mutex<Option<ChunkError>>>,
@@ -63,8 +66,15 @@ impl ChunkBody {
             expect_size,
             expect_mtime,
             sent: Arc::new(AtomicU64::new(0)),
+            throttle: None,
             failure: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// Paces the body's pieces through the global bandwidth limit.
+    pub fn throttled(mut self, throttle: Arc<Throttle>) -> ChunkBody {
+        self.throttle = Some(throttle);
+        self
     }
 
     pub fn len(&self) -> u64 {
@@ -186,7 +196,13 @@ async fn next_piece(
     let Some(f) = file.as_mut() else {
         return Ok(None);
     };
-    let want = (*left).min(PIECE as u64) as usize;
+    // Under a low bandwidth limit, smaller pieces keep bytes moving often enough that the
+    // stall detector never mistakes pacing for a dead connection.
+    let piece = match body.throttle.as_ref().map(|t| t.rate()) {
+        Some(rate) if rate > 0 => (rate / 8).clamp(4096, PIECE as u64),
+        _ => PIECE as u64,
+    };
+    let want = (*left).min(piece) as usize;
     let mut buf = vec![0u8; want];
     let mut filled = 0;
     while filled < want {
@@ -206,6 +222,9 @@ async fn next_piece(
     if *left == 0 {
         // The last piece goes out only if the file did not change while we read it.
         body.check_unchanged().await?;
+    }
+    if let Some(t) = &body.throttle {
+        t.take(want as u64).await;
     }
     body.sent.fetch_add(want as u64, Ordering::Relaxed);
     Ok(Some(Bytes::from(buf)))

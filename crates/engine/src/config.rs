@@ -86,9 +86,31 @@ impl Default for UploadSettings {
     }
 }
 
+/// What happens to a queued file found changed (size, mtime or content) since it was queued.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum ChangedFilePolicy {
+    /// Upload the file anew under a new identifier (the old partial upload is abandoned).
+    #[default]
+    Restart,
+    /// Fail the file with a reason; "retry" then uploads the new content.
+    Fail,
+}
+
 /// Engine-wide configuration.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
+    /// The durable queue's database; `None` keeps the queue in memory only.
+    pub database: Option<std::path::PathBuf>,
+    pub changed_files: ChangedFilePolicy,
+    /// Bytes per second across all uploads; 0 = no limit.
+    pub bandwidth_limit: u64,
+    /// Fail what is left after being offline this long; `None` waits for the network forever.
+    pub offline_give_up: Option<Duration>,
+    /// Open the queue without sending anything (for tools that only change the queue, like
+    /// `twake-upload pause ID`).
+    pub hold: bool,
     pub limits: Limits,
     pub retry: RetryPolicy,
     /// A chunk request that moves no byte for this long is abandoned and retried.
@@ -104,6 +126,11 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
+            database: None,
+            changed_files: ChangedFilePolicy::Restart,
+            bandwidth_limit: 0,
+            offline_give_up: None,
+            hold: false,
             limits: Limits::default(),
             retry: RetryPolicy::default(),
             stall_timeout: Duration::from_secs(30),

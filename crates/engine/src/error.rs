@@ -23,6 +23,12 @@ pub enum EngineError {
     Stopped,
     #[error("cannot start the HTTP client: {0}")]
     Http(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Twake(#[from] crate::targets::twake::TwakeError),
 }
 
 /// Why one chunk request did not succeed. The scheduler decides from the variant whether to

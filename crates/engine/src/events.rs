@@ -91,6 +91,8 @@ pub struct QueueTotals {
     pub bytes_acked: u64,
     pub bytes_per_sec: u64,
     pub eta_secs: Option<u64>,
+    /// True while the queue waits for the network.
+    pub offline: bool,
 }
 
 /// One observable change.
@@ -128,4 +130,13 @@ pub enum Event {
     Totals { totals: QueueTotals },
     /// The file left the queue (cleared).
     Removed { id: UploadId },
+    /// The queue lost or regained the network. While offline nothing is sent and no retry
+    /// budget is used; the target is probed until it answers.
+    Connectivity {
+        online: bool,
+        reason: Option<String>,
+    },
+    /// Something the user should know that is not about one file (e.g. a damaged queue
+    /// database that was moved aside).
+    Notice { message: String },
 }

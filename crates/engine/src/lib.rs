@@ -9,10 +9,13 @@ pub mod events;
 pub mod ids;
 pub mod protocol;
 pub mod queue;
+pub mod quick_hash;
 pub mod sources;
+pub mod store;
 pub mod targets;
+pub mod throttle;
 
-pub use config::{EngineConfig, Limits, RetryPolicy, UploadSettings};
+pub use config::{ChangedFilePolicy, EngineConfig, Limits, RetryPolicy, UploadSettings};
 pub use error::{ChunkError, EngineError};
 pub use events::{ChunkState, Event, FileState, QueueTotals, UploadSummary};
 pub use ids::UploadId;

@@ -19,11 +19,13 @@ use crate::params::{self, ChunkParams, ParamMap, CHECKSUM_HEADER};
 use crate::rejection::Rejection;
 use crate::server::AppState;
 use crate::storage::{self, BodyLimit, StagedChunk};
-use crate::uploads::Upload;
+use crate::uploads::{Upload, UploadSpec};
 
 /// Longest accepted multipart text field: parameters are short, and a huge field must not
 /// be buffered in memory.
 const MAX_FIELD_BYTES: usize = 64 * 1024;
+/// Most text fields accepted in one multipart body: the libraries send about ten.
+const MAX_FIELDS: usize = 256;
 
 /// The receiver's routes, with CORS when configured.
 pub(crate) fn routes(app: Arc<AppState>) -> Router {
@@ -91,10 +93,7 @@ async fn post_chunk(
 ) -> Response {
     let result = receive_post(&app, params::parse_query(query.as_deref()), request).await;
     match result {
-        Ok((answer, bytes)) => {
-            app.counters.post_accepted(bytes);
-            Json(answer).into_response()
-        }
+        Ok(answer) => Json(answer).into_response(),
         Err(rejection) => {
             app.counters.post_rejected();
             tracing::debug!(code = rejection.code, reason = %rejection.reason, "chunk refused");
@@ -104,10 +103,10 @@ async fn post_chunk(
 }
 
 async fn receive_post(
-    app: &AppState,
+    app: &Arc<AppState>,
     query: ParamMap,
     request: Request,
-) -> Result<(PostAnswer, u64), Rejection> {
+) -> Result<PostAnswer, Rejection> {
     let checksum = checksum_header(request.headers())?;
     let is_multipart = request
         .headers()
@@ -138,23 +137,22 @@ fn checksum_header(headers: &HeaderMap) -> Result<Option<String>, Rejection> {
 }
 
 /// Finds or creates the upload a checked chunk belongs to, with its folder on disk.
-async fn upload_for(app: &AppState, params: &ChunkParams) -> Result<Arc<Upload>, Rejection> {
-    let spec = intake::check(params, &app.config)?;
-    let upload = app.registry.find_or_create(&spec)?;
+async fn open_upload(app: &AppState, spec: &UploadSpec) -> Result<Arc<Upload>, Rejection> {
+    let upload = app.registry.find_or_create(spec)?;
     upload.ensure_dir(&app.storage).await?;
     Ok(upload)
 }
 
 /// The octet method: raw chunk bytes as the body, parameters in the query string.
 async fn receive_octet(
-    app: &AppState,
+    app: &Arc<AppState>,
     query: ParamMap,
     checksum: Option<&str>,
     request: Request,
-) -> Result<(PostAnswer, u64), Rejection> {
+) -> Result<PostAnswer, Rejection> {
     let params = ChunkParams::parse(&query, checksum).map_err(|err| err.rejection)?;
     let what = intake::describe(&params);
-    intake::check(&params, &app.config)?;
+    let spec = intake::check(&params, &app.config)?;
     // Refuse a body of the wrong size before reading it, when its length is announced.
     let announced = request
         .headers()
@@ -169,7 +167,7 @@ async fn receive_octet(
             ),
         ));
     }
-    let upload = upload_for(app, &params).await?;
+    let upload = open_upload(app, &spec).await?;
     let body: Body = request.into_body();
     let staged = storage::receive_body(
         body.into_data_stream(),
@@ -180,7 +178,7 @@ async fn receive_octet(
     )
     .await?;
     let answer = intake::store_chunk(app, &upload, &params, staged).await?;
-    Ok((answer, params.current_chunk_size))
+    Ok(answer)
 }
 
 /// A file part received before we knew where it belonged, or straight into its upload.
@@ -198,11 +196,11 @@ enum FilePart {
 /// the part named `file`. Both libraries send the fields first, so the chunk normally
 /// streams straight into its upload's folder.
 async fn receive_multipart(
-    app: &AppState,
+    app: &Arc<AppState>,
     query: ParamMap,
     checksum: Option<&str>,
     request: Request,
-) -> Result<(PostAnswer, u64), Rejection> {
+) -> Result<PostAnswer, Rejection> {
     let bad_multipart = |err: axum::extract::multipart::MultipartError| {
         Rejection::bad_request(
             "bad_multipart",
@@ -222,9 +220,17 @@ async fn receive_multipart(
         })?;
     let mut fields = query;
     let mut file: Option<FilePart> = None;
+    let mut text_fields = 0usize;
     while let Some(mut field) = multipart.next_field().await.map_err(bad_multipart)? {
         let name = field.name().unwrap_or_default().to_owned();
         if name != "file" {
+            text_fields += 1;
+            if text_fields > MAX_FIELDS {
+                return Err(Rejection::bad_request(
+                    "too_many_fields",
+                    format!("the multipart body has more than {MAX_FIELDS} form fields"),
+                ));
+            }
             let value = read_text_field(&mut field, &name).await?;
             params::merge_field(&mut fields, name, value)?;
             continue;
@@ -237,7 +243,8 @@ async fn receive_multipart(
         }
         file = Some(match ChunkParams::parse(&fields, checksum) {
             Ok(params) => {
-                let upload = upload_for(app, &params).await?;
+                let spec = intake::check(&params, &app.config)?;
+                let upload = open_upload(app, &spec).await?;
                 let staged = storage::receive_body(
                     field,
                     storage::unique_name(&upload.dir, &params.chunk_number.to_string()),
@@ -279,7 +286,8 @@ async fn receive_multipart(
         }) => (params, upload, staged),
         Some(FilePart::Parked(mut staged)) => {
             let params = ChunkParams::parse(&fields, checksum).map_err(|err| err.rejection)?;
-            let upload = upload_for(app, &params).await?;
+            let spec = intake::check(&params, &app.config)?;
+            let upload = open_upload(app, &spec).await?;
             let dest = storage::unique_name(&upload.dir, &params.chunk_number.to_string());
             staged.file.move_to(dest).await.map_err(|err| {
                 Rejection::from_io(format_args!("moving {}", intake::describe(&params)), &err)
@@ -288,7 +296,7 @@ async fn receive_multipart(
         }
     };
     let answer = intake::store_chunk(app, &upload, &params, staged).await?;
-    Ok((answer, params.current_chunk_size))
+    Ok(answer)
 }
 
 async fn read_text_field(

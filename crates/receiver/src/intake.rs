@@ -99,11 +99,16 @@ pub(crate) fn wants_hash(params: &ChunkParams) -> bool {
 
 /// Stores a fully received chunk: checks its length and checksum, renames it into place,
 /// and assembles the file if this was the last missing chunk.
+///
+/// Everything after the checks runs as one blocking job that owns the upload's commit
+/// lock: if the client disconnects meanwhile, the handler future is dropped but the job
+/// still finishes, so the memory state, the disk and the counters never disagree and a
+/// second assembly cannot start while the first is running.
 pub(crate) async fn store_chunk(
-    app: &AppState,
+    app: &Arc<AppState>,
     upload: &Arc<Upload>,
     params: &ChunkParams,
-    mut staged: StagedChunk,
+    staged: StagedChunk,
 ) -> Result<PostAnswer, Rejection> {
     let what = describe(params);
     if staged.len != params.current_chunk_size {
@@ -129,7 +134,41 @@ pub(crate) async fn store_chunk(
         }
     }
 
-    let _commit = upload.commit.lock().await;
+    let commit = Arc::clone(&upload.commit).lock_owned().await;
+    let app = Arc::clone(app);
+    let upload = Arc::clone(upload);
+    let number = params.chunk_number;
+    let label = what.clone();
+    run_blocking(&label, move || {
+        let _commit = commit;
+        commit_chunk(&app, &upload, number, staged, &what)
+    })
+    .await
+}
+
+/// Runs `job` on the blocking pool; a panic in it becomes a 500 naming `what`.
+async fn run_blocking<T: Send + 'static>(
+    what: &str,
+    job: impl FnOnce() -> Result<T, Rejection> + Send + 'static,
+) -> Result<T, Rejection> {
+    tokio::task::spawn_blocking(job)
+        .await
+        .unwrap_or_else(|join| {
+            Err(Rejection::from_io(
+                format_args!("storing {what}"),
+                &std::io::Error::other(join),
+            ))
+        })
+}
+
+/// The commit itself; the caller holds the upload's commit lock. Blocking.
+fn commit_chunk(
+    app: &AppState,
+    upload: &Upload,
+    number: u64,
+    mut staged: StagedChunk,
+    what: &str,
+) -> Result<PostAnswer, Rejection> {
     {
         let state = upload.state();
         if state.removed {
@@ -141,17 +180,20 @@ pub(crate) async fn store_chunk(
         }
         if let Some(done) = &state.done {
             // A retry after a lost answer: the file is already whole, say so again.
+            app.counters.post_accepted(staged.len);
             return Ok(PostAnswer::Done(done.clone()));
         }
     }
     staged
         .file
-        .persist(&chunk_path(&upload.dir, params.chunk_number))
-        .await
+        .persist(&chunk_path(&upload.dir, number))
         .map_err(|err| Rejection::from_io(format_args!("storing {what}"), &err))?;
+    // Counted here, not in the handler: a client that hangs up after sending still had its
+    // chunk stored, and the count must say so.
+    app.counters.post_accepted(staged.len);
     let complete = {
         let mut state = upload.state();
-        state.received.insert(params.chunk_number);
+        state.received.insert(number);
         state.last_activity = SystemTime::now();
         state.received.len() as u64 == upload.spec.plan.total_chunks
     };
@@ -159,47 +201,37 @@ pub(crate) async fn store_chunk(
         return Ok(PostAnswer::PartlyDone);
     }
     let single_chunk_sha256 = staged.sha256.filter(|_| upload.spec.plan.total_chunks == 1);
-    let record = assemble_and_record(app, upload, single_chunk_sha256).await?;
-    Ok(PostAnswer::Done(record))
+    complete_upload(app, upload, single_chunk_sha256).map(PostAnswer::Done)
 }
 
 /// Assembles a complete upload, records it as done and frees its chunks. The caller holds
-/// the upload's commit lock, which is what makes this happen once.
-pub(crate) async fn assemble_and_record(
+/// the upload's commit lock, which is what makes this happen once. Blocking.
+fn complete_upload(
     app: &AppState,
-    upload: &Arc<Upload>,
+    upload: &Upload,
     single_chunk_sha256: Option<[u8; 32]>,
 ) -> Result<DoneRecord, Rejection> {
-    let storage = Arc::clone(&app.storage);
-    let job_upload = Arc::clone(upload);
-    let record = tokio::task::spawn_blocking(move || {
-        let spec = &job_upload.spec;
-        let assembled = storage::assemble(
-            &storage,
-            &job_upload.dir,
-            &spec.plan,
-            &spec.path,
-            single_chunk_sha256,
-        )?;
-        let record = DoneRecord {
-            path: spec.path.as_str().to_owned(),
-            size: assembled.size,
-            sha256: hex::encode(assembled.sha256),
-        };
-        // The file is in place; failing to write the record only means it is forgotten
-        // sooner, which costs a re-upload at worst, so it is logged, not answered.
-        if let Err(err) = storage.finish_upload(&job_upload.dir, spec.plan.total_chunks, &record) {
-            tracing::warn!(path = %record.path, %err, "file stored but its done record was not");
-        }
-        Ok::<_, Rejection>(record)
-    })
-    .await
-    .map_err(|join| {
-        Rejection::from_io(
-            format_args!("assembling '{}'", upload.spec.path.as_str()),
-            &std::io::Error::other(join),
-        )
-    })??;
+    let spec = &upload.spec;
+    let assembled = storage::assemble(
+        &app.storage,
+        &upload.dir,
+        &spec.plan,
+        &spec.path,
+        single_chunk_sha256,
+    )?;
+    let record = DoneRecord {
+        path: spec.path.as_str().to_owned(),
+        size: assembled.size,
+        sha256: hex::encode(assembled.sha256),
+    };
+    // The file is in place; failing to write the record only means it is forgotten
+    // sooner, which costs a re-upload at worst, so it is logged, not answered.
+    if let Err(err) = app
+        .storage
+        .finish_upload(&upload.dir, spec.plan.total_chunks, &record)
+    {
+        tracing::warn!(path = %record.path, %err, "file stored but its done record was not");
+    }
     {
         let mut state = upload.state();
         state.done = Some(record.clone());
@@ -213,17 +245,25 @@ pub(crate) async fn assemble_and_record(
 
 /// Finishes uploads that had every chunk stored but were not assembled when the previous
 /// run stopped, so a client that sees all chunks present is not left without its file.
-pub(crate) async fn recover_complete_uploads(app: &AppState) {
+pub(crate) async fn recover_complete_uploads(app: &Arc<AppState>) {
     for upload in app.registry.all() {
-        let _commit = upload.commit.lock().await;
+        let commit = Arc::clone(&upload.commit).lock_owned().await;
         let complete = {
             let state = upload.state();
             state.done.is_none() && state.received.len() as u64 == upload.spec.plan.total_chunks
         };
-        if complete {
-            if let Err(rejection) = assemble_and_record(app, &upload, None).await {
-                tracing::warn!(reason = %rejection.reason, "cannot finish an upload left complete");
-            }
+        if !complete {
+            continue;
+        }
+        let what = format!("'{}'", upload.spec.path.as_str());
+        let app = Arc::clone(app);
+        let result = run_blocking(&what, move || {
+            let _commit = commit;
+            complete_upload(&app, &upload, None)
+        })
+        .await;
+        if let Err(rejection) = result {
+            tracing::warn!(reason = %rejection.reason, "cannot finish an upload left complete");
         }
     }
 }

@@ -276,10 +276,10 @@ impl TempFile {
     }
 
     /// Renames the file to `dest` (atomically replacing any file there) and stops
-    /// watching it. On failure the file stays owned, so it is still cleaned up.
-    pub async fn persist(&mut self, dest: &Path) -> io::Result<()> {
+    /// watching it. On failure the file stays owned, so it is still cleaned up. Blocking.
+    pub fn persist(&mut self, dest: &Path) -> io::Result<()> {
         if let Some(path) = &self.path {
-            tokio::fs::rename(path, dest).await?;
+            fs::rename(path, dest)?;
             self.path = None;
         }
         Ok(())

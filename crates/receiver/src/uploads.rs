@@ -43,7 +43,7 @@ pub(crate) struct Upload {
     dir_ready: tokio::sync::OnceCell<()>,
     /// Held while a chunk is renamed into place and while the file is assembled: the one
     /// request that completes the set assembles, the others wait and then see `done`.
-    pub commit: tokio::sync::Mutex<()>,
+    pub commit: Arc<tokio::sync::Mutex<()>>,
     state: Mutex<UploadState>,
 }
 
@@ -67,7 +67,7 @@ impl Upload {
             spec,
             dir,
             dir_ready,
-            commit: tokio::sync::Mutex::new(()),
+            commit: Arc::new(tokio::sync::Mutex::new(())),
             state: Mutex::new(state),
         }
     }

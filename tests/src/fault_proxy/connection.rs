@@ -54,8 +54,8 @@ impl Upstream {
     /// An upstream that closed its idle keep-alive connection (or sent something unasked) must
     /// not be given the next request; a fresh connection is opened instead.
     fn is_reusable(&self) -> bool {
-        self.buf.is_empty()
-            && matches!(self.stream.try_read(&mut [0u8; 1]), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+        let idle = self.stream.try_read(&mut [0u8; 1]);
+        self.buf.is_empty() && matches!(idle, Err(e) if e.kind() == io::ErrorKind::WouldBlock)
     }
 }
 
@@ -318,9 +318,10 @@ fn local_answer(
     } else {
         "Connection: close\r\n"
     };
+    let length = body.len();
     let mut answer = format!(
-        "HTTP/1.1 {status_line}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n{extra_headers}{connection}\r\n",
-        body.len()
+        "HTTP/1.1 {status_line}\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: {length}\r\n{extra_headers}{connection}\r\n"
     );
     if !request.is_head() {
         answer.push_str(body);

@@ -11,4 +11,8 @@ settings_file: string,
 /**
  * Where the local test server stores what it receives.
  */
-test_server_folder: string, };
+test_server_folder: string, 
+/**
+ * What the engine had to say when it opened (e.g. a damaged queue moved aside).
+ */
+engine_notices: Array<string>, };

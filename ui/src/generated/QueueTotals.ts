@@ -3,4 +3,8 @@
 /**
  * Totals of the whole queue.
  */
-export type QueueTotals = { files: number, files_done: number, files_failed: number, bytes_total: number, bytes_acked: number, bytes_per_sec: number, eta_secs: number | null, };
+export type QueueTotals = { files: number, files_done: number, files_failed: number, bytes_total: number, bytes_acked: number, bytes_per_sec: number, eta_secs: number | null, 
+/**
+ * True while the queue waits for the network.
+ */
+offline: boolean, };

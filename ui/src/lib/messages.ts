@@ -24,6 +24,11 @@ export function errorMessage(e: UserError, context?: string): Message {
   };
 }
 
+/** Something the engine wants the person to know that is not about one file. */
+export function infoMessage(text: string): Message {
+  return { id: next++, kind: 'info', text, hint: '', details: [] };
+}
+
 /** A message for an add report, or null when everything went well (the rows say enough). */
 export function reportMessage(r: AddReport): Message | null {
   if (r.error) return errorMessage(r.error, 'Nothing was added');

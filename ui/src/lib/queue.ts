@@ -43,6 +43,7 @@ export const EMPTY_TOTALS: QueueTotals = {
   bytes_acked: 0,
   bytes_per_sec: 0,
   eta_secs: null,
+  offline: false,
 };
 
 export function inTab(state: FileState, tab: Tab): boolean {

@@ -30,6 +30,8 @@ export function batch(over: Partial<EventBatch> = {}): EventBatch {
     progress: [],
     removed: [],
     totals: null,
+    connectivity: null,
+    notices: [],
     resync: false,
     ...over,
   };

@@ -37,7 +37,7 @@ describe('chunk map', () => {
     await page.evaluate((id) => {
       const b = (chunk, state) => ({ id, chunk, state, acked_bytes: 0 });
       return window.fake.push({
-        added: [], replanned: [], files: [], progress: [], removed: [], totals: null, resync: false,
+        added: [], replanned: [], files: [], progress: [], removed: [], totals: null, connectivity: null, notices: [], resync: false,
         chunks: [
           b(1, { state: 'done' }),
           b(2, { state: 'sending' }),
@@ -68,7 +68,7 @@ describe('chunk map', () => {
     await page.locator('[role="row"]').first().click();
     await page.getByTestId('chunk-map').waitFor();
     await page.evaluate((id) => window.fake.push({
-      added: [], replanned: [], files: [], progress: [], removed: [], totals: null, resync: false,
+      added: [], replanned: [], files: [], progress: [], removed: [], totals: null, connectivity: null, notices: [], resync: false,
       chunks: [{ id, chunk: 2, state: { state: 'retrying', attempt: 2, retry_in_ms: 1500, reason: 'answered 503: busy' }, acked_bytes: 0 }],
     }), id);
     const box = await page.getByTestId('chunk-map').boundingBox();
@@ -96,7 +96,7 @@ describe('chunk map', () => {
       const id = window.fake.uploads.keys().next().value;
       const chunks = Array.from({ length: 10_000 }, (_, i) => ({ id, chunk: i + 1, state: { state: i % 2 ? 'done' : 'sending' }, acked_bytes: 0 }));
       const t0 = performance.now();
-      await window.fake.push({ added: [], replanned: [], files: [], progress: [], removed: [], totals: null, resync: false, chunks });
+      await window.fake.push({ added: [], replanned: [], files: [], progress: [], removed: [], totals: null, connectivity: null, notices: [], resync: false, chunks });
       await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
       return performance.now() - t0;
     });
@@ -164,6 +164,19 @@ describe('errors and drops', () => {
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });
     assert.equal(await page.evaluate(() => window.fake.settings.parallel_chunks), 4);
+    await context.close();
+  });
+
+  test('losing the network shows a calm banner until it comes back, and engine notices show', async () => {
+    const { page, context } = await open();
+    const batch = (over) => ({ added: [], replanned: [], files: [], chunks: [], progress: [], removed: [], totals: null, connectivity: null, notices: [], resync: false, ...over });
+    await page.evaluate((b) => window.fake.push(b), batch({ connectivity: { online: false, reason: 'connection refused' }, notices: ['The queue database was damaged and moved aside.'] }));
+    const strip = page.getByTestId('offline');
+    await strip.waitFor();
+    assert.match(await strip.textContent(), /Waiting for the network\..*continue by themselves.*\(connection refused\)/s);
+    assert.match(await page.getByTestId('banner-info').textContent(), /database was damaged/);
+    await page.evaluate((b) => window.fake.push(b), batch({ connectivity: { online: true, reason: null } }));
+    await strip.waitFor({ state: 'detached' });
     await context.close();
   });
 

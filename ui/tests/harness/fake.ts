@@ -14,7 +14,18 @@ import type { UserError } from '../../src/generated/UserError';
 const LOCAL_URL = 'http://127.0.0.1:41000/upload';
 
 export function emptyBatch(): EventBatch {
-  return { added: [], replanned: [], files: [], chunks: [], progress: [], removed: [], totals: null, resync: false };
+  return {
+    added: [],
+    replanned: [],
+    files: [],
+    chunks: [],
+    progress: [],
+    removed: [],
+    totals: null,
+    connectivity: null,
+    notices: [],
+    resync: false,
+  };
 }
 
 export class FakeShell {
@@ -40,6 +51,7 @@ export class FakeShell {
     notifications: true,
     default_target: 'local',
     saved_targets: [],
+    local_server_port: 0,
   };
 
   targets(): TargetList {
@@ -68,6 +80,7 @@ export class FakeShell {
       bytes_acked: all.reduce((s, u) => s + u.acked_bytes, 0),
       bytes_per_sec: 0,
       eta_secs: null,
+      offline: false,
     };
   }
 
@@ -183,7 +196,7 @@ export class FakeShell {
         const gone = [...this.uploads.values()].filter((u) => u.state.state === 'done').map((u) => u.id);
         gone.forEach((g) => this.uploads.delete(g));
         await this.push({ ...emptyBatch(), removed: gone, totals: this.totals() });
-        return gone;
+        return gone.length;
       }
       case 'pick_files':
       case 'pick_folders': {
@@ -215,6 +228,7 @@ export class FakeShell {
           version: '0.1.0',
           settings_file: '/home/me/.config/com.linagora.twake-uploader/settings.json',
           test_server_folder: '/home/me/.local/share/com.linagora.twake-uploader/test-server',
+          engine_notices: [],
         };
       default:
         throw { message: `unknown command ${cmd}`, hint: 'This is a bug in the test harness.' };

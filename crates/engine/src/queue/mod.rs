@@ -3,6 +3,7 @@
 
 mod rate;
 mod scheduler;
+mod unavailable;
 mod upload;
 mod work;
 
@@ -14,10 +15,13 @@ use crate::events::{Event, QueueTotals, UploadSummary};
 use crate::ids::UploadId;
 use crate::protocol::strong_identifier;
 use crate::sources::SourceFile;
+use crate::store::{NewUpload, Store, StoredUpload};
 use crate::targets::{build_target, HttpSettings, Target, TargetSpec, UploadFile};
+use crate::throttle::Throttle;
 use scheduler::{mtime_nanos, Command, Scheduler};
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -40,25 +44,109 @@ pub struct Engine {
     http: HttpSettings,
     /// One live target per description, so files to the same server share connections.
     targets: Arc<Mutex<HashMap<TargetSpec, Arc<dyn Target>>>>,
+    store: Option<Store>,
+    throttle: Arc<Throttle>,
+    /// Ids for queues kept in memory; a store hands out its own.
+    next_id: Arc<AtomicU64>,
+    notices: Arc<Vec<String>>,
 }
 
 impl Engine {
-    /// Starts an engine with an empty in-memory queue. Must be called inside a tokio runtime.
+    /// Starts an engine. With `config.database` set, the queue is durable: unfinished
+    /// uploads of an earlier run are loaded and continue (paused ones stay paused).
+    /// Must be called inside a tokio runtime.
     pub async fn open(config: EngineConfig) -> Result<Engine, EngineError> {
+        Self::open_with(config, Vec::new()).await
+    }
+
+    /// Like `open`, with live targets for some descriptions given up front (targets that
+    /// need a signed-in session the engine cannot build alone), so that uploads restored
+    /// from the queue use them.
+    pub async fn open_with(
+        config: EngineConfig,
+        known: Vec<(TargetSpec, Arc<dyn Target>)>,
+    ) -> Result<Engine, EngineError> {
         let (events, _) = broadcast::channel(config.event_capacity.max(16));
         let (commands, rx) = mpsc::unbounded_channel();
         let http = HttpSettings {
             connect_timeout: config.connect_timeout,
             stall_timeout: config.stall_timeout,
         };
-        let scheduler = Scheduler::new(config, events.clone());
+        let throttle = Arc::new(Throttle::new(config.bandwidth_limit));
+        let mut notices = Vec::new();
+        let (store, stored) = match &config.database {
+            Some(path) => {
+                let path = path.clone();
+                let tx = events.clone();
+                let on_error: Box<dyn Fn(String) + Send> = Box::new(move |message| {
+                    tracing::error!("{message}");
+                    let _ = tx.send(Event::Notice { message });
+                });
+                let opened = tokio::task::spawn_blocking(move || Store::open(&path, on_error))
+                    .await
+                    .map_err(|e| EngineError::Internal(e.to_string()))??;
+                if let Some(aside) = &opened.moved_aside {
+                    notices.push(format!(
+                        "the upload queue {} was damaged; it was moved to {} and a new, empty queue was started",
+                        opened.store.path().display(),
+                        aside.display()
+                    ));
+                }
+                let stored = opened.store.load_all().await?;
+                (Some(opened.store), stored)
+            }
+            None => (None, Vec::new()),
+        };
+        let targets: Arc<Mutex<HashMap<TargetSpec, Arc<dyn Target>>>> =
+            Arc::new(Mutex::new(known.into_iter().collect()));
+        let mut restored = Vec::new();
+        for s in stored {
+            if matches!(
+                s.state,
+                crate::events::FileState::Done | crate::events::FileState::Cancelled
+            ) {
+                continue;
+            }
+            restored.push(restore(s, &targets, &http));
+        }
+        let scheduler = Scheduler::new(
+            config,
+            events.clone(),
+            store.clone(),
+            throttle.clone(),
+            restored,
+        );
         tokio::spawn(scheduler.run(rx));
         Ok(Engine {
             commands,
             events,
             http,
-            targets: Arc::new(Mutex::new(HashMap::new())),
+            targets,
+            store,
+            throttle,
+            next_id: Arc::new(AtomicU64::new(1)),
+            notices: Arc::new(notices),
         })
+    }
+
+    /// Things the user should be told about opening the queue (a damaged database moved
+    /// aside). Empty when all went well.
+    pub fn notices(&self) -> &[String] {
+        &self.notices
+    }
+
+    /// Where the durable queue lives, if it is durable.
+    pub fn database(&self) -> Option<&std::path::Path> {
+        self.store.as_ref().map(|s| s.path())
+    }
+
+    /// Changes the global bandwidth limit at once (bytes per second; 0 = none).
+    pub fn set_bandwidth_limit(&self, bytes_per_sec: u64) {
+        self.throttle.set_rate(bytes_per_sec);
+    }
+
+    pub fn bandwidth_limit(&self) -> u64 {
+        self.throttle.rate()
     }
 
     /// Events from now on. A subscriber that falls behind gets `Lagged`; it should then
@@ -68,13 +156,7 @@ impl Engine {
     }
 
     fn target(&self, spec: &TargetSpec) -> Result<Arc<dyn Target>, EngineError> {
-        let mut map = self.targets.lock().map_err(|_| EngineError::Stopped)?;
-        if let Some(t) = map.get(spec) {
-            return Ok(t.clone());
-        }
-        let t = build_target(spec, &self.http)?;
-        map.insert(spec.clone(), t.clone());
-        Ok(t)
+        target_for(&self.targets, spec, &self.http)
     }
 
     /// Uses a target built elsewhere (tests, or targets that need a session) for `spec`.
@@ -128,7 +210,17 @@ impl Engine {
         let settings = request.settings;
         let plan =
             crate::protocol::ChunkPlan::new(meta.len(), settings.chunk_size, settings.chunk_rule);
+        let hash_path = path.clone();
+        let quick_hash =
+            tokio::task::spawn_blocking(move || crate::quick_hash::quick_hash(&hash_path, &plan))
+                .await
+                .map_err(|e| EngineError::Internal(e.to_string()))?
+                .map_err(|source| EngineError::Unreadable {
+                    path: path.clone(),
+                    source,
+                })?;
         let file = UploadFile {
+            quick_hash,
             mime_type: mime_guess::from_path(&path)
                 .first_raw()
                 .unwrap_or("")
@@ -145,13 +237,48 @@ impl Engine {
             path,
             remote_id: None,
         };
+        // The same unchanged file to the same target already waiting in the queue (an
+        // interrupted command run again) is the same upload, not a second one.
+        let label = target.label();
+        let existing = self
+            .ask(|r| Command::FindUnfinished(file.identifier.clone(), label, r))
+            .await?;
+        if let Some(id) = existing {
+            return Ok(id);
+        }
+        let id = match &self.store {
+            Some(store) => {
+                // Recorded before anything is sent: from here on a crash loses nothing.
+                let row = NewUpload {
+                    path: file.path.clone(),
+                    relative_path: file.relative_path.clone(),
+                    mime_type: file.mime_type.clone(),
+                    size: file.plan.size,
+                    mtime: file.mtime,
+                    quick_hash: file.quick_hash.clone(),
+                    identifier: file.identifier.clone(),
+                    chunk_size: file.plan.chunk_size,
+                    chunk_rule: file.plan.rule,
+                    target: request.target.clone(),
+                    settings: settings.clone(),
+                };
+                store
+                    .insert(vec![row])
+                    .await?
+                    .pop()
+                    .ok_or(EngineError::Stopped)?
+            }
+            None => UploadId(self.next_id.fetch_add(1, Ordering::Relaxed)),
+        };
         self.ask(|reply| Command::Add {
+            id,
             file: Box::new(file),
             target,
             settings,
             reply,
         })
-        .await
+        .await?;
+        Ok(id)
     }
 
     /// Queues files found by `sources::collect`, stopping at the first that cannot be read.
@@ -189,7 +316,11 @@ impl Engine {
         self.ask(|r| Command::Resume(None, r)).await?
     }
     pub async fn cancel(&self, id: UploadId) -> Result<(), EngineError> {
-        self.ask(|r| Command::Cancel(id, r)).await?
+        self.ask(|r| Command::Cancel(Some(id), r)).await?
+    }
+    /// Cancels every unfinished upload.
+    pub async fn cancel_all(&self) -> Result<(), EngineError> {
+        self.ask(|r| Command::Cancel(None, r)).await?
     }
     /// Retries a failed file; a file that changed since it was queued starts over with a new
     /// identifier.
@@ -217,9 +348,14 @@ impl Engine {
     pub async fn totals(&self) -> Result<QueueTotals, EngineError> {
         self.ask(Command::Totals).await
     }
-    /// Removes done and cancelled files from the queue; returns their ids.
-    pub async fn clear_finished(&self) -> Result<Vec<UploadId>, EngineError> {
-        self.ask(Command::ClearFinished).await
+    /// Removes done and cancelled files from the queue (the durable one too, including
+    /// those finished in earlier runs); returns how many went.
+    pub async fn clear_finished(&self) -> Result<usize, EngineError> {
+        let loaded = self.ask(Command::ClearFinished).await?;
+        match &self.store {
+            Some(store) => Ok(loaded.len() + store.delete_finished().await?),
+            None => Ok(loaded.len()),
+        }
     }
     /// Resolves once nothing is queued or running (paused and finished files may remain).
     pub async fn wait_idle(&self) -> Result<(), EngineError> {
@@ -227,6 +363,84 @@ impl Engine {
     }
     /// Stops every request and the scheduler.
     pub fn shutdown(&self) {
-        let _ = self.commands.send(Command::Shutdown);
+        let _ = self.commands.send(Command::Shutdown(None));
     }
+
+    /// Stops every request and the scheduler, and resolves once the queue is saved and its
+    /// database released (another engine may then open it).
+    pub async fn close(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Shutdown(Some(tx))).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Waits until everything the queue recorded so far is on disk.
+    pub async fn flush(&self) -> Result<(), EngineError> {
+        if let Some(store) = &self.store {
+            store.flush().await?;
+        }
+        Ok(())
+    }
+}
+
+fn target_for(
+    targets: &Mutex<HashMap<TargetSpec, Arc<dyn Target>>>,
+    spec: &TargetSpec,
+    http: &HttpSettings,
+) -> Result<Arc<dyn Target>, EngineError> {
+    let mut map = targets.lock().map_err(|_| EngineError::Stopped)?;
+    if let Some(t) = map.get(spec) {
+        return Ok(t.clone());
+    }
+    let t = build_target(spec, http)?;
+    map.insert(spec.clone(), t.clone());
+    Ok(t)
+}
+
+/// Rebuilds a scheduler upload from its stored row. A target that can no longer be built
+/// (a removed account, a URL this version refuses) fails the upload with the reason.
+fn restore(
+    s: StoredUpload,
+    targets: &Mutex<HashMap<TargetSpec, Arc<dyn Target>>>,
+    http: &HttpSettings,
+) -> upload::Upload {
+    let n = s.new;
+    let plan = crate::protocol::ChunkPlan::new(n.size, n.chunk_size, n.chunk_rule);
+    let filename = n
+        .relative_path
+        .rsplit('/')
+        .next()
+        .unwrap_or(&n.relative_path)
+        .to_string();
+    let file = UploadFile {
+        path: n.path,
+        relative_path: n.relative_path,
+        filename,
+        mime_type: n.mime_type,
+        identifier: n.identifier,
+        plan,
+        mtime: n.mtime,
+        quick_hash: n.quick_hash,
+        remote_id: s.remote_id,
+    };
+    let (target, state) = match target_for(targets, &n.target, http) {
+        Ok(t) => (t, s.state),
+        Err(e) => (
+            Arc::new(unavailable::Unavailable(e.to_string())) as Arc<dyn Target>,
+            crate::events::FileState::Failed {
+                reason: e.to_string(),
+                retryable: false,
+            },
+        ),
+    };
+    upload::Upload::restored(
+        s.id,
+        file,
+        target,
+        n.settings,
+        s.generation,
+        state,
+        &s.done_chunks,
+    )
 }

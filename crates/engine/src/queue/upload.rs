@@ -15,8 +15,10 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone)]
 pub struct ChunkSlot {
     pub state: ChunkState,
-    /// Attempts made so far (network and server failures).
+    /// Attempts made so far (server failures and stalls).
     pub attempts: u32,
+    /// Connection losses so far (spells offline, which do not use the retry budget).
+    pub network_failures: u32,
     /// The server is known not to have this chunk, so no GET test is needed.
     pub known_absent: bool,
     /// Last answer from the server, for the chunk map's hover text.
@@ -28,6 +30,7 @@ impl ChunkSlot {
         ChunkSlot {
             state: ChunkState::Pending,
             attempts: 0,
+            network_failures: 0,
             known_absent: false,
             last_answer: String::new(),
         }
@@ -60,6 +63,13 @@ pub struct Upload {
     pub probed: bool,
     /// Whether the target's finish step is running.
     pub finishing: bool,
+    /// Loaded from the store: look at the file again before sending anything.
+    pub verify_first: bool,
+    /// The file is being looked at again; nothing is sent meanwhile.
+    pub examining: bool,
+    /// Continues an earlier run: chunks not marked done are asked about even when small,
+    /// since the server may have stored them just before the crash.
+    pub resumed: bool,
     pub rate: RateMeter,
 }
 
@@ -88,8 +98,42 @@ impl Upload {
             token: CancellationToken::new(),
             probed: false,
             finishing: false,
+            verify_first: false,
+            examining: false,
+            resumed: false,
             rate: RateMeter::default(),
         }
+    }
+
+    /// An upload as the store kept it: chunks the server acknowledged are done, the rest
+    /// wait; states that were running become queued again.
+    pub fn restored(
+        id: UploadId,
+        file: UploadFile,
+        target: Arc<dyn Target>,
+        settings: UploadSettings,
+        generation: u32,
+        state: FileState,
+        done_chunks: &[u32],
+    ) -> Upload {
+        let mut u = Upload::new(id, file, target, settings);
+        u.generation = generation;
+        for &n in done_chunks {
+            if n >= 1 && n <= u.file.plan.total_chunks && u.slot(n).state != ChunkState::Done {
+                u.slot(n).state = ChunkState::Done;
+                u.acked += u.file.plan.len(n);
+                u.chunks_done += 1;
+            }
+        }
+        let done: std::collections::HashSet<u32> = done_chunks.iter().copied().collect();
+        u.ready.retain(|n| !done.contains(n));
+        u.state = match state {
+            FileState::Testing | FileState::Uploading => FileState::Queued,
+            other => other,
+        };
+        u.verify_first = true;
+        u.resumed = true;
+        u
     }
 
     pub fn slot(&mut self, number: u32) -> &mut ChunkSlot {
@@ -103,6 +147,7 @@ impl Upload {
         self.epoch += 1;
         self.probed = false;
         self.finishing = false;
+        self.examining = false;
     }
 
     /// Puts every chunk that is not done back in line (after a pause or a failure), in order.
@@ -117,6 +162,7 @@ impl Upload {
             }
             if reset_attempts {
                 slot.attempts = 0;
+                slot.network_failures = 0;
             }
             if slot.state != ChunkState::Pending {
                 slot.state = ChunkState::Pending;

@@ -34,11 +34,15 @@ pub enum WorkReport {
         epoch: u64,
         result: Result<Option<Vec<u32>>, ChunkError>,
     },
-    /// A failed file was looked at again before a retry: its size and mtime now.
-    Restated {
+    /// A file was looked at again (before a retry, after it changed, or before resuming).
+    Examined {
         id: UploadId,
-        result: Result<(u64, std::time::SystemTime), ChunkError>,
+        epoch: u64,
+        why: Examine,
+        result: Result<FileNow, ChunkError>,
     },
+    /// The answer of a reachability probe while offline.
+    Reachability { result: Result<(), ChunkError> },
     /// The target's finish step ended.
     Finished {
         id: UploadId,
@@ -64,6 +68,7 @@ pub struct ChunkJob {
     pub target: Arc<dyn Target>,
     pub token: CancellationToken,
     pub reports: UnboundedSender<WorkReport>,
+    pub throttle: Arc<crate::throttle::Throttle>,
 }
 
 impl ChunkJob {
@@ -104,7 +109,8 @@ impl ChunkJob {
             range.end - range.start,
             self.file.plan.size,
             self.file.mtime,
-        );
+        )
+        .throttled(self.throttle.clone());
         let receipt = self
             .target
             .send_chunk(&self.file, self.number, body)
@@ -145,24 +151,91 @@ pub async fn finish(
     let _ = reports.send(WorkReport::Finished { id, epoch, result });
 }
 
-/// Reads a file's size and mtime again (before a retry decides whether it changed).
-pub async fn restat(id: UploadId, path: std::path::PathBuf, reports: UnboundedSender<WorkReport>) {
-    let result = match tokio::fs::metadata(&path).await {
-        Ok(m) => match m.modified() {
-            Ok(t) => Ok((m.len(), t)),
-            Err(e) => Err(ChunkError::Read {
-                path,
+/// Why a file is examined; decides what the scheduler does with the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Examine {
+    /// The user asked to retry a failed file.
+    Retry,
+    /// The file changed while uploading and the policy says start over.
+    Restart,
+    /// An upload loaded from the store is about to continue.
+    Resume,
+}
+
+/// A file as it is now on disk.
+#[derive(Clone, Debug)]
+pub struct FileNow {
+    pub size: u64,
+    pub mtime: std::time::SystemTime,
+    pub quick_hash: String,
+    /// Same size, mtime and quick hash as when queued.
+    pub unchanged: bool,
+}
+
+/// Looks at a file again: size, mtime, and the quick hash of its first and last chunk.
+pub async fn examine(
+    id: UploadId,
+    epoch: u64,
+    why: Examine,
+    file: Arc<UploadFile>,
+    chunk_size: u64,
+    rule: crate::protocol::ChunkRule,
+    reports: UnboundedSender<WorkReport>,
+) {
+    let result = tokio::task::spawn_blocking(move || look(&file, chunk_size, rule))
+        .await
+        .unwrap_or_else(|e| {
+            Err(ChunkError::Read {
+                path: std::path::PathBuf::new(),
                 reason: e.to_string(),
-            }),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ChunkError::FileChanged {
-            path,
-            what: "it was deleted or moved".into(),
-        }),
-        Err(e) => Err(ChunkError::Read {
-            path,
-            reason: e.to_string(),
-        }),
+            })
+        });
+    let _ = reports.send(WorkReport::Examined {
+        id,
+        epoch,
+        why,
+        result,
+    });
+}
+
+fn look(
+    file: &UploadFile,
+    chunk_size: u64,
+    rule: crate::protocol::ChunkRule,
+) -> Result<FileNow, ChunkError> {
+    let path = &file.path;
+    let read_err = |e: std::io::Error| ChunkError::Read {
+        path: path.clone(),
+        reason: e.to_string(),
     };
-    let _ = reports.send(WorkReport::Restated { id, result });
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ChunkError::FileChanged {
+            path: path.clone(),
+            what: "it was deleted or moved".into(),
+        },
+        _ => read_err(e),
+    })?;
+    let mtime = meta.modified().map_err(read_err)?;
+    let size = meta.len();
+    let same_meta = size == file.plan.size && mtime == file.mtime;
+    let plan = if same_meta {
+        file.plan
+    } else {
+        crate::protocol::ChunkPlan::new(size, chunk_size, rule)
+    };
+    let quick_hash = crate::quick_hash::quick_hash(path, &plan).map_err(read_err)?;
+    // Queues written before quick hashes existed have none to compare with.
+    let same_content = file.quick_hash.is_empty() || file.quick_hash == quick_hash;
+    Ok(FileNow {
+        size,
+        mtime,
+        quick_hash,
+        unchanged: same_meta && same_content,
+    })
+}
+
+/// Asks a target whether it answers at all.
+pub async fn reach(target: Arc<dyn Target>, reports: UnboundedSender<WorkReport>) {
+    let result = target.reachable().await;
+    let _ = reports.send(WorkReport::Reachability { result });
 }

@@ -1,11 +1,13 @@
 //! Where files go. Each target lives in its own module behind the one `Target` trait, so the
 //! scheduler and the conformance suite treat every server the same way (like rclone's `fs.Fs`).
 
+pub mod http;
 pub mod resumable;
+pub mod twake;
 
 use crate::body::ChunkBody;
 use crate::error::{ChunkError, EngineError};
-use crate::protocol::{ChunkPlan, Dialect, TestAnswer};
+use crate::protocol::{ChunkParams, ChunkPlan, Dialect, TestAnswer};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -26,8 +28,25 @@ pub struct UploadFile {
     pub plan: ChunkPlan,
     /// Modification time when queued: a chunk read from a file with another mtime is refused.
     pub mtime: SystemTime,
+    /// sha256 of the first and last chunk (at most 1 MiB each) when queued, so a file whose
+    /// content changed but whose size and mtime were kept is still recognised.
+    pub quick_hash: String,
     /// An id the server gave the file (Twake Drive's file id), when the target uses one.
     pub remote_id: Option<String>,
+}
+
+impl UploadFile {
+    /// The wire parameters of chunk `number` of this file.
+    pub fn chunk_params(&self, number: u32) -> ChunkParams {
+        ChunkParams::for_chunk(
+            &self.plan,
+            number,
+            &self.identifier,
+            &self.filename,
+            &self.relative_path,
+            &self.mime_type,
+        )
+    }
 }
 
 /// What a target says after it stored a chunk.
@@ -75,6 +94,12 @@ pub trait Target: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Whether the server answers at all (any HTTP answer counts). Used while the queue is
+    /// offline to notice the network is back.
+    async fn reachable(&self) -> Result<(), ChunkError> {
+        Ok(())
+    }
+
     /// Called when the user cancels the upload, to free what the server holds.
     async fn cancel(&self, _file: &UploadFile) -> Result<(), ChunkError> {
         Ok(())
@@ -87,6 +112,24 @@ pub trait Target: Send + Sync + 'static {
 pub enum TargetSpec {
     /// Any Resumable.js / Flow.js endpoint.
     Resumable { url: String, dialect: Dialect },
+    /// A folder of a signed-in Twake Drive account.
+    Twake {
+        /// The account name, `email@server-host` (see `twake::Account::name_for`).
+        account: String,
+        /// Drive path like "/Projects/2026"; "" for the root of My Drive.
+        folder: String,
+        collision: twake::CollisionPolicy,
+    },
+}
+
+impl TargetSpec {
+    /// The chunk size a front end should use for this target unless the user picks one.
+    pub fn default_chunk_size(&self) -> u64 {
+        match self {
+            TargetSpec::Resumable { .. } => crate::config::UploadSettings::default().chunk_size,
+            TargetSpec::Twake { .. } => twake::DEFAULT_CHUNK_SIZE,
+        }
+    }
 }
 
 /// Shared HTTP settings for the targets an engine builds.
@@ -105,5 +148,15 @@ pub fn build_target(
         TargetSpec::Resumable { url, dialect } => Ok(Arc::new(resumable::ResumableTarget::new(
             url, *dialect, http,
         )?)),
+        TargetSpec::Twake {
+            account,
+            folder,
+            collision,
+        } => {
+            let store = twake::AccountStore::open_default()?;
+            Ok(Arc::new(twake::TwakeTarget::new(
+                store, account, folder, *collision, http,
+            )))
+        }
     }
 }

@@ -3,11 +3,12 @@
 //! servers written for either library understand it. Uses our receiver's status extension
 //! when the server offers it, to learn every stored chunk in one request.
 
+use super::http::{chunk_part, describe_transport_error, parse_http_url, stalled};
 use super::{ChunkReceipt, HttpSettings, Target, UploadFile};
-use crate::body::{BodyProgress, ChunkBody};
+use crate::body::ChunkBody;
 use crate::error::{ChunkError, EngineError};
 use crate::protocol::{
-    classify_post, classify_test, parse_retry_after, ChunkParams, Dialect, PostAnswer, TestAnswer,
+    classify_post, classify_test, parse_retry_after, Dialect, PostAnswer, TestAnswer,
 };
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -17,6 +18,9 @@ use std::time::Duration;
 const STATUS_UNKNOWN: u8 = 0;
 const STATUS_YES: u8 = 1;
 const STATUS_NO: u8 = 2;
+
+/// A reachability probe that takes longer than this counts as "still offline".
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct ResumableTarget {
     url: url::Url,
@@ -44,27 +48,13 @@ impl ResumableTarget {
     }
 
     fn params(&self, file: &UploadFile, number: u32) -> Vec<(String, String)> {
-        ChunkParams::for_chunk(
-            &file.plan,
-            number,
-            &file.identifier,
-            &file.filename,
-            &file.relative_path,
-            &file.mime_type,
-        )
-        .pairs(self.dialect)
+        file.chunk_params(number).pairs(self.dialect)
     }
 
     fn network(&self, e: &reqwest::Error) -> ChunkError {
-        let mut reason = e.to_string();
-        let mut src = std::error::Error::source(e);
-        while let Some(s) = src {
-            reason = format!("{reason}: {s}");
-            src = s.source();
-        }
         ChunkError::Network {
             url: self.url.to_string(),
-            reason,
+            reason: describe_transport_error(e),
         }
     }
 
@@ -79,35 +69,10 @@ impl ResumableTarget {
 
 /// Parses and checks a user-given upload URL, with a message that says what is wrong.
 pub fn parse_upload_url(url: &str) -> Result<url::Url, EngineError> {
-    let bad = |reason: &str| EngineError::BadUrl {
+    parse_http_url(url).map_err(|reason| EngineError::BadUrl {
         url: url.to_string(),
-        reason: reason.to_string(),
-    };
-    let parsed = url::Url::parse(url.trim()).map_err(|e| bad(&e.to_string()))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(bad("only http:// and https:// URLs can receive uploads"));
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(bad("the URL has no host"));
-    }
-    Ok(parsed)
-}
-
-/// Waits until `progress` has not moved for `limit`, checking a few times a second.
-async fn stalled(progress: BodyProgress, limit: Duration) -> ChunkError {
-    let tick = (limit / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
-    let mut last = progress.sent();
-    let mut still_since = tokio::time::Instant::now();
-    loop {
-        tokio::time::sleep(tick).await;
-        let now = progress.sent();
-        if now != last {
-            last = now;
-            still_since = tokio::time::Instant::now();
-        } else if still_since.elapsed() >= limit {
-            return ChunkError::Stalled(limit);
-        }
-    }
+        reason,
+    })
 }
 
 #[async_trait]
@@ -161,6 +126,16 @@ impl Target for ResumableTarget {
         }
     }
 
+    async fn reachable(&self) -> Result<(), ChunkError> {
+        self.client
+            .get(self.url.clone())
+            .timeout(PROBE_TIMEOUT)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.network(&e))
+    }
+
     async fn test_chunk(&self, file: &UploadFile, number: u32) -> Result<TestAnswer, ChunkError> {
         let resp = self
             .client
@@ -181,12 +156,7 @@ impl Target for ResumableTarget {
     ) -> Result<ChunkReceipt, ChunkError> {
         let params = self.params(file, number);
         let len = body.len();
-        let progress = body.progress();
-        let stream = reqwest::Body::wrap_stream(body.into_stream());
-        let part = reqwest::multipart::Part::stream_with_length(stream, len)
-            .file_name(file.filename.clone())
-            .mime_str("application/octet-stream")
-            .map_err(|e| self.network(&e))?;
+        let (part, progress) = chunk_part(body, &file.filename).map_err(|e| self.network(&e))?;
         let mut form = reqwest::multipart::Form::new();
         for (k, v) in &params {
             form = form.text(k.clone(), v.clone());

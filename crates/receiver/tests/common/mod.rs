@@ -44,7 +44,12 @@ impl Server {
     }
 
     pub async fn stats_json(&self) -> serde_json::Value {
-        let response = self.client.get(format!("{}/stats", self.url)).send().await.unwrap();
+        let response = self
+            .client
+            .get(format!("{}/stats", self.url))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
@@ -205,8 +210,12 @@ impl Chunk {
     /// The library's default upload: multipart with the chunk in the part `file`.
     pub async fn post(&self, server: &Server, params_in: ParamsIn) -> Response {
         use reqwest::multipart::{Form, Part};
-        let file_part =
-            || Part::bytes(self.body.clone()).file_name(self.filename.clone()).mime_str("application/octet-stream").unwrap();
+        let file_part = || {
+            Part::bytes(self.body.clone())
+                .file_name(self.filename.clone())
+                .mime_str("application/octet-stream")
+                .unwrap()
+        };
         let mut form = Form::new();
         if params_in == ParamsIn::FormAfterFile {
             form = form.part("file", file_part());
@@ -241,7 +250,13 @@ impl Chunk {
 }
 
 /// Sends every chunk of `data` (multipart, Resumable.js style) and returns the last answer.
-pub async fn upload(server: &Server, data: &[u8], cs: u64, identifier: &str, path: &str) -> serde_json::Value {
+pub async fn upload(
+    server: &Server,
+    data: &[u8],
+    cs: u64,
+    identifier: &str,
+    path: &str,
+) -> serde_json::Value {
     let mut last = serde_json::Value::Null;
     for chunk in chunks(data, cs, identifier, path) {
         let response = chunk.post(server, ParamsIn::Both).await;
@@ -253,7 +268,9 @@ pub async fn upload(server: &Server, data: &[u8], cs: u64, identifier: &str, pat
 
 /// Deterministic test bytes that differ from chunk to chunk.
 pub fn data(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u32).wrapping_mul(31).wrapping_add(seed as u32) as u8 ^ (i >> 8) as u8).collect()
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(31).wrapping_add(seed as u32) as u8 ^ (i >> 8) as u8)
+        .collect()
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -1,0 +1,55 @@
+# Twake Uploader — the two commands of README.md, plus bench and deps.
+#   make run    installs what is missing, builds, and shows a real upload
+#   make test   installs what is missing, builds once, runs every test
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: run test bench deps rust-deps build lint demo
+
+# Debian packages the workspace needs; each is installed only when missing.
+APT_PACKAGES := curl ca-certificates build-essential pkg-config chromium
+
+deps: rust-deps
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing; \
+	fi
+
+rust-deps:
+	@command -v $(CARGO) >/dev/null 2>&1 || { \
+	  echo "cargo is missing: installing the Rust toolchain with rustup"; \
+	  curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal && . "$$HOME/.cargo/env"; }
+
+build: deps
+	$(CARGO) build --workspace --all-targets --locked
+
+# Rust tests first, then the real browser libraries against the receiver; both always run
+# and the target fails if either did.
+test: build
+	@rc=0; \
+	if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  $(CARGO) nextest run --workspace --locked --no-fail-fast || rc=1; \
+	else \
+	  $(CARGO) test --workspace --locked --no-fail-fast || rc=1; \
+	fi; \
+	TWAKE_UPLOAD_BIN=$(CURDIR)/target/debug/twake-upload tests/browser/run.sh || rc=1; \
+	exit $$rc
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+# Until the desktop app lands, `make run` is a visible demo: the receiver on a temp folder
+# and a generated 200 MB file uploaded through the CLI, then verified.
+run: build demo
+
+demo:
+	@bash scripts/demo.sh target/debug/twake-upload
+
+bench: deps
+	@bash scripts/bench.sh

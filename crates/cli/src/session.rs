@@ -1,0 +1,157 @@
+//! Driving the engine from the command line: opening it with the user's options, rendering
+//! its events until the queue is idle or Ctrl-C, and turning the result into a summary and an
+//! exit status. Shared by `upload` and `resume`.
+
+use crate::render::Renderer;
+use crate::size::human_bytes;
+use anyhow::Context;
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use upload_engine::{
+    Engine, EngineConfig, Event, FileState, Limits, RetryPolicy, UploadId, UploadSummary,
+};
+
+/// Options shared by every command that uploads.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The durable queue; `None` keeps it in memory.
+    pub db: Option<PathBuf>,
+    pub parallel: usize,
+    pub files: usize,
+    pub stall_timeout: Duration,
+    pub retries: u32,
+    pub limit_rate: u64,
+    pub give_up_offline: Option<Duration>,
+    pub json: bool,
+}
+
+/// How the run ended, for the exit status.
+pub enum Outcome {
+    AllDone,
+    SomeFailed,
+    Interrupted,
+}
+
+pub async fn open_engine(o: &RunOptions, hold: bool) -> anyhow::Result<Engine> {
+    let config = EngineConfig {
+        database: o.db.clone(),
+        limits: Limits {
+            parallel_chunks: o.parallel.max(1),
+            parallel_files: o.files.max(1),
+        },
+        stall_timeout: o.stall_timeout,
+        retry: RetryPolicy {
+            max_attempts: o.retries.max(1),
+            ..RetryPolicy::default()
+        },
+        bandwidth_limit: o.limit_rate,
+        offline_give_up: o.give_up_offline,
+        hold,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::open(config).await.with_context(|| match &o.db {
+        Some(db) => format!("cannot open the upload queue {}", db.display()),
+        None => "cannot start the upload engine".to_string(),
+    })?;
+    for notice in engine.notices() {
+        eprintln!("warning: {notice}");
+    }
+    Ok(engine)
+}
+
+pub fn renderer(o: &RunOptions) -> Renderer {
+    Renderer::new(o.json, std::io::stderr().is_terminal())
+}
+
+/// Renders events until the queue is idle or the user presses Ctrl-C, then summarises the
+/// uploads in `ours` (the files this command is about). `not_queued` counts paths that never
+/// made it into the queue (unreadable), which count as failures.
+pub async fn drive(
+    engine: &Engine,
+    mut renderer: Renderer,
+    mut events: tokio::sync::broadcast::Receiver<upload_engine::Event>,
+    ours: &HashSet<UploadId>,
+    restored: &[UploadSummary],
+    not_queued: usize,
+    started: Instant,
+) -> anyhow::Result<Outcome> {
+    // Uploads continued from the queue were added by an earlier run: announce them so
+    // every renderer knows their names and sizes.
+    for upload in restored {
+        renderer.event(&Event::Added {
+            upload: upload.clone(),
+        });
+    }
+    let idle = engine.wait_idle();
+    tokio::pin!(idle);
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut interrupted = false;
+    loop {
+        tokio::select! {
+            ev = events.recv() => match ev {
+                Ok(e) => renderer.event(&e),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => break,
+            },
+            r = &mut idle => { r.context("the upload engine stopped")?; break; }
+            _ = &mut ctrl_c => { interrupted = true; break; }
+        }
+    }
+    // Show what was still in the channel (the last done/failed lines).
+    while let Ok(e) = events.try_recv() {
+        renderer.event(&e);
+    }
+    renderer.finish();
+    let all: Vec<_> = engine
+        .snapshot()
+        .await?
+        .into_iter()
+        .filter(|u| ours.contains(&u.id))
+        .collect();
+    // Stop sending, and make sure every acknowledged chunk is on disk before exiting.
+    engine.close().await;
+
+    let done: Vec<_> = all.iter().filter(|u| u.state == FileState::Done).collect();
+    let bytes: u64 = done.iter().map(|u| u.size).sum();
+    let secs = started.elapsed().as_secs_f64();
+    renderer.note(&format!(
+        "{} of {} files uploaded, {} in {secs:.1} s ({}/s)",
+        done.len(),
+        all.len() + not_queued,
+        human_bytes(bytes),
+        human_bytes((bytes as f64 / secs.max(0.001)) as u64),
+    ));
+    if interrupted {
+        let left = all.len() - done.len();
+        let how = if engine.database().is_some() {
+            "Run `twake-upload resume` (or the same command again) to continue"
+        } else {
+            "Run the same command again to continue"
+        };
+        renderer.note(&format!(
+            "Stopped: {left} file(s) not finished. {how}; chunks the server acknowledged are \
+             not sent again."
+        ));
+        return Ok(Outcome::Interrupted);
+    }
+    let mut failed = 0;
+    for u in &all {
+        if let FileState::Failed { reason, retryable } = &u.state {
+            failed += 1;
+            let hint = if *retryable {
+                " (run `twake-upload resume` to retry)"
+            } else {
+                ""
+            };
+            renderer.note(&format!("failed  {}: {reason}{hint}", u.path));
+        }
+    }
+    Ok(if failed == 0 && not_queued == 0 {
+        Outcome::AllDone
+    } else {
+        Outcome::SomeFailed
+    })
+}

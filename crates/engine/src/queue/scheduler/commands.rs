@@ -1,0 +1,199 @@
+//! The user's intents: add, pause, resume, cancel, retry, limits, and the questions a
+//! front end asks (snapshot, chunk map, totals).
+
+use super::*;
+
+impl Scheduler {
+    pub(super) fn handle_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Add {
+                id,
+                file,
+                target,
+                settings,
+                reply,
+            } => {
+                let mut upload = Upload::new(id, *file, target, settings);
+                let summary = upload.summary(Instant::now());
+                self.uploads.insert(id, upload);
+                self.queued.push_back(id);
+                self.dirty = true;
+                self.emit(Event::Added { upload: summary });
+                let _ = reply.send(());
+            }
+            Command::Pause(which, reply) => {
+                let r = self.for_each_selected(which, Self::pause);
+                let _ = reply.send(r);
+            }
+            Command::Resume(which, reply) => {
+                let r = self.for_each_selected(which, Self::resume);
+                let _ = reply.send(r);
+            }
+            Command::Cancel(which, reply) => {
+                let r = self.for_each_selected(which, Self::cancel);
+                let _ = reply.send(r);
+            }
+            Command::Retry(which, reply) => {
+                let r = self.for_each_selected(which, Self::retry);
+                let _ = reply.send(r);
+            }
+            Command::SetLimits(limits) => {
+                self.config.limits = Limits {
+                    parallel_chunks: limits.parallel_chunks.max(1),
+                    parallel_files: limits.parallel_files.max(1),
+                };
+                self.rebalance_active();
+            }
+            Command::Snapshot(reply) => {
+                let now = Instant::now();
+                let all = self.uploads.values_mut().map(|u| u.summary(now)).collect();
+                let _ = reply.send(all);
+            }
+            Command::Chunks(id, reply) => {
+                let info = self.uploads.get(&id).map(|u| {
+                    u.chunks
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| {
+                            let number = i as u32 + 1;
+                            let r = u.file.plan.range(number);
+                            ChunkInfo {
+                                number,
+                                start: r.start,
+                                end: r.end,
+                                state: c.state.clone(),
+                                attempts: c.attempts,
+                                last_answer: c.last_answer.clone(),
+                            }
+                        })
+                        .collect()
+                });
+                let _ = reply.send(info);
+            }
+            Command::Totals(reply) => {
+                let _ = reply.send(self.totals());
+            }
+            Command::ClearFinished(reply) => {
+                let gone: Vec<UploadId> = self
+                    .uploads
+                    .iter()
+                    .filter(|(_, u)| matches!(u.state, FileState::Done | FileState::Cancelled))
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in &gone {
+                    self.uploads.remove(id);
+                    self.emit(Event::Removed { id: *id });
+                }
+                if let Some(store) = &self.store {
+                    store.delete(gone.clone());
+                }
+                self.dirty = true;
+                let _ = reply.send(gone);
+            }
+            Command::WhenIdle(reply) => self.idle_waiters.push(reply),
+            Command::FindUnfinished(identifier, target, reply) => {
+                let found = self
+                    .uploads
+                    .values()
+                    .find(|u| {
+                        !u.state.is_finished()
+                            && u.file.identifier == identifier
+                            && u.target.label() == target
+                    })
+                    .map(|u| u.id);
+                let _ = reply.send(found);
+            }
+            Command::Shutdown(_) => {}
+        }
+    }
+
+    /// Applies `action` to one upload or, for `None`, to all of them in queue order.
+    pub(super) fn for_each_selected(
+        &mut self,
+        which: Option<UploadId>,
+        action: fn(&mut Self, UploadId),
+    ) -> Result<(), EngineError> {
+        match which {
+            Some(id) => {
+                if !self.uploads.contains_key(&id) {
+                    return Err(EngineError::UnknownUpload(id.0));
+                }
+                action(self, id);
+            }
+            None => {
+                let ids: Vec<UploadId> = self.uploads.keys().copied().collect();
+                for id in ids {
+                    action(self, id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn leave_slot(&mut self, id: UploadId) {
+        self.active.retain(|a| *a != id);
+        self.queued.retain(|q| *q != id);
+    }
+
+    pub(super) fn pause(&mut self, id: UploadId) {
+        let Some(u) = self.uploads.get_mut(&id) else {
+            return;
+        };
+        if u.state.is_finished() || u.state == FileState::Paused {
+            return;
+        }
+        u.disown_in_flight();
+        u.rate.reset();
+        let changed = u.requeue_unfinished(false);
+        self.leave_slot(id);
+        for n in changed {
+            self.set_chunk_state(id, n, ChunkState::Pending);
+        }
+        self.set_file_state(id, FileState::Paused);
+    }
+
+    pub(super) fn resume(&mut self, id: UploadId) {
+        let Some(u) = self.uploads.get(&id) else {
+            return;
+        };
+        if u.state != FileState::Paused {
+            return;
+        }
+        self.queued.push_back(id);
+        self.set_file_state(id, FileState::Queued);
+    }
+
+    pub(super) fn cancel(&mut self, id: UploadId) {
+        let Some(u) = self.uploads.get_mut(&id) else {
+            return;
+        };
+        if matches!(u.state, FileState::Done | FileState::Cancelled) {
+            return;
+        }
+        u.disown_in_flight();
+        let file = u.file.clone();
+        let target = u.target.clone();
+        self.leave_slot(id);
+        self.set_file_state(id, FileState::Cancelled);
+        // Freeing the server's copy is best effort: the user's intent is already honoured.
+        tokio::spawn(async move {
+            if let Err(e) = target.cancel(&file).await {
+                tracing::warn!(
+                    "cancel of {} on the server failed: {e}",
+                    file.path.display()
+                );
+            }
+        });
+    }
+
+    pub(super) fn retry(&mut self, id: UploadId) {
+        let Some(u) = self.uploads.get(&id) else {
+            return;
+        };
+        if !matches!(u.state, FileState::Failed { .. }) {
+            return;
+        }
+        // Look at the file again first: a changed file must get a new identifier.
+        self.examine(id, Examine::Retry, false);
+    }
+}

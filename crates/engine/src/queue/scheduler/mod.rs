@@ -1,0 +1,225 @@
+//! The scheduler: the one owner of the queue's state. It runs as a single task, takes
+//! commands from `Engine` handles and reports from the requests it started, decides what to
+//! send next under the limits, and turns every change into an event.
+
+use super::upload::Upload;
+use super::work::{self, ChunkJob, ChunkOutcome, Examine, FileNow, WorkReport};
+use crate::config::UploadSettings;
+use crate::config::{ChangedFilePolicy, EngineConfig, Limits};
+use crate::error::{ChunkError, EngineError};
+use crate::events::{ChunkState, Event, FileState, QueueTotals, UploadSummary};
+use crate::ids::UploadId;
+use crate::protocol::{strong_identifier, ChunkPlan};
+use crate::store::{Replan, Store};
+use crate::targets::{Target, UploadFile};
+use crate::throttle::Throttle;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+mod commands;
+mod dispatch;
+mod offline;
+mod replan;
+mod results;
+mod totals;
+
+use offline::Offline;
+
+type Reply<T> = oneshot::Sender<T>;
+
+/// What `Engine` handles ask of the scheduler.
+pub enum Command {
+    /// A file already recorded in the store (when there is one) under `id`.
+    Add {
+        id: UploadId,
+        file: Box<UploadFile>,
+        target: Arc<dyn Target>,
+        settings: UploadSettings,
+        reply: Reply<()>,
+    },
+    /// `None` = every upload.
+    Pause(Option<UploadId>, Reply<Result<(), EngineError>>),
+    Resume(Option<UploadId>, Reply<Result<(), EngineError>>),
+    /// `None` = every unfinished upload.
+    Cancel(Option<UploadId>, Reply<Result<(), EngineError>>),
+    /// `None` = every failed upload.
+    Retry(Option<UploadId>, Reply<Result<(), EngineError>>),
+    SetLimits(Limits),
+    Snapshot(Reply<Vec<UploadSummary>>),
+    Chunks(UploadId, Reply<Option<Vec<ChunkInfo>>>),
+    Totals(Reply<QueueTotals>),
+    ClearFinished(Reply<Vec<UploadId>>),
+    /// An unfinished upload with this identifier to the target with this label.
+    FindUnfinished(String, String, Reply<Option<UploadId>>),
+    /// Answered once nothing is queued or running (paused and finished files may remain).
+    WhenIdle(Reply<()>),
+    /// Stops everything; the reply (if any) comes once the queue is saved and released.
+    Shutdown(Option<Reply<()>>),
+}
+
+/// One chunk as the chunk map draws it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ChunkInfo {
+    pub number: u32,
+    pub start: u64,
+    pub end: u64,
+    pub state: ChunkState,
+    pub attempts: u32,
+    pub last_answer: String,
+}
+
+pub struct Scheduler {
+    config: EngineConfig,
+    uploads: BTreeMap<UploadId, Upload>,
+    /// Files waiting for a slot, in queue order.
+    queued: VecDeque<UploadId>,
+    /// Files holding a slot, in the order they got it.
+    active: Vec<UploadId>,
+    in_flight: usize,
+    /// Failed files being looked at again before a retry: not idle until they are back.
+    retries_pending: usize,
+    events: broadcast::Sender<Event>,
+    store: Option<Store>,
+    throttle: Arc<Throttle>,
+    offline: Option<Offline>,
+    /// Wall clock and monotonic clock at the last tick, to notice a sleep (the wall clock
+    /// jumps ahead while the monotonic one stood still).
+    clocks: (SystemTime, Instant),
+    reports_tx: mpsc::UnboundedSender<WorkReport>,
+    reports_rx: mpsc::UnboundedReceiver<WorkReport>,
+    idle_waiters: Vec<Reply<()>>,
+    /// Whether anything changed since the last totals event.
+    dirty: bool,
+}
+
+impl Scheduler {
+    pub fn new(
+        config: EngineConfig,
+        events: broadcast::Sender<Event>,
+        store: Option<Store>,
+        throttle: Arc<Throttle>,
+        restored: Vec<Upload>,
+    ) -> Scheduler {
+        let (reports_tx, reports_rx) = mpsc::unbounded_channel();
+        let mut uploads = BTreeMap::new();
+        let mut queued = VecDeque::new();
+        for u in restored {
+            if u.state == FileState::Queued {
+                queued.push_back(u.id);
+            }
+            uploads.insert(u.id, u);
+        }
+        Scheduler {
+            config,
+            uploads,
+            queued,
+            active: Vec::new(),
+            in_flight: 0,
+            retries_pending: 0,
+            events,
+            store,
+            throttle,
+            offline: None,
+            clocks: (SystemTime::now(), Instant::now()),
+            reports_tx,
+            reports_rx,
+            idle_waiters: Vec::new(),
+            dirty: true,
+        }
+    }
+
+    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let closed_reply = loop {
+            self.dispatch();
+            self.answer_idle_waiters();
+            let wake = match (self.next_retry_due(), self.next_probe_due()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            tokio::select! {
+                cmd = commands.recv() => match cmd {
+                    Some(Command::Shutdown(reply)) => break reply,
+                    None => break None,
+                    Some(cmd) => self.handle_command(cmd),
+                },
+                Some(report) = self.reports_rx.recv() => self.handle_report(report),
+                _ = sleep_until(wake) => {
+                    self.release_due_retries();
+                    self.probe_if_due();
+                }
+                _ = tick.tick() => self.emit_progress_tick(),
+            }
+        };
+        for upload in self.uploads.values_mut() {
+            upload.token.cancel();
+        }
+        if let Some(store) = &self.store {
+            store.close().await;
+        }
+        if let Some(reply) = closed_reply {
+            let _ = reply.send(());
+        }
+    }
+
+    fn emit(&self, event: Event) {
+        // No subscriber is fine: events are for whoever watches.
+        let _ = self.events.send(event);
+    }
+
+    fn set_file_state(&mut self, id: UploadId, state: FileState) {
+        let Some(u) = self.uploads.get_mut(&id) else {
+            return;
+        };
+        if u.state == state {
+            return;
+        }
+        u.state = state.clone();
+        self.dirty = true;
+        if let Some(store) = &self.store {
+            store.set_state(id, &state);
+        }
+        self.emit(Event::File { id, state });
+    }
+
+    fn set_chunk_state(&mut self, id: UploadId, number: u32, state: ChunkState) {
+        let Some(u) = self.uploads.get_mut(&id) else {
+            return;
+        };
+        u.slot(number).state = state.clone();
+        let acked_bytes = u.acked;
+        self.emit(Event::Chunk {
+            id,
+            chunk: number,
+            state,
+            acked_bytes,
+        });
+    }
+}
+
+/// The identifier of a file under a given generation.
+fn identifier_for(file: &UploadFile, generation: u32) -> String {
+    strong_identifier(
+        file.plan.size,
+        &file.relative_path,
+        mtime_nanos(file.mtime),
+        generation,
+    )
+}
+
+pub fn mtime_nanos(t: SystemTime) -> i128 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    }
+}
+
+async fn sleep_until(when: Option<Instant>) {
+    match when {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,71 @@
+//! The queue database's schema and its migrations. `PRAGMA user_version` holds the schema
+//! version; each migration moves it up by one inside a transaction, so a database from any
+//! earlier version (or none) is brought up to date on open.
+
+use rusqlite::Connection;
+
+/// The migrations, in order; migration `i` moves the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: uploads and the chunks the server acknowledged.
+    "CREATE TABLE uploads (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        path TEXT NOT NULL,
+        relative_path TEXT NOT NULL,
+        mime_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns TEXT NOT NULL,
+        identifier TEXT NOT NULL,
+        generation INTEGER NOT NULL,
+        chunk_size INTEGER NOT NULL,
+        chunk_rule TEXT NOT NULL,
+        target TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+     );
+     CREATE TABLE chunks_done (
+        upload_id INTEGER NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+        number INTEGER NOT NULL,
+        PRIMARY KEY (upload_id, number)
+     ) WITHOUT ROWID;",
+    // 2: what a target needs to resume (a server file id), the quick content check, and
+    // settings.
+    "ALTER TABLE uploads ADD COLUMN remote_id TEXT;
+     ALTER TABLE uploads ADD COLUMN quick_hash TEXT NOT NULL DEFAULT '';
+     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+];
+
+/// The version this code writes.
+pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Brings the schema to `target` (at most `CURRENT_VERSION`). Refuses a database written by
+/// a newer version of the app rather than guessing at its meaning.
+pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), MigrationError> {
+    let mut v = version(conn)?;
+    if v > CURRENT_VERSION {
+        return Err(MigrationError::TooNew {
+            found: v,
+            known: CURRENT_VERSION,
+        });
+    }
+    while v < target.min(CURRENT_VERSION) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(MIGRATIONS[v as usize])?;
+        tx.pragma_update(None, "user_version", v + 1)?;
+        tx.commit()?;
+        v += 1;
+    }
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error("the queue database has schema version {found}, newer than this program knows ({known}); update Twake Uploader")]
+    TooNew { found: i64, known: i64 },
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+}

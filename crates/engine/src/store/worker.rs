@@ -1,0 +1,282 @@
+//! The store's own thread: the only code that touches the database. Operations arrive on a
+//! channel and are applied in batches, one transaction per batch, so 10,000 chunk marks cost
+//! a few commits rather than 10,000, and SQLite never blocks an async executor thread.
+
+use super::records::{
+    mtime_to_nanos, nanos_to_mtime, rule_from, rule_name, NewUpload, Replan, StoredUpload,
+};
+use super::StoreError;
+use crate::events::FileState;
+use crate::ids::UploadId;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::sync::mpsc::Receiver;
+use tokio::sync::oneshot;
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// A reply held back until its batch is committed; told the commit's error, if any.
+type PendingAnswer = Box<dyn FnOnce(Option<&StoreError>)>;
+
+pub enum Op {
+    Insert(Vec<NewUpload>, Reply<Vec<UploadId>>),
+    SetState(UploadId, FileState),
+    ChunkDone(UploadId, u32),
+    Replan(UploadId, Replan),
+    SetRemoteId(UploadId, Option<String>),
+    Delete(Vec<UploadId>),
+    /// Removes done and cancelled uploads; answers how many.
+    DeleteFinished(Reply<usize>),
+    LoadAll(Reply<Vec<StoredUpload>>),
+    GetSetting(String, Reply<Option<String>>),
+    SetSetting(String, String),
+    Flush(Reply<()>),
+    /// Commits, closes the database and releases the owner lock; answered after that.
+    Close(oneshot::Sender<()>),
+}
+
+/// Largest batch per transaction, so a flood of marks still commits regularly.
+const MAX_BATCH: usize = 4096;
+
+/// Applies operations until every handle is gone or one asks to close; returns the close
+/// request's reply, to be sent once the database and its lock are released.
+pub fn run(
+    mut conn: Connection,
+    ops: Receiver<Op>,
+    on_error: Box<dyn Fn(String) + Send>,
+) -> Option<oneshot::Sender<()>> {
+    let mut closing = None;
+    while closing.is_none() {
+        let Ok(first) = ops.recv() else {
+            break;
+        };
+        let mut batch = Vec::new();
+        match first {
+            Op::Close(reply) => closing = Some(reply),
+            op => batch.push(op),
+        }
+        while closing.is_none() && batch.len() < MAX_BATCH {
+            match ops.try_recv() {
+                Ok(Op::Close(reply)) => closing = Some(reply),
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        let mut answers: Vec<PendingAnswer> = Vec::new();
+        let outcome = (|| -> Result<(), StoreError> {
+            let tx = conn.transaction()?;
+            for op in batch {
+                apply(&tx, op, &mut answers)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = &outcome {
+            on_error(format!("the upload queue could not be saved: {e}"));
+        }
+        for answer in answers {
+            answer(outcome.as_ref().err());
+        }
+    }
+    closing
+}
+
+/// Queues the reply to send once the batch is committed (or failed).
+fn later<T: Send + 'static>(answers: &mut Vec<PendingAnswer>, reply: Reply<T>, value: T) {
+    answers.push(Box::new(move |err| {
+        let _ = reply.send(match err {
+            None => Ok(value),
+            Some(e) => Err(StoreError::Batch(e.to_string())),
+        });
+    }));
+}
+
+fn apply(tx: &Transaction<'_>, op: Op, answers: &mut Vec<PendingAnswer>) -> Result<(), StoreError> {
+    match op {
+        Op::Insert(uploads, reply) => {
+            let mut ids = Vec::with_capacity(uploads.len());
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO uploads (path, relative_path, mime_type, size, mtime_ns, identifier,
+                   generation, chunk_size, chunk_rule, target, settings, state, created_at,
+                   quick_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10, ?11, strftime('%s','now'), ?12)",
+            )?;
+            let queued = serde_json::to_string(&FileState::Queued)?;
+            for u in uploads {
+                stmt.execute(params![
+                    u.path.to_string_lossy(),
+                    u.relative_path,
+                    u.mime_type,
+                    u.size as i64,
+                    mtime_to_nanos(u.mtime).to_string(),
+                    u.identifier,
+                    u.chunk_size as i64,
+                    rule_name(u.chunk_rule),
+                    serde_json::to_string(&u.target)?,
+                    serde_json::to_string(&u.settings)?,
+                    queued,
+                    u.quick_hash,
+                ])?;
+                ids.push(UploadId(tx.last_insert_rowid() as u64));
+            }
+            later(answers, reply, ids);
+        }
+        Op::SetState(id, state) => {
+            tx.prepare_cached("UPDATE uploads SET state = ?2 WHERE id = ?1")?
+                .execute(params![id.0 as i64, serde_json::to_string(&state)?])?;
+        }
+        Op::ChunkDone(id, n) => {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO chunks_done (upload_id, number) VALUES (?1, ?2)",
+            )?
+            .execute(params![id.0 as i64, n])?;
+        }
+        Op::Replan(id, r) => {
+            tx.prepare_cached(
+                "UPDATE uploads SET size = ?2, mtime_ns = ?3, quick_hash = ?4, identifier = ?5,
+                   generation = ?6, chunk_size = ?7, remote_id = NULL WHERE id = ?1",
+            )?
+            .execute(params![
+                id.0 as i64,
+                r.size as i64,
+                mtime_to_nanos(r.mtime).to_string(),
+                r.quick_hash,
+                r.identifier,
+                r.generation,
+                r.chunk_size as i64
+            ])?;
+            tx.prepare_cached("DELETE FROM chunks_done WHERE upload_id = ?1")?
+                .execute(params![id.0 as i64])?;
+        }
+        Op::SetRemoteId(id, remote) => {
+            tx.prepare_cached("UPDATE uploads SET remote_id = ?2 WHERE id = ?1")?
+                .execute(params![id.0 as i64, remote])?;
+        }
+        Op::Delete(ids) => {
+            let mut chunks = tx.prepare_cached("DELETE FROM chunks_done WHERE upload_id = ?1")?;
+            let mut rows = tx.prepare_cached("DELETE FROM uploads WHERE id = ?1")?;
+            for id in ids {
+                chunks.execute(params![id.0 as i64])?;
+                rows.execute(params![id.0 as i64])?;
+            }
+        }
+        Op::DeleteFinished(reply) => {
+            let finished = [
+                serde_json::to_string(&FileState::Done)?,
+                serde_json::to_string(&FileState::Cancelled)?,
+            ];
+            tx.execute(
+                "DELETE FROM chunks_done WHERE upload_id IN (SELECT id FROM uploads WHERE state IN (?1, ?2))",
+                params![finished[0], finished[1]],
+            )?;
+            let n = tx.execute(
+                "DELETE FROM uploads WHERE state IN (?1, ?2)",
+                params![finished[0], finished[1]],
+            )?;
+            later(answers, reply, n);
+        }
+        Op::LoadAll(reply) => {
+            let all = load_all(tx)?;
+            later(answers, reply, all);
+        }
+        Op::GetSetting(key, reply) => {
+            let v: Option<String> = tx
+                .query_row("SELECT value FROM settings WHERE key = ?1", [&key], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            later(answers, reply, v);
+        }
+        Op::SetSetting(key, value) => {
+            tx.prepare_cached(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![key, value])?;
+        }
+        Op::Flush(reply) => later(answers, reply, ()),
+        // Taken out of the batch by `run` before it gets here.
+        Op::Close(reply) => {
+            let _ = reply.send(());
+        }
+    }
+    Ok(())
+}
+
+/// Every upload with its acknowledged chunks, in queue order.
+pub fn load_all(conn: &Connection) -> Result<Vec<StoredUpload>, StoreError> {
+    let mut done: std::collections::HashMap<i64, Vec<u32>> = std::collections::HashMap::new();
+    {
+        let mut stmt =
+            conn.prepare("SELECT upload_id, number FROM chunks_done ORDER BY upload_id, number")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, u32>(1)?)))?;
+        for row in rows {
+            let (id, n) = row?;
+            done.entry(id).or_default().push(n);
+        }
+    }
+    let mut stmt = conn.prepare(
+        "SELECT id, path, relative_path, mime_type, size, mtime_ns, identifier, generation,
+                chunk_size, chunk_rule, target, settings, state, remote_id, quick_hash
+         FROM uploads ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, u32>(7)?,
+            r.get::<_, i64>(8)?,
+            r.get::<_, String>(9)?,
+            r.get::<_, String>(10)?,
+            r.get::<_, String>(11)?,
+            r.get::<_, String>(12)?,
+            r.get::<_, Option<String>>(13)?,
+            r.get::<_, String>(14)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (
+            id,
+            path,
+            rel,
+            mime,
+            size,
+            mtime,
+            ident,
+            generation,
+            cs,
+            rule,
+            target,
+            settings,
+            state,
+            remote,
+            qh,
+        ) = row?;
+        out.push(StoredUpload {
+            id: UploadId(id as u64),
+            new: NewUpload {
+                path: path.into(),
+                relative_path: rel,
+                mime_type: mime,
+                size: size as u64,
+                mtime: nanos_to_mtime(mtime.parse().unwrap_or(0)),
+                quick_hash: qh,
+                identifier: ident,
+                chunk_size: cs as u64,
+                chunk_rule: rule_from(&rule),
+                target: serde_json::from_str(&target)?,
+                settings: serde_json::from_str(&settings)?,
+            },
+            generation,
+            state: serde_json::from_str(&state)?,
+            remote_id: remote,
+            done_chunks: done.remove(&id).unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,492 @@
+//! Putting uploaded files into the Drive (PROTOCOL.md §3 "Put it in the Drive"): resolve the
+//! chosen folder, mirror the local folder tree under it (reusing folders that exist, never
+//! duplicating them), detect name collisions by listing the parent first (the server would
+//! silently rename), and apply the collision policy. A new top folder is built in the trash
+//! and restored once all its announced files are in, as the web client does, so other users
+//! never see a half-uploaded folder.
+
+use super::api::{self, CreateItem, DriveItem, ItemDetails, NewItem, NewVersion};
+use super::error::TwakeError;
+use super::session::Session;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// Children per page: the GET listing stops at this many, `browse` pages past it.
+pub const PAGE: usize = 1000;
+
+/// What to do when the Drive folder already has an item with the file's name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CollisionPolicy {
+    /// Add the upload as a new version of the existing item.
+    #[default]
+    Version,
+    /// Create another item; the server names it `name-2.ext`.
+    KeepBoth,
+    /// Leave the existing item alone and drop the upload.
+    Skip,
+}
+
+impl std::str::FromStr for CollisionPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "version" => Ok(CollisionPolicy::Version),
+            "keep-both" | "keep_both" | "keepboth" => Ok(CollisionPolicy::KeepBoth),
+            "skip" => Ok(CollisionPolicy::Skip),
+            other => Err(format!(
+                "unknown collision policy '{other}': use version, keep-both or skip"
+            )),
+        }
+    }
+}
+
+/// What happened to one uploaded file in the Drive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Placement {
+    Created { item_id: String, name: String },
+    NewVersion { item_id: String },
+    Skipped { existing_id: String },
+}
+
+/// A new top folder being built in the trash.
+struct Batch {
+    id: String,
+    /// Relative paths announced and not yet placed (or cancelled).
+    expected: HashSet<String>,
+    placed: usize,
+    published: bool,
+}
+
+#[derive(Default)]
+struct Folders {
+    /// Drive folder id of each resolved path under the destination ("" = the destination).
+    ids: HashMap<String, String>,
+    /// Children of folders we listed, by name, kept current as we add items.
+    children: HashMap<String, HashMap<String, DriveItem>>,
+    /// New top folders in the trash, by name.
+    batches: HashMap<String, Batch>,
+}
+
+pub struct Drive {
+    session: Arc<Session>,
+    company_id: String,
+    /// `user_<id>`: the user's own drive.
+    root_id: String,
+    /// The chosen Drive folder, `/`-separated, "" for My Drive's root.
+    folder: String,
+    collision: CollisionPolicy,
+    state: tokio::sync::Mutex<Folders>,
+}
+
+/// Splits a Drive path ("/Projects/2026/") into its names.
+pub fn path_names(path: &str) -> Vec<&str> {
+    path.split('/').filter(|s| !s.is_empty()).collect()
+}
+
+impl Drive {
+    pub fn new(
+        session: Arc<Session>,
+        company_id: &str,
+        user_id: &str,
+        folder: &str,
+        collision: CollisionPolicy,
+    ) -> Drive {
+        Drive {
+            session,
+            company_id: company_id.to_string(),
+            root_id: format!("user_{user_id}"),
+            folder: path_names(folder).join("/"),
+            collision,
+            state: tokio::sync::Mutex::new(Folders::default()),
+        }
+    }
+
+    fn shown_folder(&self) -> String {
+        format!("/{}", self.folder)
+    }
+
+    /// The folder and all its children (paged past the 1000 the GET listing returns).
+    pub async fn list(&self, folder_id: &str) -> Result<ItemDetails, TwakeError> {
+        let cid = &self.company_id;
+        let mut details: ItemDetails = self.session.get_json(&api::item(cid, folder_id)).await?;
+        if details.children.len() < PAGE {
+            return Ok(details);
+        }
+        let mut seen: HashSet<String> = details.children.iter().map(|c| c.id.clone()).collect();
+        for page in 0.. {
+            let body = serde_json::json!({
+                "paginate": {
+                    "page": page, "limit": PAGE,
+                    "page_token": page.to_string(), "limitStr": PAGE.to_string(),
+                }
+            });
+            let more: ItemDetails = self
+                .session
+                .post_json(&api::browse(cid, folder_id), &body)
+                .await?;
+            let count = more.children.len();
+            for child in more.children {
+                if seen.insert(child.id.clone()) {
+                    details.children.push(child);
+                }
+            }
+            if count < PAGE {
+                break;
+            }
+        }
+        Ok(details)
+    }
+
+    /// Resolves a Drive path from My Drive's root, with its listing.
+    pub async fn resolve(&self, path: &str) -> Result<(String, ItemDetails), TwakeError> {
+        let mut id = self.root_id.clone();
+        let mut details = self.list(&id).await?;
+        let mut walked = String::new();
+        for name in path_names(path) {
+            walked = format!("{walked}/{name}");
+            let next = details
+                .children
+                .iter()
+                .find(|c| c.is_directory && !c.is_in_trash && c.name == name)
+                .map(|c| c.id.clone())
+                .ok_or_else(|| TwakeError::FolderNotFound {
+                    server: self.session.server().to_string(),
+                    path: walked.clone(),
+                })?;
+            id = next;
+            details = self.list(&id).await?;
+        }
+        Ok((id, details))
+    }
+
+    /// The destination folder's id, checked once for write access.
+    async fn destination(&self, state: &mut Folders) -> Result<String, TwakeError> {
+        if let Some(id) = state.ids.get("") {
+            return Ok(id.clone());
+        }
+        let (id, details) = self.resolve(&self.folder).await?;
+        let access = details.access.as_deref().unwrap_or("manage");
+        if !matches!(access, "write" | "manage") {
+            return Err(TwakeError::NoWriteAccess {
+                server: self.session.server().to_string(),
+                folder: self.shown_folder(),
+                message: format!("your access is '{access}'"),
+            });
+        }
+        remember_children(state, &id, details.children);
+        state.ids.insert(String::new(), id.clone());
+        Ok(id)
+    }
+
+    /// Checks that the destination exists and can be written to (before any byte is sent).
+    pub async fn check_destination(&self) -> Result<(), TwakeError> {
+        let mut state = self.state.lock().await;
+        self.destination(&mut state).await.map(|_| ())
+    }
+
+    async fn children<'a>(
+        &self,
+        state: &'a mut Folders,
+        folder_id: &str,
+    ) -> Result<&'a mut HashMap<String, DriveItem>, TwakeError> {
+        if !state.children.contains_key(folder_id) {
+            let details = self.list(folder_id).await?;
+            remember_children(state, folder_id, details.children);
+        }
+        Ok(state.children.entry(folder_id.to_string()).or_default())
+    }
+
+    async fn create(&self, body: &CreateItem<'_>) -> Result<DriveItem, TwakeError> {
+        self.session
+            .post_json(&api::items(&self.company_id), body)
+            .await
+            .map_err(|e| self.refine(e))
+    }
+
+    /// A refusal to create in our folder is a missing write access, said as such.
+    fn refine(&self, e: TwakeError) -> TwakeError {
+        match e {
+            TwakeError::Server {
+                status: 401 | 403,
+                message,
+                ..
+            } => TwakeError::NoWriteAccess {
+                server: self.session.server().to_string(),
+                folder: self.shown_folder(),
+                message,
+            },
+            other => other,
+        }
+    }
+
+    async fn create_folder(
+        &self,
+        state: &mut Folders,
+        parent_id: &str,
+        name: &str,
+        in_trash: bool,
+    ) -> Result<DriveItem, TwakeError> {
+        let created = self
+            .create(&CreateItem {
+                item: NewItem {
+                    parent_id,
+                    name,
+                    is_directory: true,
+                    company_id: &self.company_id,
+                    is_in_trash: in_trash,
+                },
+                version: serde_json::json!({}),
+            })
+            .await?;
+        if created.name != name {
+            tracing::warn!(
+                "Twake Drive named the new folder '{}' instead of '{name}' (an item of that name \
+                 is in the trash)",
+                created.name
+            );
+        }
+        if !in_trash {
+            self.children(state, parent_id)
+                .await?
+                .insert(created.name.clone(), created.clone());
+        }
+        state.children.insert(created.id.clone(), HashMap::new());
+        Ok(created)
+    }
+
+    /// The folder for the directories of `relative_path`, created where missing.
+    async fn folder_for(
+        &self,
+        state: &mut Folders,
+        relative_path: &str,
+    ) -> Result<String, TwakeError> {
+        let mut id = self.destination(state).await?;
+        let names: Vec<&str> = relative_path.split('/').collect();
+        let mut walked = String::new();
+        for name in &names[..names.len().saturating_sub(1)] {
+            walked = if walked.is_empty() {
+                name.to_string()
+            } else {
+                format!("{walked}/{name}")
+            };
+            if let Some(known) = state.ids.get(&walked) {
+                id = known.clone();
+                continue;
+            }
+            let existing = self
+                .children(state, &id)
+                .await?
+                .get(*name)
+                .filter(|c| c.is_directory)
+                .map(|c| c.id.clone());
+            id = match existing {
+                Some(found) => found,
+                None => self.create_folder(state, &id, name, false).await?.id,
+            };
+            state.ids.insert(walked.clone(), id.clone());
+        }
+        Ok(id)
+    }
+
+    /// Announces files about to be uploaded, so new top folders are built hidden in the
+    /// trash and restored when the last of their files is in.
+    pub async fn announce(&self, relative_paths: &[String]) -> Result<(), TwakeError> {
+        let mut state = self.state.lock().await;
+        let dest = self.destination(&mut state).await?;
+        for rel in relative_paths {
+            let Some((top, _)) = rel.split_once('/') else {
+                continue;
+            };
+            if let Some(batch) = state.batches.get_mut(top) {
+                batch.expected.insert(rel.clone());
+                continue;
+            }
+            if state.ids.contains_key(top) {
+                continue;
+            }
+            let existing = self
+                .children(&mut state, &dest)
+                .await?
+                .get(top)
+                .filter(|c| c.is_directory)
+                .map(|c| c.id.clone());
+            if let Some(id) = existing {
+                state.ids.insert(top.to_string(), id);
+                continue;
+            }
+            let created = self.create_folder(&mut state, &dest, top, true).await?;
+            tracing::debug!("created '{top}' in the trash until its files are uploaded");
+            state.ids.insert(top.to_string(), created.id.clone());
+            state.batches.insert(
+                top.to_string(),
+                Batch {
+                    id: created.id,
+                    expected: HashSet::from([rel.clone()]),
+                    placed: 0,
+                    published: false,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Places an uploaded file (server id `file_id`) at `relative_path` under the destination.
+    pub async fn place(
+        &self,
+        relative_path: &str,
+        file_id: &str,
+        mime: &str,
+        size: u64,
+    ) -> Result<Placement, TwakeError> {
+        let mut state = self.state.lock().await;
+        let parent = self.folder_for(&mut state, relative_path).await?;
+        let name = relative_path.rsplit('/').next().unwrap_or(relative_path);
+        let existing = self
+            .children(&mut state, &parent)
+            .await?
+            .get(name)
+            .filter(|c| !c.is_directory)
+            .cloned();
+        let placement = match (existing, self.collision) {
+            (Some(item), CollisionPolicy::Version) => {
+                let version = NewVersion::internal(file_id, name, mime, size);
+                let path = format!("{}/version", api::item(&self.company_id, &item.id));
+                let _: serde_json::Value = self
+                    .session
+                    .post_json(&path, &version)
+                    .await
+                    .map_err(|e| self.refine(e))?;
+                Placement::NewVersion { item_id: item.id }
+            }
+            (Some(item), CollisionPolicy::Skip) => {
+                tracing::warn!(
+                    "skipped '{relative_path}': '{name}' already exists in the Drive folder \
+                     (collision policy skip)"
+                );
+                Placement::Skipped {
+                    existing_id: item.id,
+                }
+            }
+            (_, _) => {
+                let created = self
+                    .create(&CreateItem {
+                        item: NewItem {
+                            parent_id: &parent,
+                            name,
+                            is_directory: false,
+                            company_id: &self.company_id,
+                            is_in_trash: false,
+                        },
+                        version: serde_json::to_value(NewVersion::internal(
+                            file_id, name, mime, size,
+                        ))
+                        .unwrap_or_default(),
+                    })
+                    .await?;
+                if created.name != name {
+                    tracing::warn!(
+                        "Twake Drive stored '{relative_path}' as '{}' (another item is named \
+                         '{name}', maybe in the trash)",
+                        created.name
+                    );
+                }
+                if let Some(kids) = state.children.get_mut(&parent) {
+                    kids.insert(created.name.clone(), created.clone());
+                }
+                Placement::Created {
+                    item_id: created.id,
+                    name: created.name,
+                }
+            }
+        };
+        self.settle(&mut state, relative_path, true).await;
+        Ok(placement)
+    }
+
+    /// Takes a placed or cancelled file off its batch; restores the batch's top folder once
+    /// nothing more is expected there and something arrived.
+    async fn settle(&self, state: &mut Folders, relative_path: &str, placed: bool) {
+        let Some((top, _)) = relative_path.split_once('/') else {
+            return;
+        };
+        let Some(batch) = state.batches.get_mut(top) else {
+            return;
+        };
+        batch.expected.remove(relative_path);
+        if placed {
+            batch.placed += 1;
+        }
+        if !batch.expected.is_empty() || batch.published || batch.placed == 0 {
+            return;
+        }
+        let path = format!("{}/restore", api::item(&self.company_id, &batch.id));
+        let url = self.session.url(&path);
+        let restored = self
+            .session
+            .send(|| {
+                self.session
+                    .client()
+                    .post(&url)
+                    .json(&serde_json::json!({}))
+            })
+            .await
+            .and_then(|a| a.ok(self.session.server()));
+        match restored {
+            Ok(()) => {
+                batch.published = true;
+                tracing::debug!("restored '{top}' from the trash: all its files are in");
+            }
+            Err(e) => tracing::warn!("could not make the folder '{top}' visible: {e}"),
+        }
+    }
+
+    /// A cancelled file will not arrive: its batch stops waiting for it.
+    pub async fn forget(&self, relative_path: &str) {
+        let mut state = self.state.lock().await;
+        self.settle(&mut state, relative_path, false).await;
+    }
+
+    /// New top folders still hidden in the trash, with the number of files they wait for.
+    pub async fn hidden_folders(&self) -> Vec<(String, usize)> {
+        let state = self.state.lock().await;
+        let mut out: Vec<(String, usize)> = state
+            .batches
+            .iter()
+            .filter(|(_, b)| !b.published)
+            .map(|(name, b)| (name.clone(), b.expected.len()))
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+fn remember_children(state: &mut Folders, folder_id: &str, children: Vec<DriveItem>) {
+    let map = children
+        .into_iter()
+        .filter(|c| !c.is_in_trash)
+        .map(|c| (c.name.clone(), c))
+        .collect();
+    state.children.insert(folder_id.to_string(), map);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drive_paths_ignore_extra_slashes() {
+        assert_eq!(path_names("/Projects//2026/"), ["Projects", "2026"]);
+        assert!(path_names("/").is_empty());
+        assert!(path_names("").is_empty());
+    }
+
+    #[test]
+    fn collision_policies_parse_from_user_words() {
+        assert_eq!("version".parse(), Ok(CollisionPolicy::Version));
+        assert_eq!("keep-both".parse(), Ok(CollisionPolicy::KeepBoth));
+        assert_eq!("Skip".parse(), Ok(CollisionPolicy::Skip));
+        assert!("overwrite".parse::<CollisionPolicy>().is_err());
+    }
+}

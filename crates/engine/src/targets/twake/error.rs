@@ -1,0 +1,195 @@
+//! Errors of the Twake Drive target, each written for the person who reads it: it names the
+//! server (or the folder) and says what to do. The scheduler only knows `ChunkError`, so
+//! every variant also says how it maps there (retry, wait for the network, or stop).
+
+use crate::error::ChunkError;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TwakeError {
+    #[error(
+        "cannot reach the Twake Drive server {server}: {reason}. Check the server URL and the \
+         network connection"
+    )]
+    Unreachable { server: String, reason: String },
+
+    #[error(
+        "{server} refused the email or password (403): check them and sign in again with \
+         `twake-upload login --server {server} --email EMAIL`"
+    )]
+    WrongCredentials { server: String },
+
+    #[error(
+        "{url} does not look like a Twake Drive server ({what}): check the server URL, the \
+         address you open Twake Drive at in a browser"
+    )]
+    NotTwakeDrive { url: String, what: String },
+
+    #[error(
+        "signed out of {server} as {account} ({reason}): sign in again with `twake-upload login \
+         --server {server} --email {account}`; the queued uploads are kept"
+    )]
+    SignedOut {
+        server: String,
+        account: String,
+        reason: String,
+    },
+
+    #[error(
+        "not enough space on {server} for this upload ({message}): free some space in Twake \
+         Drive or ask the administrator for a larger quota"
+    )]
+    QuotaExceeded { server: String, message: String },
+
+    #[error(
+        "no write access to the Drive folder '{folder}' on {server} ({message}): choose another \
+         folder or ask its owner for write access"
+    )]
+    NoWriteAccess {
+        server: String,
+        folder: String,
+        message: String,
+    },
+
+    #[error("{url} answered {status}: {message}")]
+    Server {
+        url: String,
+        status: u16,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+
+    #[error(
+        "{url} refused a chunk of {bytes} bytes as too large (413): a proxy in front of the \
+         server limits request sizes; use a smaller chunk size"
+    )]
+    TooLarge { url: String, bytes: u64 },
+
+    #[error(
+        "there is no Drive folder '{path}' on {server}: create it in Twake Drive first or check \
+         the path (`twake-upload ls` shows the folders)"
+    )]
+    FolderNotFound { server: String, path: String },
+
+    #[error(
+        "not signed in as {account}: run `twake-upload login --server URL --email EMAIL` first"
+    )]
+    NotSignedIn { account: String },
+
+    #[error("invalid Twake Drive server URL '{url}': {reason}")]
+    BadServerUrl { url: String, reason: String },
+
+    #[error(
+        "{account} belongs to several companies on {server} ({choices}): pick one with \
+         `twake-upload login --company ID`"
+    )]
+    CompanyChoice {
+        server: String,
+        account: String,
+        choices: String,
+    },
+
+    #[error("{account} belongs to no company on {server}: ask the administrator to add you")]
+    NoCompany { server: String, account: String },
+
+    #[error("cannot use the account settings in {path}: {reason}")]
+    Config { path: PathBuf, reason: String },
+}
+
+impl TwakeError {
+    /// The same failure as the scheduler classifies it.
+    pub fn into_chunk_error(self) -> ChunkError {
+        match self {
+            TwakeError::Unreachable { server, reason } => ChunkError::Network {
+                url: server,
+                reason,
+            },
+            TwakeError::Server {
+                url,
+                status,
+                message,
+                retry_after,
+            } if status >= 500 || status == 429 || status == 408 => ChunkError::Retryable {
+                url,
+                status,
+                message,
+                retry_after,
+            },
+            TwakeError::TooLarge { url, bytes } => ChunkError::TooLarge {
+                url,
+                chunk_bytes: bytes,
+            },
+            other => {
+                let (url, status) = match &other {
+                    TwakeError::SignedOut { server, .. } => (server.clone(), 401),
+                    TwakeError::WrongCredentials { server } => (server.clone(), 403),
+                    TwakeError::QuotaExceeded { server, .. }
+                    | TwakeError::NoWriteAccess { server, .. } => (server.clone(), 403),
+                    TwakeError::NotTwakeDrive { url, .. } => (url.clone(), 404),
+                    TwakeError::FolderNotFound { server, .. } => (server.clone(), 404),
+                    TwakeError::Server { url, status, .. } => (url.clone(), *status),
+                    _ => (String::new(), 400),
+                };
+                ChunkError::Permanent {
+                    url,
+                    status,
+                    message: other.to_string(),
+                }
+            }
+        }
+    }
+
+    /// True when the session is over and only a new sign-in helps.
+    pub fn is_signed_out(&self) -> bool {
+        matches!(self, TwakeError::SignedOut { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signed_out_session_stops_the_file_without_retrying() {
+        let e = TwakeError::SignedOut {
+            server: "https://drive.example".into(),
+            account: "a@drive.example".into(),
+            reason: "the refresh token was refused".into(),
+        };
+        match e.into_chunk_error() {
+            ChunkError::Permanent {
+                status, message, ..
+            } => {
+                assert_eq!(status, 401);
+                assert!(message.contains("signed out"), "{message}");
+                assert!(message.contains("kept"), "{message}");
+            }
+            other => panic!("expected a permanent error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn server_errors_are_retried_and_refusals_are_not() {
+        let busy = TwakeError::Server {
+            url: "u".into(),
+            status: 503,
+            message: "busy".into(),
+            retry_after: None,
+        };
+        assert!(matches!(
+            busy.into_chunk_error(),
+            ChunkError::Retryable { .. }
+        ));
+        let refused = TwakeError::Server {
+            url: "u".into(),
+            status: 400,
+            message: "bad".into(),
+            retry_after: None,
+        };
+        assert!(matches!(
+            refused.into_chunk_error(),
+            ChunkError::Permanent { status: 400, .. }
+        ));
+    }
+}

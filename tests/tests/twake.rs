@@ -1,0 +1,716 @@
+//! Twake Drive behaviour against the API double: folder mirroring, collision policies, the
+//! hidden-until-complete top folder, token renewal during a long upload, sign-out, each
+//! error a user can meet, the keyring fallback, and tokens never leaking into output.
+
+use e2e_tests::conformance::{settings, state_of, test_engine_config, wait_idle};
+use e2e_tests::fault_proxy::{FaultConfig, FaultProxy};
+use e2e_tests::harness::{sha256_file, write_file};
+use e2e_tests::twake_double::reader::DriveReader;
+use e2e_tests::twake_double::{DoubleConfig, TwakeDouble};
+use e2e_tests::twake_harness::{cli, cli_login, run_with_stdin, signed_in_target, text};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use upload_engine::targets::twake::{Account, AccountStore, CollisionPolicy, TwakeTarget};
+use upload_engine::{
+    ChunkRule, Engine, EngineConfig, EnqueueRequest, FileState, TargetSpec, UploadId,
+};
+
+async fn engine_with(
+    spec: &TargetSpec,
+    target: std::sync::Arc<dyn upload_engine::Target>,
+) -> Engine {
+    engine_config_with(test_engine_config(), spec, target).await
+}
+
+async fn engine_config_with(
+    config: EngineConfig,
+    spec: &TargetSpec,
+    target: std::sync::Arc<dyn upload_engine::Target>,
+) -> Engine {
+    let engine = Engine::open(config).await.expect("engine");
+    engine.register_target(spec.clone(), target);
+    engine
+}
+
+async fn upload(engine: &Engine, spec: &TargetSpec, path: &Path, rel: &str, cs: u64) -> UploadId {
+    engine
+        .enqueue(EnqueueRequest {
+            path: path.to_path_buf(),
+            relative_path: Some(rel.to_string()),
+            target: spec.clone(),
+            settings: settings(cs, ChunkRule::Floor),
+        })
+        .await
+        .expect("enqueue")
+}
+
+/// A double whose access tokens live `secs` seconds.
+async fn short_lived(secs: i64) -> TwakeDouble {
+    TwakeDouble::start_with(DoubleConfig {
+        access_lifetime: secs,
+        ..DoubleConfig::default()
+    })
+    .await
+}
+
+/// A proxy adding `latency` in front of the double, and its base URL.
+async fn proxied(double: &TwakeDouble, latency_ms: u64) -> (FaultProxy, String) {
+    let proxy = FaultProxy::start(
+        double.addr(),
+        FaultConfig {
+            latency: Duration::from_millis(latency_ms),
+            ..FaultConfig::default()
+        },
+    )
+    .await
+    .expect("proxy");
+    let base = format!("http://{}", proxy.local_addr());
+    (proxy, base)
+}
+
+async fn reader(double: &TwakeDouble) -> DriveReader {
+    let c = double.config();
+    DriveReader::login(&double.url(), &c.email, &c.password).await
+}
+
+// ----- folders ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nested_unicode_folder_uploaded_twice_reuses_its_drive_folders() {
+    let double = TwakeDouble::start().await;
+    let config = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let top = data.path().join("Été 2026");
+    for (i, rel) in [
+        "a.txt",
+        "日本語/ファイル.bin",
+        "deep/er/файл.dat",
+        "emoji 🎉/x",
+    ]
+    .iter()
+    .enumerate()
+    {
+        write_file(&top, rel, 1000 + i as u64 * 50_000, i as u64);
+    }
+    let login = cli_login(config.path(), &double.url(), &double, &[]);
+    assert!(login.status.success(), "{}", text(&login));
+    for round in 0..2 {
+        let out = cli(config.path())
+            .args(["upload", "--to", "twake:", "--chunk-size", "32KiB"])
+            .arg(&top)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "round {round}: {}", text(&out));
+    }
+    let tree = double.tree();
+    let folders: Vec<&String> = tree.iter().filter(|t| t.1).map(|t| &t.0).collect();
+    assert_eq!(
+        folders,
+        [
+            "/Été 2026",
+            "/Été 2026/deep",
+            "/Été 2026/deep/er",
+            "/Été 2026/emoji 🎉",
+            "/Été 2026/日本語"
+        ],
+        "no folder is duplicated: {tree:?}"
+    );
+    assert!(
+        tree.iter().all(|t| !t.2),
+        "nothing left in the trash: {tree:?}"
+    );
+    assert_eq!(tree.len(), 9, "4 files and 5 folders: {tree:?}");
+    assert_eq!(double.versions("/Été 2026/deep/er/файл.dat"), Some(2));
+    let r = reader(&double).await;
+    for rel in [
+        "a.txt",
+        "日本語/ファイル.bin",
+        "deep/er/файл.dat",
+        "emoji 🎉/x",
+    ] {
+        let got = r.sha256(&format!("Été 2026/{rel}")).await;
+        assert_eq!(got, Some(sha256_file(&top.join(rel))), "{rel}");
+    }
+    let ls = cli(config.path())
+        .args(["ls", "/Été 2026"])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&ls.stdout);
+    assert!(
+        listing.contains("deep/") && listing.contains("a.txt"),
+        "{listing}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_top_folder_stays_in_the_trash_until_its_last_file_is_in() {
+    let double = TwakeDouble::start().await;
+    let (spec, target, _) =
+        signed_in_target(&double, &double.url(), "", CollisionPolicy::Version).await;
+    let data = tempfile::tempdir().unwrap();
+    let a = write_file(data.path(), "top/a.bin", 5000, 1);
+    let b = write_file(data.path(), "top/sub/b.bin", 7000, 2);
+    target
+        .announce(&["top/a.bin".into(), "top/sub/b.bin".into()])
+        .await
+        .expect("announce");
+    let engine = engine_with(&spec, target.clone()).await;
+    let first = upload(&engine, &spec, &a, "top/a.bin", 1024).await;
+    wait_idle(&engine).await;
+    assert_eq!(state_of(&engine, first).await, FileState::Done);
+    assert!(
+        double
+            .tree()
+            .iter()
+            .any(|(p, dir, trash)| p == "/top" && *dir && *trash),
+        "half uploaded, the folder is hidden: {:?}",
+        double.tree()
+    );
+    assert_eq!(target.hidden_folders().await, [("top".to_string(), 1)]);
+    let second = upload(&engine, &spec, &b, "top/sub/b.bin", 1024).await;
+    wait_idle(&engine).await;
+    assert_eq!(state_of(&engine, second).await, FileState::Done);
+    assert!(double.tree().iter().all(|t| !t.2), "{:?}", double.tree());
+    assert_eq!(double.count(|c| &c.restores), 1);
+    assert!(target.hidden_folders().await.is_empty());
+}
+
+// ----- collisions ------------------------------------------------------------------------
+
+/// Uploads `name` twice with different content under `policy`; returns the double.
+async fn upload_twice(policy: CollisionPolicy) -> (TwakeDouble, tempfile::TempDir) {
+    let double = TwakeDouble::start().await;
+    let (spec, target, _) = signed_in_target(&double, &double.url(), "", policy).await;
+    let engine = engine_with(&spec, target).await;
+    let data = tempfile::tempdir().unwrap();
+    for seed in [1, 2] {
+        let path = write_file(data.path(), &format!("v{seed}/report.pdf"), 3000, seed);
+        let id = upload(&engine, &spec, &path, "report.pdf", 1024).await;
+        wait_idle(&engine).await;
+        assert_eq!(state_of(&engine, id).await, FileState::Done);
+    }
+    (double, data)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_version_policy_adds_a_version_to_the_existing_item() {
+    let (double, data) = upload_twice(CollisionPolicy::Version).await;
+    let names: Vec<String> = double.tree().into_iter().map(|t| t.0).collect();
+    assert_eq!(names, ["/report.pdf"]);
+    assert_eq!(double.versions("/report.pdf"), Some(2));
+    let got = reader(&double).await.sha256("report.pdf").await;
+    assert_eq!(got, Some(sha256_file(&data.path().join("v2/report.pdf"))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keep_both_policy_lets_the_server_rename_the_new_item() {
+    let (double, data) = upload_twice(CollisionPolicy::KeepBoth).await;
+    let names: Vec<String> = double.tree().into_iter().map(|t| t.0).collect();
+    assert_eq!(names, ["/report-2.pdf", "/report.pdf"]);
+    let r = reader(&double).await;
+    assert_eq!(
+        r.sha256("report.pdf").await,
+        Some(sha256_file(&data.path().join("v1/report.pdf")))
+    );
+    assert_eq!(
+        r.sha256("report-2.pdf").await,
+        Some(sha256_file(&data.path().join("v2/report.pdf")))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_skip_policy_keeps_the_existing_item_and_deletes_the_upload() {
+    let (double, data) = upload_twice(CollisionPolicy::Skip).await;
+    let names: Vec<String> = double.tree().into_iter().map(|t| t.0).collect();
+    assert_eq!(names, ["/report.pdf"]);
+    assert_eq!(double.versions("/report.pdf"), Some(1));
+    assert_eq!(
+        reader(&double).await.sha256("report.pdf").await,
+        Some(sha256_file(&data.path().join("v1/report.pdf")))
+    );
+    assert_eq!(double.orphan_files(), 0, "the skipped upload was deleted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collision_past_the_first_1000_children_is_found_by_paging() {
+    let double = TwakeDouble::start().await;
+    double.fill_folder("/Big", 1200);
+    let (spec, target, _) =
+        signed_in_target(&double, &double.url(), "/Big", CollisionPolicy::Version).await;
+    let engine = engine_with(&spec, target).await;
+    let data = tempfile::tempdir().unwrap();
+    let path = write_file(data.path(), "filler-01150.txt", 2000, 9);
+    let id = upload(&engine, &spec, &path, "filler-01150.txt", 1024).await;
+    wait_idle(&engine).await;
+    assert_eq!(state_of(&engine, id).await, FileState::Done);
+    // The filler had no version: the upload became its first.
+    assert_eq!(double.versions("/Big/filler-01150.txt"), Some(1));
+    assert_eq!(double.count(|c| &c.versions_added), 1);
+    assert!(
+        !double
+            .tree()
+            .iter()
+            .any(|t| t.0 == "/Big/filler-01150-2.txt"),
+        "not renamed: the existing item was found"
+    );
+    assert!(double.count(|c| &c.browse_calls) >= 1);
+}
+
+// ----- sessions --------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_expiring_during_a_200_mib_upload_are_renewed_without_a_failure() {
+    let double = short_lived(2).await;
+    let (_proxy, base) = proxied(&double, 400).await;
+    let (spec, target, session) =
+        signed_in_target(&double, &base, "", CollisionPolicy::Version).await;
+    let engine = engine_with(&spec, target).await;
+    let data = tempfile::tempdir().unwrap();
+    let path = write_file(data.path(), "big.bin", 200 * 1024 * 1024, 42);
+    let started = std::time::Instant::now();
+    let id = upload(&engine, &spec, &path, "big.bin", 4 * 1024 * 1024).await;
+    wait_idle(&engine).await;
+    assert_eq!(state_of(&engine, id).await, FileState::Done);
+    assert!(!session.is_signed_out());
+    let renewals = double.count(|c| &c.renewals);
+    assert!(
+        renewals >= 2,
+        "the upload took {:?} with 2-second tokens but renewed only {renewals} times",
+        started.elapsed()
+    );
+    let got = reader(&double).await.sha256("big.bin").await;
+    assert_eq!(got, Some(sha256_file(&path)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_renewal_fails_the_file_as_signed_out_and_keeps_it_queued() {
+    let double = short_lived(1).await;
+    double.refuse_renewals(true);
+    let (_proxy, base) = proxied(&double, 300).await;
+    let (spec, target, session) =
+        signed_in_target(&double, &base, "", CollisionPolicy::Version).await;
+    let engine = engine_with(&spec, target).await;
+    let data = tempfile::tempdir().unwrap();
+    let path = write_file(data.path(), "long.bin", 40 * 64 * 1024, 3);
+    let id = upload(&engine, &spec, &path, "long.bin", 64 * 1024).await;
+    wait_idle(&engine).await;
+    match state_of(&engine, id).await {
+        FileState::Failed { reason, retryable } => {
+            assert!(reason.contains("signed out"), "{reason}");
+            assert!(reason.contains("sign in again"), "{reason}");
+            assert!(!retryable, "only a new sign-in helps");
+        }
+        other => panic!("expected the file to fail as signed out, got {other:?}"),
+    }
+    assert!(session.is_signed_out());
+    assert!(double.count(|c| &c.refused_renewals) >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_tells_the_user_to_sign_in_again() {
+    let double = short_lived(1).await;
+    let config = tempfile::tempdir().unwrap();
+    let login = cli_login(config.path(), &double.url(), &double, &[]);
+    assert!(login.status.success(), "{}", text(&login));
+    double.refuse_renewals(true);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let out = cli(config.path()).arg("whoami").output().unwrap();
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(all.contains("sign in again"), "{all}");
+    assert!(
+        all.contains(&double.url()),
+        "the message names the server: {all}"
+    );
+    let accounts = std::fs::read_to_string(config.path().join("accounts.json")).unwrap();
+    assert!(accounts.contains("signed_out\": \""), "{accounts}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_rebuilt_from_the_account_store_uploads_and_keeps_renewed_tokens() {
+    let double = short_lived(1).await;
+    let (_proxy, base) = proxied(&double, 150).await;
+    let config = tempfile::tempdir().unwrap();
+    let login = cli_login(config.path(), &base, &double, &[]);
+    assert!(login.status.success(), "{}", text(&login));
+    let secrets = config.path().join("secrets.json");
+    let before = std::fs::read_to_string(&secrets).unwrap();
+    let account = Account::name_for(&double.config().email, &base);
+    let store = AccountStore::at(config.path()).without_keyring();
+    let target = Arc::new(TwakeTarget::new(
+        store,
+        &account,
+        "/",
+        CollisionPolicy::Version,
+        &e2e_tests::twake_double::conformance::test_http(),
+    ));
+    let spec = TargetSpec::Twake {
+        account,
+        folder: "/".into(),
+        collision: CollisionPolicy::Version,
+    };
+    let engine = engine_with(&spec, target).await;
+    let data = tempfile::tempdir().unwrap();
+    let path = write_file(data.path(), "kept.bin", 20 * 16 * 1024, 8);
+    let id = upload(&engine, &spec, &path, "kept.bin", 16 * 1024).await;
+    wait_idle(&engine).await;
+    assert_eq!(state_of(&engine, id).await, FileState::Done);
+    assert!(
+        double.count(|c| &c.renewals) >= 1,
+        "the 1-second session was renewed"
+    );
+    let after = std::fs::read_to_string(&secrets).unwrap();
+    assert_ne!(before, after, "the renewed tokens were stored");
+    assert_eq!(
+        reader(&double).await.sha256("kept.bin").await,
+        Some(sha256_file(&path))
+    );
+}
+
+// ----- errors ----------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_reported_with_the_server_and_what_to_do() {
+    let double = TwakeDouble::start().await;
+    let config = tempfile::tempdir().unwrap();
+    let mut cmd = cli(config.path());
+    cmd.args([
+        "login",
+        "--server",
+        &double.url(),
+        "--email",
+        "alice@example.com",
+    ]);
+    let out = run_with_stdin(cmd, "wrong password\n");
+    let all = text(&out);
+    assert!(!out.status.success());
+    assert!(all.contains("refused the email or password"), "{all}");
+    assert!(all.contains(&double.url()), "{all}");
+    assert!(
+        !all.contains("wrong password"),
+        "the password is never echoed: {all}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_named_with_advice() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let config = tempfile::tempdir().unwrap();
+    let mut cmd = cli(config.path());
+    cmd.args(["login", "--server", &url, "--email", "a@b.c"]);
+    let out = run_with_stdin(cmd, "pw\n");
+    let all = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        all.contains(&format!("cannot reach the Twake Drive server {url}")),
+        "{all}"
+    );
+    assert!(all.contains("Check the server URL"), "{all}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_is_not_twake_drive_is_recognised() {
+    // An HTML site, and an API server without the Twake routes (our Resumable.js receiver).
+    let html = axum::Router::new().fallback(|| async {
+        axum::response::Html("<!DOCTYPE html><html><body>Welcome</body></html>")
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let html_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, html).await });
+    let receiver = e2e_tests::harness::ReceiverServer::start().await;
+    let api_url = format!("http://{}", receiver.receiver.local_addr());
+    for url in [html_url, api_url] {
+        let config = tempfile::tempdir().unwrap();
+        let mut cmd = cli(config.path());
+        cmd.args(["login", "--server", &url, "--email", "a@b.c"]);
+        let out = run_with_stdin(cmd, "pw\n");
+        let all = text(&out);
+        assert!(!out.status.success());
+        assert!(
+            all.contains("does not look like a Twake Drive server"),
+            "{all}"
+        );
+        assert!(all.contains(&url), "{all}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exceeded_quota_fails_the_file_with_the_servers_message() {
+    let double = TwakeDouble::start().await;
+    double.set_quota(Some(10_000));
+    let (spec, target, _) =
+        signed_in_target(&double, &double.url(), "", CollisionPolicy::Version).await;
+    let engine = engine_with(&spec, target).await;
+    let data = tempfile::tempdir().unwrap();
+    let path = write_file(data.path(), "huge.bin", 50_000, 5);
+    let id = upload(&engine, &spec, &path, "huge.bin", 8 * 1024).await;
+    wait_idle(&engine).await;
+    match state_of(&engine, id).await {
+        FileState::Failed { reason, retryable } => {
+            assert!(reason.contains("not enough space"), "{reason}");
+            assert!(reason.contains(&double.url()), "{reason}");
+            assert!(!retryable);
+        }
+        other => panic!("expected a quota failure, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_folder_fails_the_upload_before_any_byte_is_sent() {
+    let double = TwakeDouble::start().await;
+    let shared = double.fill_folder("/Shared", 0);
+    double.set_access(&shared, "read");
+    let (spec, target, _) =
+        signed_in_target(&double, &double.url(), "/Shared", CollisionPolicy::Version).await;
+    let engine = engine_with(&spec, target).await;
+    let data = tempfile::tempdir().unwrap();
+    let path = write_file(data.path(), "a.bin", 5000, 5);
+    let id = upload(&engine, &spec, &path, "a.bin", 1024).await;
+    wait_idle(&engine).await;
+    match state_of(&engine, id).await {
+        FileState::Failed { reason, .. } => {
+            assert!(reason.contains("no write access"), "{reason}");
+            assert!(reason.contains("/Shared"), "{reason}");
+        }
+        other => panic!("expected a permission failure, got {other:?}"),
+    }
+    assert_eq!(double.count(|c| &c.chunk_posts), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_deletes_the_file_on_the_server() {
+    let double = TwakeDouble::start().await;
+    let (_proxy, base) = proxied(&double, 30).await;
+    let (spec, target, _) = signed_in_target(&double, &base, "", CollisionPolicy::Version).await;
+    let engine = engine_with(&spec, target).await;
+    let mut events = engine.subscribe();
+    let data = tempfile::tempdir().unwrap();
+    let path = write_file(data.path(), "c.bin", 64 * 16 * 1024, 5);
+    let id = upload(&engine, &spec, &path, "c.bin", 16 * 1024).await;
+    loop {
+        if let Ok(upload_engine::Event::Chunk { acked_bytes, .. }) = events.recv().await {
+            if acked_bytes > 0 {
+                break;
+            }
+        }
+    }
+    engine.cancel(id).await.unwrap();
+    wait_idle(&engine).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while double.stored_files() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(double.stored_files(), 0, "the server file was deleted");
+    assert_eq!(double.count(|c| &c.file_deletes), 1);
+}
+
+// ----- CLI accounts ----------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_lists_several_companies_and_company_picks_one() {
+    let double = TwakeDouble::start_with(DoubleConfig {
+        two_companies: true,
+        ..DoubleConfig::default()
+    })
+    .await;
+    let config = tempfile::tempdir().unwrap();
+    let out = cli_login(config.path(), &double.url(), &double, &[]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(
+        all.contains("Acme (company-a)") && all.contains("Beta Corp (company-b)"),
+        "{all}"
+    );
+    let out = cli_login(
+        config.path(),
+        &double.url(),
+        &double,
+        &["--company", "company-b"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let whoami = cli(config.path()).arg("whoami").output().unwrap();
+    assert!(
+        text(&whoami).contains("company: Beta Corp (company-b)"),
+        "{}",
+        text(&whoami)
+    );
+    let logout = cli(config.path()).arg("logout").output().unwrap();
+    assert!(logout.status.success(), "{}", text(&logout));
+    let after = cli(config.path()).arg("whoami").output().unwrap();
+    assert!(!after.status.success());
+    assert!(text(&after).contains("not signed in"), "{}", text(&after));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_keyring_tokens_go_to_a_private_file_with_a_one_time_warning() {
+    let double = TwakeDouble::start().await;
+    let config = tempfile::tempdir().unwrap();
+    let first = cli_login(config.path(), &double.url(), &double, &[]);
+    assert!(first.status.success(), "{}", text(&first));
+    let warning = "no OS keyring is reachable";
+    assert!(text(&first).contains(warning), "{}", text(&first));
+    let secrets = config.path().join("secrets.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&secrets).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "secrets.json is readable only by the user");
+    }
+    let second = cli_login(config.path(), &double.url(), &double, &[]);
+    assert!(second.status.success(), "{}", text(&second));
+    assert!(
+        !text(&second).contains(warning),
+        "warned once: {}",
+        text(&second)
+    );
+    let accounts = std::fs::read_to_string(config.path().join("accounts.json")).unwrap();
+    for token in double.issued_tokens() {
+        assert!(!accounts.contains(&token), "accounts.json holds no token");
+    }
+    let stored = std::fs::read_to_string(&secrets).unwrap();
+    assert!(double.issued_tokens().iter().any(|t| stored.contains(t)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_never_appear_in_the_output_of_a_full_debug_run() {
+    let double = short_lived(1).await;
+    let (_proxy, server) = proxied(&double, 60).await;
+    let config = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    for i in 0..8 {
+        write_file(data.path(), &format!("set/f{i}.bin"), 300 * 1024, i);
+    }
+    let mut outputs = Vec::new();
+    let mut login_cmd = cli(config.path());
+    login_cmd.env("TWAKE_LOG", "debug").args([
+        "login",
+        "--server",
+        &server,
+        "--email",
+        &double.config().email,
+    ]);
+    let login = run_with_stdin(login_cmd, &format!("{}\n", double.config().password));
+    assert!(login.status.success(), "{}", text(&login));
+    outputs.push(text(&login));
+    let up = cli(config.path())
+        .env("TWAKE_LOG", "debug")
+        .args([
+            "upload",
+            "--json",
+            "--to",
+            "twake:/",
+            "--chunk-size",
+            "64KiB",
+        ])
+        .arg(data.path().join("set"))
+        .output()
+        .unwrap();
+    assert!(up.status.success(), "{}", text(&up));
+    outputs.push(text(&up));
+    for args in [&["whoami"][..], &["ls", "/set"][..]] {
+        let out = cli(config.path())
+            .env("TWAKE_LOG", "debug")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        outputs.push(text(&out));
+    }
+    let all = outputs.join("\n");
+    assert!(
+        all.contains("\"type\":\"file\""),
+        "JSON events were printed"
+    );
+    assert!(
+        double.count(|c| &c.renewals) >= 1,
+        "the run renewed its session"
+    );
+    let tokens = double.issued_tokens();
+    assert!(
+        tokens.len() >= 4,
+        "access and refresh tokens of login and renewals"
+    );
+    for token in &tokens {
+        assert!(
+            !all.contains(token.as_str()),
+            "a token leaked into the output"
+        );
+        let tail = &token[token.len() - 16..];
+        assert!(
+            !all.contains(tail),
+            "part of a token leaked into the output"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_and_resume_keeps_the_same_server_file_and_sends_only_missing_chunks() {
+    let double = TwakeDouble::start().await;
+    let (_proxy, server) = proxied(&double, 20).await;
+    let config = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let file = write_file(data.path(), "long.bin", 64 * 256 * 1024, 77);
+    let mut login_cmd = cli(config.path());
+    login_cmd.args([
+        "login",
+        "--server",
+        &server,
+        "--email",
+        &double.config().email,
+    ]);
+    let login = run_with_stdin(login_cmd, &format!("{}\n", double.config().password));
+    assert!(login.status.success(), "{}", text(&login));
+
+    let mut child = cli(config.path())
+        .args([
+            "upload",
+            "--json",
+            "--to",
+            "twake:/",
+            "--chunk-size",
+            "256KiB",
+        ])
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut done = 0;
+    let lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    for line in lines {
+        let line = line.unwrap();
+        if line.contains(r#""type":"chunk""#) && line.contains(r#""state":"done""#) {
+            done += 1;
+            if done == 10 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let posts_at_kill = double.count(|c| &c.chunk_posts);
+    assert!(posts_at_kill < 64, "killed in the middle");
+    assert_eq!(double.stored_files(), 1, "chunk 1 created one server file");
+
+    let resumed = cli(config.path()).arg("resume").output().unwrap();
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    assert_eq!(
+        double.stored_files(),
+        1,
+        "the resumed upload kept its server file id"
+    );
+    assert_eq!(double.orphan_files(), 0);
+    let sent_again = double.count(|c| &c.chunk_posts) - posts_at_kill;
+    assert!(
+        sent_again <= 64 - 10 + 3,
+        "resume sent {sent_again} chunks; 10 of 64 were acknowledged before the kill"
+    );
+    let reader = reader(&double).await;
+    assert_eq!(
+        reader.sha256("long.bin").await.as_deref(),
+        Some(sha256_file(&file).as_str())
+    );
+}
