@@ -10,23 +10,12 @@ import type { QueueTotals } from '../../src/generated/QueueTotals';
 import type { TargetList } from '../../src/generated/TargetList';
 import type { UploadSummary } from '../../src/generated/UploadSummary';
 import type { UserError } from '../../src/generated/UserError';
+import { batch } from '../../src/lib/testdata';
 
 const LOCAL_URL = 'http://127.0.0.1:41000/upload';
 
-export function emptyBatch(): EventBatch {
-  return {
-    added: [],
-    replanned: [],
-    files: [],
-    chunks: [],
-    progress: [],
-    removed: [],
-    totals: null,
-    connectivity: null,
-    notices: [],
-    resync: false,
-  };
-}
+/** A batch with nothing in it (the shape the shell sends). */
+export const emptyBatch = (): EventBatch => batch();
 
 export class FakeShell {
   uploads = new Map<number, UploadSummary>();
