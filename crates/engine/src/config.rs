@@ -6,6 +6,7 @@ use std::time::Duration;
 
 /// How many requests go at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Limits {
     /// Chunk requests in flight across all files (resumable.js default: 3).
     pub parallel_chunks: usize,
@@ -88,6 +89,7 @@ impl Default for UploadSettings {
 /// What happens to a queued file found changed (size, mtime or content) since it was queued.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum ChangedFilePolicy {
     /// Upload the file anew under a new identifier (the old partial upload is abandoned).
     #[default]

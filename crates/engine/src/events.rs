@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// State of one file in the queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum FileState {
     Queued,
     /// Asking the server which chunks it already has.
@@ -42,6 +43,7 @@ impl FileState {
 /// State of one chunk.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum ChunkState {
     Pending,
     Testing,
@@ -60,6 +62,7 @@ pub enum ChunkState {
 
 /// What the UI lists for one file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UploadSummary {
     pub id: UploadId,
     /// Absolute local path.
@@ -79,6 +82,7 @@ pub struct UploadSummary {
 
 /// Totals of the whole queue.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct QueueTotals {
     pub files: u64,
     pub files_done: u64,
@@ -94,6 +98,7 @@ pub struct QueueTotals {
 /// One observable change.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Event {
     /// A file entered the queue.
     Added { upload: UploadSummary },

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// One queued file. Numbers are never reused within a queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UploadId(pub u64);
 
 impl std::fmt::Display for UploadId {

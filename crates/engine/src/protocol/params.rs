@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Parameter naming of the two browser libraries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Dialect {
     /// `resumableChunkNumber`, … (resumable.js).
     #[default]

@@ -1,0 +1,223 @@
+//! The person's settings: how files are cut and sent, what closing the window does, and the
+//! saved targets. Saved as JSON in the XDG config folder; the engine gets the live part
+//! through `Engine::set_limits` as soon as the settings are saved.
+
+use crate::ipc::UserError;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use ts_rs::TS;
+use upload_engine::{ChangedFilePolicy, Dialect, Limits, UploadSettings};
+
+/// Smallest and largest chunk sizes offered: below 64 KiB the requests cost more than the
+/// bytes; the receiver's default limit is 512 MiB.
+pub const MIN_CHUNK_SIZE: u64 = 64 * 1024;
+pub const MAX_CHUNK_SIZE: u64 = 512 * 1024 * 1024;
+pub const MAX_PARALLEL_CHUNKS: u32 = 16;
+pub const MAX_PARALLEL_FILES: u32 = 8;
+
+/// A destination the person saved. The local test server is always there and not saved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SavedTarget {
+    /// Any Resumable.js / Flow.js endpoint.
+    Resumable { url: String, dialect: Dialect },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct AppSettings {
+    /// Chunk size for files added from now on, in bytes.
+    pub chunk_size: u64,
+    /// Chunk requests in flight across all files.
+    pub parallel_chunks: u32,
+    /// Files uploading at once.
+    pub parallel_files: u32,
+    /// Upload speed cap in KB/s (1 KB = 1000 bytes), 0 for none; applied at once.
+    pub bandwidth_limit_kbps: u64,
+    /// What happens to a file that changed on disk since it was queued; the engine takes it
+    /// when it opens, so a change applies from the next start.
+    pub changed_files: ChangedFilePolicy,
+    /// Closing the window hides it to the tray and uploads go on.
+    pub close_to_tray: bool,
+    /// Desktop notifications when a batch finishes or a file fails.
+    pub notifications: bool,
+    /// Id of the target new files go to (see `targets`).
+    pub default_target: String,
+    pub saved_targets: Vec<SavedTarget>,
+    /// Port the local test server listened on last time (0: none yet). The durable queue
+    /// remembers its address, so it keeps the same one across restarts when it can.
+    pub local_server_port: u16,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        AppSettings {
+            chunk_size: UploadSettings::default().chunk_size,
+            parallel_chunks: Limits::default().parallel_chunks as u32,
+            parallel_files: Limits::default().parallel_files as u32,
+            bandwidth_limit_kbps: 0,
+            changed_files: ChangedFilePolicy::default(),
+            close_to_tray: true,
+            notifications: true,
+            default_target: crate::targets::LOCAL_ID.into(),
+            saved_targets: Vec::new(),
+            local_server_port: 0,
+        }
+    }
+}
+
+impl AppSettings {
+    /// Refuses values the engine cannot use, naming the field and the allowed range.
+    pub fn validate(&self) -> Result<(), UserError> {
+        if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&self.chunk_size) {
+            return Err(UserError::new(
+                format!("A chunk size of {} bytes cannot be used.", self.chunk_size),
+                "Choose a chunk size between 64 KiB and 512 MiB.",
+            ));
+        }
+        if !(1..=MAX_PARALLEL_CHUNKS).contains(&self.parallel_chunks) {
+            return Err(UserError::new(
+                format!("{} parallel chunks cannot be used.", self.parallel_chunks),
+                format!("Choose between 1 and {MAX_PARALLEL_CHUNKS} parallel chunks."),
+            ));
+        }
+        if !(1..=MAX_PARALLEL_FILES).contains(&self.parallel_files) {
+            return Err(UserError::new(
+                format!("{} parallel files cannot be used.", self.parallel_files),
+                format!("Choose between 1 and {MAX_PARALLEL_FILES} files at once."),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            parallel_chunks: self.parallel_chunks as usize,
+            parallel_files: self.parallel_files as usize,
+        }
+    }
+
+    /// The speed cap in bytes per second, as the engine counts it (0 = none).
+    pub fn bandwidth_limit(&self) -> u64 {
+        self.bandwidth_limit_kbps.saturating_mul(1000)
+    }
+
+    pub fn upload_settings(&self) -> UploadSettings {
+        UploadSettings {
+            chunk_size: self.chunk_size,
+            ..UploadSettings::default()
+        }
+    }
+}
+
+/// The settings file and its current content.
+pub struct SettingsFile {
+    pub path: PathBuf,
+}
+
+impl SettingsFile {
+    /// Reads the settings; a missing file gives the defaults, an unreadable or broken one the
+    /// defaults too (with a warning), so a bad edit never keeps the app from starting.
+    pub fn load(&self) -> AppSettings {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return AppSettings::default(),
+            Err(e) => {
+                tracing::warn!("cannot read {}: {e}; using defaults", self.path.display());
+                return AppSettings::default();
+            }
+        };
+        match serde_json::from_str::<AppSettings>(&text) {
+            Ok(s) if s.validate().is_ok() => s,
+            Ok(_) | Err(_) => {
+                tracing::warn!(
+                    "{} holds settings this version cannot use; using defaults",
+                    self.path.display()
+                );
+                AppSettings::default()
+            }
+        }
+    }
+
+    /// Writes through a temporary file and a rename, so a crash never leaves half a file.
+    pub fn save(&self, settings: &AppSettings) -> Result<(), UserError> {
+        let fail = |e: std::io::Error| {
+            UserError::new(
+                format!("Cannot save the settings to {}: {e}", self.path.display()),
+                "Check that your configuration folder is writable and has free space.",
+            )
+        };
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(fail)?;
+        }
+        let json = serde_json::to_string_pretty(settings).map_err(|e| fail(e.into()))?;
+        let tmp = tmp_path(&self.path);
+        std::fs::write(&tmp, json).map_err(fail)?;
+        std::fs::rename(&tmp, &self.path).map_err(fail)
+    }
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saved_settings_read_back_equal() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SettingsFile {
+            path: dir.path().join("deep/settings.json"),
+        };
+        assert_eq!(
+            file.load(),
+            AppSettings::default(),
+            "missing file: defaults"
+        );
+        let s = AppSettings {
+            chunk_size: 4 << 20,
+            parallel_files: 4,
+            close_to_tray: false,
+            saved_targets: vec![SavedTarget::Resumable {
+                url: "http://127.0.0.1:9/upload".into(),
+                dialect: Dialect::Flow,
+            }],
+            ..AppSettings::default()
+        };
+        file.save(&s).unwrap();
+        assert_eq!(file.load(), s);
+    }
+
+    #[test]
+    fn a_broken_file_falls_back_to_defaults_and_missing_fields_take_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SettingsFile {
+            path: dir.path().join("settings.json"),
+        };
+        std::fs::write(&file.path, "{ not json").unwrap();
+        assert_eq!(file.load(), AppSettings::default());
+        std::fs::write(&file.path, r#"{"parallel_files": 5}"#).unwrap();
+        let s = file.load();
+        assert_eq!(s.parallel_files, 5);
+        assert_eq!(s.chunk_size, AppSettings::default().chunk_size);
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_with_the_allowed_range() {
+        let s = AppSettings {
+            chunk_size: 10,
+            ..AppSettings::default()
+        };
+        let e = s.validate().unwrap_err();
+        assert!(e.hint.contains("64 KiB"), "{e:?}");
+        let s = AppSettings {
+            parallel_chunks: 0,
+            ..AppSettings::default()
+        };
+        assert!(s.validate().unwrap_err().hint.contains("between 1 and 16"));
+    }
+}

@@ -1,0 +1,201 @@
+//! What the shell holds for its whole life: the one engine, the targets, the settings. Has no
+//! Tauri types, so the paths from "files chosen" to "queued" are tested without a window.
+
+use crate::ipc::{AddFailure, AddReport, UserError};
+use crate::settings::{AppSettings, SettingsFile};
+use crate::targets::Targets;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use upload_engine::{sources, Engine, EnqueueRequest};
+
+pub struct AppState {
+    pub engine: Engine,
+    pub targets: Targets,
+    settings: Mutex<AppSettings>,
+    settings_file: SettingsFile,
+}
+
+impl AppState {
+    pub fn new(
+        engine: Engine,
+        targets: Targets,
+        settings: AppSettings,
+        settings_file: SettingsFile,
+    ) -> AppState {
+        AppState {
+            engine,
+            targets,
+            settings: Mutex::new(settings),
+            settings_file,
+        }
+    }
+
+    pub fn settings(&self) -> AppSettings {
+        self.settings
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    pub fn settings_path(&self) -> &std::path::Path {
+        &self.settings_file.path
+    }
+
+    /// Validates, saves and applies new settings; the engine's limits change at once.
+    pub fn replace_settings(&self, new: AppSettings) -> Result<AppSettings, UserError> {
+        new.validate()?;
+        self.settings_file.save(&new)?;
+        self.engine.set_limits(new.limits())?;
+        self.engine.set_bandwidth_limit(new.bandwidth_limit());
+        let mut guard = self
+            .settings
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *guard = new.clone();
+        Ok(new)
+    }
+
+    /// Changes the settings with `edit`, then saves and applies them.
+    pub fn edit_settings(
+        &self,
+        edit: impl FnOnce(&mut AppSettings),
+    ) -> Result<AppSettings, UserError> {
+        let mut s = self.settings();
+        edit(&mut s);
+        self.replace_settings(s)
+    }
+
+    /// The one path from "these paths were chosen" (picker, drop, command line, a second
+    /// launch) to the queue: folders are expanded, every file goes to the default target,
+    /// and each path that cannot be queued is reported with its reason, the rest still going.
+    pub async fn add_paths(&self, paths: Vec<PathBuf>) -> AddReport {
+        let settings = self.settings();
+        let (target, target_name) = match self
+            .targets
+            .resolve(&settings.default_target, &settings)
+            .await
+        {
+            Ok(t) => t,
+            Err(error) => {
+                return AddReport {
+                    error: Some(error),
+                    ..AddReport::default()
+                }
+            }
+        };
+        let mut report = AddReport {
+            target: target_name,
+            ..AddReport::default()
+        };
+        let upload = settings.upload_settings();
+        for path in paths {
+            let shown = path.display().to_string();
+            let found = tokio::task::spawn_blocking(move || sources::collect(&[path])).await;
+            let files = match found {
+                Ok(Ok(files)) => files,
+                Ok(Err(e)) => {
+                    report.failures.push(AddFailure {
+                        path: shown,
+                        reason: e.to_string(),
+                    });
+                    continue;
+                }
+                Err(e) => {
+                    report.failures.push(AddFailure {
+                        path: shown,
+                        reason: format!("could not be read: {e}"),
+                    });
+                    continue;
+                }
+            };
+            for f in files {
+                let shown = f.path.display().to_string();
+                let request = EnqueueRequest {
+                    path: f.path,
+                    relative_path: Some(f.relative_path),
+                    target: target.clone(),
+                    settings: upload.clone(),
+                };
+                match self.engine.enqueue(request).await {
+                    Ok(_) => report.added += 1,
+                    Err(e) => report.failures.push(AddFailure {
+                        path: shown,
+                        reason: e.to_string(),
+                    }),
+                }
+            }
+        }
+        report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use upload_engine::{EngineConfig, FileState};
+
+    async fn state_in(dir: &std::path::Path) -> AppState {
+        let engine = Engine::open(EngineConfig::default()).await.unwrap();
+        AppState::new(
+            engine,
+            Targets::new(dir.join("received"), 0),
+            AppSettings {
+                chunk_size: 64 * 1024,
+                ..AppSettings::default()
+            },
+            SettingsFile {
+                path: dir.join("settings.json"),
+            },
+        )
+    }
+
+    #[tokio::test]
+    async fn a_dropped_folder_arrives_whole_on_the_local_test_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("photos");
+        std::fs::create_dir_all(src.join("2024")).unwrap();
+        let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(src.join("2024/big.bin"), &big).unwrap();
+        std::fs::write(src.join("note.txt"), b"hello").unwrap();
+        let state = state_in(dir.path()).await;
+
+        let report = state.add_paths(vec![src.clone()]).await;
+        assert_eq!(report.added, 2, "{report:?}");
+        assert_eq!(report.target, "Local test server");
+        state.engine.wait_idle().await.unwrap();
+
+        let all = state.engine.snapshot().await.unwrap();
+        assert!(all.iter().all(|u| u.state == FileState::Done), "{all:?}");
+        let got = std::fs::read(dir.path().join("received/photos/2024/big.bin")).unwrap();
+        assert_eq!(got, big);
+        let note = std::fs::read(dir.path().join("received/photos/note.txt")).unwrap();
+        assert_eq!(note, b"hello");
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_path_is_reported_and_the_others_still_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = dir.path().join("ok.txt");
+        std::fs::write(&ok, b"fine").unwrap();
+        let state = state_in(dir.path()).await;
+        let report = state
+            .add_paths(vec![dir.path().join("missing.bin"), ok])
+            .await;
+        assert_eq!(report.added, 1);
+        assert_eq!(report.failures.len(), 1);
+        assert!(report.failures[0].reason.contains("missing.bin"));
+    }
+
+    #[tokio::test]
+    async fn saved_settings_change_the_engine_limits_and_refuse_bad_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state_in(dir.path()).await;
+        let saved = state.edit_settings(|s| s.parallel_files = 3).unwrap();
+        assert_eq!(saved.parallel_files, 3);
+        let on_disk = std::fs::read_to_string(dir.path().join("settings.json")).unwrap();
+        assert!(on_disk.contains("\"parallel_files\": 3"), "{on_disk}");
+        let err = state.edit_settings(|s| s.parallel_chunks = 99).unwrap_err();
+        assert!(err.hint.contains("between 1 and 16"));
+        assert_eq!(state.settings().parallel_chunks, 3, "refused: unchanged");
+    }
+}

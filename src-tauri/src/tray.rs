@@ -1,0 +1,210 @@
+//! The tray icon: overall progress drawn on the icon and told in its menu and title, pause
+//! all / resume all, show the window, quit. Uploads keep running in the tray when the window is
+//! closed (a setting).
+
+use crate::state::AppState;
+use std::sync::Mutex;
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::{TrayIcon, TrayIconBuilder};
+use tauri::{AppHandle, Manager, Wry};
+use upload_engine::QueueTotals;
+
+/// What the tray updates while uploads run.
+pub struct TrayHandles {
+    status: MenuItem<Wry>,
+    icon: TrayIcon<Wry>,
+    /// The app icon without a progress bar, as RGBA, width, height.
+    base: Option<(Vec<u8>, u32, u32)>,
+    /// Percent last drawn on the icon, so an unchanged figure costs nothing.
+    drawn: Mutex<Option<u64>>,
+}
+
+pub fn build(app: &AppHandle) -> tauri::Result<TrayHandles> {
+    let status = MenuItem::with_id(app, "status", "No uploads yet", false, None::<&str>)?;
+    let show = MenuItem::with_id(app, "show", "Show Twake Uploader", true, None::<&str>)?;
+    let pause = MenuItem::with_id(app, "pause_all", "Pause all", true, None::<&str>)?;
+    let resume = MenuItem::with_id(app, "resume_all", "Resume all", true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
+    let menu = Menu::with_items(
+        app,
+        &[
+            &status,
+            &PredefinedMenuItem::separator(app)?,
+            &show,
+            &pause,
+            &resume,
+            &PredefinedMenuItem::separator(app)?,
+            &quit,
+        ],
+    )?;
+    let mut builder = TrayIconBuilder::with_id("main")
+        .tooltip("Twake Uploader")
+        .menu(&menu)
+        .on_menu_event(|app, event| match event.id.as_ref() {
+            "show" => crate::show_main_window(app),
+            "pause_all" => run_on_engine(app, |s| async move { s.engine.pause_all().await }),
+            "resume_all" => run_on_engine(app, |s| async move { s.engine.resume_all().await }),
+            "quit" => app.exit(0),
+            _ => {}
+        });
+    let base = app
+        .default_window_icon()
+        .map(|i| (i.rgba().to_vec(), i.width(), i.height()));
+    if let Some(icon) = app.default_window_icon() {
+        builder = builder.icon(icon.clone());
+    }
+    let icon = builder.build(app)?;
+    Ok(TrayHandles {
+        status,
+        icon,
+        base,
+        drawn: Mutex::new(None),
+    })
+}
+
+fn run_on_engine<F, Fut>(app: &AppHandle, action: F)
+where
+    F: FnOnce(std::sync::Arc<AppState>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), upload_engine::EngineError>> + Send,
+{
+    let state = app.state::<std::sync::Arc<AppState>>().inner().clone();
+    tauri::async_runtime::spawn(async move {
+        if let Err(e) = action(state).await {
+            tracing::warn!("tray action failed: {e}");
+        }
+    });
+}
+
+impl TrayHandles {
+    pub fn show(&self, totals: &QueueTotals) {
+        let text = status_text(totals);
+        // The tray may be missing (no StatusNotifier host): progress is then only in the window.
+        let _ = self.status.set_text(&text);
+        let _ = self.icon.set_tooltip(Some(&text));
+        let _ = self.icon.set_title(Some(&short_status(totals)));
+        let busy = totals.files > totals.files_done + totals.files_failed;
+        let pct = busy.then(|| percent(totals.bytes_acked, totals.bytes_total));
+        let mut drawn = self.drawn.lock().unwrap_or_else(|p| p.into_inner());
+        if *drawn == pct {
+            return;
+        }
+        *drawn = pct;
+        if let Some((rgba, w, h)) = &self.base {
+            let pixels = with_progress_bar(rgba, *w, *h, pct);
+            let _ = self.icon.set_icon(Some(Image::new_owned(pixels, *w, *h)));
+        }
+    }
+}
+
+/// The icon with a progress bar along its bottom edge (done part white on a dark track), or
+/// the plain icon when `pct` is `None` (nothing uploading).
+pub fn with_progress_bar(rgba: &[u8], width: u32, height: u32, pct: Option<u64>) -> Vec<u8> {
+    let mut out = rgba.to_vec();
+    let Some(pct) = pct else {
+        return out;
+    };
+    let (w, h) = (width as usize, height as usize);
+    let bar = (h / 6).max(2);
+    let filled = w * pct.min(100) as usize / 100;
+    for y in h - bar..h {
+        for x in 0..w {
+            let i = (y * w + x) * 4;
+            let colour = if x < filled {
+                [0x23, 0xa3, 0x5a, 0xff]
+            } else {
+                [0x1b, 0x1f, 0x27, 0xff]
+            };
+            if let Some(px) = out.get_mut(i..i + 4) {
+                px.copy_from_slice(&colour);
+            }
+        }
+    }
+    out
+}
+
+/// "Uploading: 45 % · 3 of 10 files done", or what is left when nothing moves.
+pub fn status_text(t: &QueueTotals) -> String {
+    if t.files == 0 {
+        return "No uploads yet".into();
+    }
+    let finished = t.files_done + t.files_failed;
+    if finished == t.files {
+        return if t.files_failed == 0 {
+            format!("All {} files uploaded", t.files)
+        } else {
+            format!("{} uploaded, {} failed", t.files_done, t.files_failed)
+        };
+    }
+    format!(
+        "Uploading: {} % · {} of {} files done",
+        percent(t.bytes_acked, t.bytes_total),
+        t.files_done,
+        t.files
+    )
+}
+
+fn short_status(t: &QueueTotals) -> String {
+    if t.files == 0 || t.files_done + t.files_failed == t.files {
+        String::new()
+    } else {
+        format!("{} %", percent(t.bytes_acked, t.bytes_total))
+    }
+}
+
+/// Whole percent, rounded down so 100 % means really done, and never above 100.
+fn percent(done: u64, total: u64) -> u64 {
+    if total == 0 {
+        return 100;
+    }
+    (u128::from(done.min(total)) * 100 / u128::from(total)) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tray_text_tells_progress_then_the_outcome() {
+        let mut t = QueueTotals {
+            files: 10,
+            files_done: 3,
+            bytes_total: 1000,
+            bytes_acked: 999,
+            ..QueueTotals::default()
+        };
+        assert_eq!(status_text(&t), "Uploading: 99 % · 3 of 10 files done");
+        t.files_done = 9;
+        t.files_failed = 1;
+        assert_eq!(status_text(&t), "9 uploaded, 1 failed");
+        t.files_failed = 0;
+        t.files_done = 10;
+        assert_eq!(status_text(&t), "All 10 files uploaded");
+        assert_eq!(status_text(&QueueTotals::default()), "No uploads yet");
+    }
+
+    #[test]
+    fn the_icon_bar_fills_with_progress_and_disappears_when_idle() {
+        let (w, h) = (32u32, 32u32);
+        let base = vec![0x80u8; (w * h * 4) as usize];
+        let px = |img: &[u8], x: u32, y: u32| {
+            let i = ((y * w + x) * 4) as usize;
+            img[i..i + 4].to_vec()
+        };
+        let half = with_progress_bar(&base, w, h, Some(50));
+        assert_eq!(px(&half, 3, h - 1), [0x23, 0xa3, 0x5a, 0xff], "done part");
+        assert_eq!(px(&half, 28, h - 1), [0x1b, 0x1f, 0x27, 0xff], "track");
+        assert_eq!(
+            px(&half, 3, 0),
+            [0x80; 4],
+            "the icon above the bar is untouched"
+        );
+        assert_eq!(with_progress_bar(&base, w, h, None), base);
+    }
+
+    #[test]
+    fn percent_never_passes_100() {
+        assert_eq!(percent(2000, 1000), 100);
+        assert_eq!(percent(0, 0), 100);
+    }
+}

@@ -1,0 +1,156 @@
+// The chunk map: one cell per chunk, coloured by state, drawn on a canvas so 10,000 chunks
+// cost one frame. Layout and hit testing are plain functions, so they are unit-tested.
+
+import type { ChunkState } from '../generated/ChunkState';
+import type { ChunkView } from '../generated/ChunkView';
+import { formatBytes, formatDuration } from './format';
+
+export type CellKind = ChunkState['state'];
+
+/** Colours per state, light and dark. Tests read these back from the canvas pixels. */
+export const PALETTE: Record<'light' | 'dark', Record<CellKind, string>> = {
+  light: {
+    pending: '#d5dae3',
+    testing: '#a9c7fb',
+    sending: '#2f6fed',
+    done: '#23a35a',
+    retrying: '#f0a020',
+    failed: '#d93025',
+  },
+  dark: {
+    pending: '#3a4150',
+    testing: '#3c5d99',
+    sending: '#5b8cff',
+    done: '#2fbf6b',
+    retrying: '#f5b342',
+    failed: '#ff5c4d',
+  },
+};
+
+export const LEGEND: { kind: CellKind; label: string }[] = [
+  { kind: 'pending', label: 'Waiting' },
+  { kind: 'testing', label: 'Checking' },
+  { kind: 'sending', label: 'Sending' },
+  { kind: 'done', label: 'Done' },
+  { kind: 'retrying', label: 'Retrying' },
+  { kind: 'failed', label: 'Failed' },
+];
+
+/** Cell sizes tried, largest first: big cells for small files, 2 px for huge ones. */
+const SIZES = [28, 22, 18, 14, 11, 8, 6, 5, 4, 3, 2];
+
+export interface Layout {
+  cell: number;
+  gap: number;
+  cols: number;
+  rows: number;
+  width: number;
+  height: number;
+}
+
+/** Fits `count` cells into `width` × at most `maxHeight` CSS pixels. */
+export function layout(count: number, width: number, maxHeight: number): Layout {
+  const n = Math.max(1, count);
+  const w = Math.max(1, Math.floor(width));
+  for (const cell of SIZES) {
+    const gap = cell >= 6 ? 2 : cell >= 4 ? 1 : 0;
+    const pitch = cell + gap;
+    const cols = Math.max(1, Math.floor((w + gap) / pitch));
+    const rows = Math.ceil(n / cols);
+    if (rows * pitch - gap <= maxHeight || cell === SIZES[SIZES.length - 1]) {
+      return { cell, gap, cols, rows, width: w, height: Math.max(cell, rows * pitch - gap) };
+    }
+  }
+  throw new Error('unreachable');
+}
+
+/** Index of the chunk under a point (CSS pixels from the canvas corner), or -1. */
+export function hitTest(l: Layout, count: number, x: number, y: number): number {
+  const pitch = l.cell + l.gap;
+  const col = Math.floor(x / pitch);
+  const row = Math.floor(y / pitch);
+  if (col < 0 || row < 0 || col >= l.cols || row >= l.rows) return -1;
+  const i = row * l.cols + col;
+  return i < count ? i : -1;
+}
+
+/** Top-left corner of chunk `i`, in CSS pixels. */
+export function cellOrigin(l: Layout, i: number): { x: number; y: number } {
+  const pitch = l.cell + l.gap;
+  return { x: (i % l.cols) * pitch, y: Math.floor(i / l.cols) * pitch };
+}
+
+/** Draws every cell; batches by colour so 10,000 cells are a handful of fill calls. */
+export function draw(
+  ctx: CanvasRenderingContext2D,
+  l: Layout,
+  chunks: ChunkView[],
+  colours: Record<CellKind, string>,
+  focus: number,
+): void {
+  ctx.clearRect(0, 0, l.width, l.height);
+  const byKind = new Map<CellKind, number[]>();
+  chunks.forEach((c, i) => {
+    const list = byKind.get(c.state.state) ?? [];
+    list.push(i);
+    byKind.set(c.state.state, list);
+  });
+  for (const [kind, list] of byKind) {
+    ctx.fillStyle = colours[kind];
+    ctx.beginPath();
+    for (const i of list) {
+      const { x, y } = cellOrigin(l, i);
+      ctx.rect(x, y, l.cell, l.cell);
+    }
+    ctx.fill();
+  }
+  if (l.cell >= 14) {
+    // Retry counts fit inside cells this big.
+    ctx.fillStyle = '#1b1f27';
+    ctx.font = `${Math.floor(l.cell * 0.6)}px system-ui, sans-serif`;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    for (const i of byKind.get('retrying') ?? []) {
+      const s = chunks[i].state;
+      if (s.state !== 'retrying') continue;
+      const { x, y } = cellOrigin(l, i);
+      ctx.fillText(String(s.attempt - 1), x + l.cell / 2, y + l.cell / 2 + 1);
+    }
+  }
+  if (focus >= 0 && focus < chunks.length) {
+    const { x, y } = cellOrigin(l, focus);
+    ctx.strokeStyle = colours.sending;
+    ctx.lineWidth = 2;
+    ctx.strokeRect(x - 1, y - 1, l.cell + 2, l.cell + 2);
+  }
+}
+
+function stateWords(s: ChunkState): string {
+  switch (s.state) {
+    case 'pending':
+      return 'waiting to be sent';
+    case 'testing':
+      return 'asking the server whether it has it';
+    case 'sending':
+      return 'sending';
+    case 'done':
+      return 'acknowledged by the server';
+    case 'retrying':
+      return `trying again in ${formatDuration(s.retry_in_ms / 1000)}`;
+    case 'failed':
+      return 'failed';
+  }
+}
+
+/** "Chunk 17 of 300 · bytes 16,000,000–16,999,999 (1.0 MB) · sending · last answer: …" */
+export function describe(c: ChunkView, total: number): string {
+  const last = c.end > c.start ? c.end - 1 : c.start;
+  const parts = [
+    `Chunk ${c.number} of ${total}`,
+    `bytes ${c.start.toLocaleString('en-US')}–${last.toLocaleString('en-US')} (${formatBytes(c.end - c.start)})`,
+    stateWords(c.state),
+  ];
+  if (c.attempts > 0) parts.push(`${c.attempts} failed attempt${c.attempts === 1 ? '' : 's'}`);
+  if (c.last_answer) parts.push(`last answer: ${c.last_answer}`);
+  return parts.join(' · ');
+}

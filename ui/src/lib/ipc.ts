@@ -1,0 +1,77 @@
+// Typed calls to the shell's commands and the events it sends. The only module that talks to
+// Tauri, so the rest of the UI is plain TypeScript (and mockIPC can stand in for the shell).
+
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type { AddReport } from '../generated/AddReport';
+import type { AppInfo } from '../generated/AppInfo';
+import type { AppSettings } from '../generated/AppSettings';
+import type { ChunkView } from '../generated/ChunkView';
+import type { Dialect } from '../generated/Dialect';
+import type { EventBatch } from '../generated/EventBatch';
+import type { QueueSnapshot } from '../generated/QueueSnapshot';
+import type { TargetInfo } from '../generated/TargetInfo';
+import type { TargetList } from '../generated/TargetList';
+import type { UserError } from '../generated/UserError';
+
+export const api = {
+  uiReady: () => invoke<void>('ui_ready'),
+  snapshot: () => invoke<QueueSnapshot>('snapshot'),
+  chunks: (id: number) => invoke<ChunkView[]>('chunks', { id }),
+  pause: (id: number) => invoke<void>('pause', { id }),
+  resume: (id: number) => invoke<void>('resume', { id }),
+  cancel: (id: number) => invoke<void>('cancel', { id }),
+  retry: (id: number) => invoke<void>('retry', { id }),
+  pauseAll: () => invoke<void>('pause_all'),
+  resumeAll: () => invoke<void>('resume_all'),
+  retryAllFailed: () => invoke<void>('retry_all_failed'),
+  clearFinished: () => invoke<number>('clear_finished'),
+  pickFiles: () => invoke<AddReport>('pick_files'),
+  pickFolders: () => invoke<AddReport>('pick_folders'),
+  showInFolder: (id: number) => invoke<void>('show_in_folder', { id }),
+  showTestServerFolder: () => invoke<void>('show_test_server_folder'),
+  targets: () => invoke<TargetList>('targets'),
+  setDefaultTarget: (id: string) => invoke<TargetList>('set_default_target', { id }),
+  addResumableTarget: (url: string, dialect: Dialect) =>
+    invoke<TargetInfo>('add_resumable_target', { url, dialect }),
+  removeTarget: (id: string) => invoke<TargetList>('remove_target', { id }),
+  settings: () => invoke<AppSettings>('settings'),
+  saveSettings: (settings: AppSettings) => invoke<AppSettings>('save_settings', { settings }),
+  appInfo: () => invoke<AppInfo>('app_info'),
+};
+
+/** The target menu's entry that opens the "add a server" dialog instead of choosing. */
+export const ADD_TARGET = '__add__';
+
+export const BATCH_EVENT = 'queue-batch';
+export const ADDED_EVENT = 'files-added';
+
+export function onBatch(cb: (b: EventBatch) => void): Promise<UnlistenFn> {
+  return listen<EventBatch>(BATCH_EVENT, (e) => cb(e.payload));
+}
+
+export function onFilesAdded(cb: (r: AddReport) => void): Promise<UnlistenFn> {
+  return listen<AddReport>(ADDED_EVENT, (e) => cb(e.payload));
+}
+
+/** Native drag-and-drop over the window (Tauri's events; the shell queues the drop). */
+export async function onDragHover(cb: (over: boolean) => void): Promise<UnlistenFn> {
+  const offs = await Promise.all([
+    listen('tauri://drag-enter', () => cb(true)),
+    listen('tauri://drag-over', () => cb(true)),
+    listen('tauri://drag-leave', () => cb(false)),
+    listen('tauri://drag-drop', () => cb(false)),
+  ]);
+  return () => offs.forEach((off) => off());
+}
+
+/** Any rejection as a UserError: commands reject with one; anything else is a bug or IPC failure. */
+export function asUserError(e: unknown): UserError {
+  if (typeof e === 'object' && e !== null && 'message' in e && 'hint' in e) {
+    return e as UserError;
+  }
+  return {
+    message: `Something went wrong: ${String(e)}`,
+    hint: 'Try again; if it keeps happening, restart Twake Uploader.',
+  };
+}

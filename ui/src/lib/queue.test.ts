@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { QueueModel } from './queue';
+import { batch, FAILED, summary } from './testdata';
+
+function progress(id: number, acked: number, total = 10_000_000) {
+  return { id, acked_bytes: acked, total_bytes: total, bytes_per_sec: 1000, eta_secs: 5 };
+}
+
+describe('queue model', () => {
+  it('adds files in order and ignores a repeat of one the snapshot already had', () => {
+    const m = new QueueModel();
+    m.load({ uploads: [summary(1)], totals: { ...m.totals, files: 1 } });
+    const a = m.apply(batch({ added: [summary(1, { acked_bytes: 5 }), summary(2)] }));
+    expect(a.rows).toBe(true);
+    expect(m.order).toEqual([1, 2]);
+    expect(m.get(1)?.acked).toBe(0);
+    expect(m.get(2)?.name).toBe('file-2.jpg');
+    expect(m.get(2)?.folder).toBe('photos');
+  });
+
+  it('acknowledged bytes never go backwards nor past the size', () => {
+    const m = new QueueModel();
+    m.apply(batch({ added: [summary(1)] }));
+    m.apply(batch({ progress: [progress(1, 6_000_000)] }));
+    m.apply(batch({ progress: [progress(1, 4_000_000)] }));
+    expect(m.get(1)?.acked).toBe(6_000_000);
+    m.apply(batch({ chunks: [{ id: 1, chunk: 3, state: { state: 'done' }, acked_bytes: 3_000_000 }] }));
+    expect(m.get(1)?.acked).toBe(6_000_000);
+    m.apply(batch({ progress: [progress(1, 12_000_000)] }));
+    expect(m.get(1)?.acked).toBe(10_000_000);
+  });
+
+  it('a re-plan starts the bytes and the chunk map over', () => {
+    const m = new QueueModel();
+    m.apply(batch({ added: [summary(1)], progress: [progress(1, 5_000_000)] }));
+    m.setChunks(1, []);
+    m.apply(batch({ replanned: [{ id: 1, chunk_size: 500_000, total_chunks: 20, reason: '413' }] }));
+    expect(m.get(1)?.acked).toBe(0);
+    expect(m.get(1)?.totalChunks).toBe(20);
+    expect(m.get(1)?.replanReason).toBe('413');
+  });
+
+  it('rows are replaced, not mutated, so views notice the change', () => {
+    const m = new QueueModel();
+    m.apply(batch({ added: [summary(1)] }));
+    const before = m.get(1);
+    m.apply(batch({ files: [{ id: 1, state: { state: 'uploading' } }] }));
+    expect(m.get(1)).not.toBe(before);
+    expect(before?.state.state).toBe('queued');
+  });
+
+  it('a late batch does not bring a done file back to uploading', () => {
+    const m = new QueueModel();
+    m.apply(batch({ added: [summary(1)], files: [{ id: 1, state: { state: 'done' } }] }));
+    m.apply(batch({ files: [{ id: 1, state: { state: 'uploading' } }] }));
+    expect(m.get(1)?.state.state).toBe('done');
+  });
+
+  it('tabs filter by state and count', () => {
+    const m = new QueueModel();
+    m.apply(
+      batch({
+        added: [summary(1), summary(2), summary(3), summary(4)],
+        files: [
+          { id: 2, state: { state: 'done' } },
+          { id: 3, state: FAILED },
+          { id: 4, state: { state: 'paused' } },
+        ],
+      }),
+    );
+    expect(m.ids('active')).toEqual([1, 4]);
+    expect(m.ids('done')).toEqual([2]);
+    expect(m.ids('failed')).toEqual([3]);
+    expect(m.counts()).toEqual({ all: 4, active: 2, done: 1, failed: 1 });
+  });
+
+  it('chunk events update the open chunk map, keeping done chunks done', () => {
+    const m = new QueueModel();
+    m.apply(batch({ added: [summary(1)] }));
+    const cell = (n: number) => ({
+      number: n,
+      start: (n - 1) * 1_000_000,
+      end: n * 1_000_000,
+      state: { state: 'pending' as const },
+      attempts: 0,
+      last_answer: '',
+    });
+    m.setChunks(1, [cell(1), cell(2)]);
+    const a = m.apply(
+      batch({
+        chunks: [
+          { id: 1, chunk: 1, state: { state: 'done' }, acked_bytes: 1_000_000 },
+          {
+            id: 1,
+            chunk: 2,
+            state: { state: 'retrying', attempt: 3, retry_in_ms: 1000, reason: '503 busy' },
+            acked_bytes: 1_000_000,
+          },
+          { id: 2, chunk: 1, state: { state: 'done' }, acked_bytes: 1 },
+        ],
+      }),
+    );
+    expect(a.chunks).toBe(true);
+    expect(m.chunkMap?.chunks[0].state.state).toBe('done');
+    expect(m.chunkMap?.chunks[1].attempts).toBe(2);
+    expect(m.chunkMap?.chunks[1].last_answer).toBe('503 busy');
+    m.apply(batch({ chunks: [{ id: 1, chunk: 1, state: { state: 'sending' }, acked_bytes: 0 }] }));
+    expect(m.chunkMap?.chunks[0].state.state).toBe('done');
+  });
+
+  it('removed files leave the list and close their chunk map', () => {
+    const m = new QueueModel();
+    m.apply(batch({ added: [summary(1), summary(2)] }));
+    m.setChunks(1, []);
+    m.apply(batch({ removed: [1] }));
+    expect(m.order).toEqual([2]);
+    expect(m.chunkMap).toBeNull();
+  });
+
+  it('toolbar totals agree with the rows at once, not a second later', () => {
+    const m = new QueueModel();
+    m.apply(batch({ added: [summary(1), summary(2)], progress: [progress(1, 4_000_000)] }));
+    m.apply(batch({ files: [{ id: 2, state: { state: 'done' } }], progress: [progress(2, 10_000_000)] }));
+    const t = m.liveTotals();
+    expect([t.files, t.files_done, t.bytes_total, t.bytes_acked]).toEqual([2, 1, 20_000_000, 14_000_000]);
+  });
+
+  it('applies 10,000 added files in one batch quickly', () => {
+    const m = new QueueModel();
+    const added = Array.from({ length: 10_000 }, (_, i) => summary(i + 1));
+    const t0 = performance.now();
+    m.apply(batch({ added }));
+    m.apply(batch({ progress: added.map((u) => progress(u.id, 1000)) }));
+    const ms = performance.now() - t0;
+    expect(m.order.length).toBe(10_000);
+    expect(ms).toBeLessThan(500);
+  });
+});

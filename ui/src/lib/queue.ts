@@ -1,0 +1,257 @@
+// The UI's copy of the queue, built only from the shell's snapshots and event batches (the
+// UI never decides anything about an upload). Rows are replaced, never mutated, so Svelte
+// sees which ones changed; acknowledged bytes only grow, except when the engine re-plans.
+
+import type { ChunkState } from '../generated/ChunkState';
+import type { ChunkView } from '../generated/ChunkView';
+import type { EventBatch } from '../generated/EventBatch';
+import type { FileState } from '../generated/FileState';
+import type { QueueSnapshot } from '../generated/QueueSnapshot';
+import type { QueueTotals } from '../generated/QueueTotals';
+import type { UploadSummary } from '../generated/UploadSummary';
+import { clampDone, splitRelative } from './format';
+
+export interface Row {
+  id: number;
+  name: string;
+  /** Folder on the server side ("" when the file was added on its own). */
+  folder: string;
+  path: string;
+  target: string;
+  size: number;
+  chunkSize: number;
+  totalChunks: number;
+  state: FileState;
+  /** Bytes the server acknowledged; never decreases within one plan. */
+  acked: number;
+  speed: number;
+  eta: number | null;
+  /** Why the engine cut the file anew, when it did. */
+  replanReason: string | null;
+}
+
+export type Tab = 'all' | 'active' | 'done' | 'failed';
+
+/** What a row's buttons ask for. */
+export type RowAction = 'pause' | 'resume' | 'cancel' | 'retry' | 'reveal';
+
+export const EMPTY_TOTALS: QueueTotals = {
+  files: 0,
+  files_done: 0,
+  files_failed: 0,
+  bytes_total: 0,
+  bytes_acked: 0,
+  bytes_per_sec: 0,
+  eta_secs: null,
+  offline: false,
+};
+
+export function inTab(state: FileState, tab: Tab): boolean {
+  switch (tab) {
+    case 'all':
+      return true;
+    case 'active':
+      return !isFinished(state);
+    case 'done':
+      return state.state === 'done';
+    case 'failed':
+      return state.state === 'failed';
+  }
+}
+
+export function isFinished(state: FileState): boolean {
+  return state.state === 'done' || state.state === 'failed' || state.state === 'cancelled';
+}
+
+function rowFrom(u: UploadSummary): Row {
+  const { name, folder } = splitRelative(u.relative_path);
+  return {
+    id: u.id,
+    name,
+    folder,
+    path: u.path,
+    target: u.target,
+    size: u.size,
+    chunkSize: u.chunk_size,
+    totalChunks: u.total_chunks,
+    state: u.state,
+    acked: clampDone(u.acked_bytes, u.size),
+    speed: u.bytes_per_sec,
+    eta: u.eta_secs,
+    replanReason: null,
+  };
+}
+
+/** The chunk map of the one file the person looks at. */
+export interface ChunkMapData {
+  id: number;
+  chunks: ChunkView[];
+}
+
+/** What an `apply` changed, so views redraw only what they must. */
+export interface Applied {
+  rows: boolean;
+  chunks: boolean;
+  resync: boolean;
+}
+
+export class QueueModel {
+  rows = new Map<number, Row>();
+  /** Ids in queue order (the order files were added). */
+  order: number[] = [];
+  totals: QueueTotals = EMPTY_TOTALS;
+  chunkMap: ChunkMapData | null = null;
+
+  load(snapshot: QueueSnapshot): void {
+    this.rows = new Map();
+    this.order = [];
+    for (const u of snapshot.uploads) this.add(u);
+    this.totals = snapshot.totals;
+  }
+
+  private add(u: UploadSummary): void {
+    if (!this.rows.has(u.id)) this.order.push(u.id);
+    this.rows.set(u.id, rowFrom(u));
+  }
+
+  get(id: number): Row | undefined {
+    return this.rows.get(id);
+  }
+
+  private update(id: number, change: (r: Row) => Partial<Row>): boolean {
+    const r = this.rows.get(id);
+    if (!r) return false;
+    this.rows.set(id, { ...r, ...change(r) });
+    return true;
+  }
+
+  apply(batch: EventBatch): Applied {
+    const out: Applied = { rows: false, chunks: false, resync: batch.resync };
+    for (const u of batch.added) {
+      // A batch may repeat what a snapshot already showed: the snapshot is newer.
+      if (!this.rows.has(u.id)) {
+        this.add(u);
+        out.rows = true;
+      }
+    }
+    for (const p of batch.replanned) {
+      out.rows =
+        this.update(p.id, () => ({
+          chunkSize: p.chunk_size,
+          totalChunks: p.total_chunks,
+          acked: 0,
+          replanReason: p.reason,
+        })) || out.rows;
+      if (this.chunkMap?.id === p.id) {
+        this.chunkMap = { id: p.id, chunks: [] };
+        out.chunks = true;
+      }
+    }
+    for (const f of batch.files) {
+      out.rows =
+        this.update(f.id, (r) =>
+          // Done is final in the engine; an older batch must not bring a file back to life.
+          r.state.state === 'done' ? {} : { state: f.state, ...(isFinished(f.state) ? { speed: 0 } : {}) },
+        ) || out.rows;
+    }
+    if (this.chunkMap) {
+      const map = this.chunkMap;
+      for (const c of batch.chunks) {
+        if (c.id !== map.id) continue;
+        const cell = map.chunks[c.chunk - 1];
+        if (!cell) continue;
+        if (cell.state.state === 'done' && c.state.state !== 'done') continue;
+        map.chunks[c.chunk - 1] = {
+          ...cell,
+          state: c.state,
+          attempts: attemptsAfter(cell.attempts, c.state),
+          last_answer: answerAfter(cell.last_answer, c.state),
+        };
+        out.chunks = true;
+      }
+    }
+    for (const c of batch.chunks) {
+      out.rows = this.update(c.id, (r) => ({ acked: grow(r, c.acked_bytes) })) || out.rows;
+    }
+    for (const p of batch.progress) {
+      out.rows =
+        this.update(p.id, (r) => {
+          const size = p.total_bytes;
+          return {
+            size,
+            acked: clampDone(Math.max(r.acked, p.acked_bytes), size),
+            speed: isFinished(r.state) ? 0 : p.bytes_per_sec,
+            eta: p.eta_secs,
+          };
+        }) || out.rows;
+    }
+    if (batch.removed.length > 0) {
+      const gone = new Set(batch.removed);
+      for (const id of gone) this.rows.delete(id);
+      this.order = this.order.filter((id) => !gone.has(id));
+      if (this.chunkMap && gone.has(this.chunkMap.id)) this.chunkMap = null;
+      out.rows = true;
+    }
+    if (batch.totals) {
+      this.totals = batch.totals;
+      out.rows = true;
+    }
+    return out;
+  }
+
+  setChunks(id: number, chunks: ChunkView[]): void {
+    this.chunkMap = { id, chunks };
+  }
+
+  ids(tab: Tab): number[] {
+    if (tab === 'all') return this.order;
+    return this.order.filter((id) => {
+      const r = this.rows.get(id);
+      return r !== undefined && inTab(r.state, tab);
+    });
+  }
+
+  /**
+   * Totals for the toolbar: files and bytes from the rows (so they agree with the rows at
+   * every moment), speed and time left from the engine's last totals (sent once a second).
+   */
+  liveTotals(): QueueTotals {
+    const t = { ...this.totals, files: 0, files_done: 0, files_failed: 0, bytes_total: 0, bytes_acked: 0 };
+    for (const r of this.rows.values()) {
+      t.files++;
+      if (r.state.state === 'done') t.files_done++;
+      if (r.state.state === 'failed') t.files_failed++;
+      t.bytes_total += r.size;
+      t.bytes_acked += r.acked;
+    }
+    if (t.files_done + t.files_failed === t.files) {
+      t.bytes_per_sec = 0;
+      t.eta_secs = null;
+    }
+    return t;
+  }
+
+  counts(): Record<Tab, number> {
+    const c = { all: this.order.length, active: 0, done: 0, failed: 0 };
+    for (const r of this.rows.values()) {
+      if (!isFinished(r.state)) c.active++;
+      else if (r.state.state === 'done') c.done++;
+      else if (r.state.state === 'failed') c.failed++;
+    }
+    return c;
+  }
+}
+
+function grow(r: Row, acked: number): number {
+  return clampDone(Math.max(r.acked, acked), r.size);
+}
+
+function attemptsAfter(before: number, state: ChunkState): number {
+  return state.state === 'retrying' ? Math.max(before, state.attempt - 1) : before;
+}
+
+function answerAfter(before: string, state: ChunkState): string {
+  if (state.state === 'retrying') return state.reason;
+  if (state.state === 'failed') return state.reason;
+  return before;
+}

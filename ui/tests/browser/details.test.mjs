@@ -1,0 +1,214 @@
+// The chunk map, error messages and the drop overlay, in headless Chromium with a fake shell.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { useHarness } from '../support.mjs';
+
+// Must match PALETTE in src/lib/chunkmap.ts (what a person sees is what is asserted).
+const LIGHT = {
+  pending: [0xd5, 0xda, 0xe3],
+  sending: [0x2f, 0x6f, 0xed],
+  done: [0x23, 0xa3, 0x5a],
+  retrying: [0xf0, 0xa0, 0x20],
+  failed: [0xd9, 0x30, 0x25],
+};
+
+const open = useHarness({ before, after });
+
+/** RGB at the centre of chunk `index`'s cell, read back from the canvas. */
+async function cellColour(page, index) {
+  return page.getByTestId('chunk-map').evaluate((canvas, i) => {
+    const ratio = canvas.width / canvas.getBoundingClientRect().width;
+    const ctx = canvas.getContext('2d');
+    const [cell, gap, cols] = ['cell', 'gap', 'cols'].map((k) => Number(canvas.dataset[k]));
+    const pitch = cell + gap;
+    const x = ((i % cols) * pitch + cell / 2) * ratio;
+    const y = (Math.floor(i / cols) * pitch + cell / 2) * ratio;
+    return Array.from(ctx.getImageData(Math.floor(x), Math.floor(y), 1, 1).data.slice(0, 3));
+  }, index);
+}
+
+describe('chunk map', () => {
+  test('cells take the colour of their state as events arrive', async () => {
+    const { page, context } = await open();
+    const id = await page.evaluate(() => window.fake.add(['video.mp4'], 12_000_000, 1_000_000)[0].id);
+    await page.locator('[role="row"]').first().click();
+    await page.getByTestId('chunk-map').waitFor();
+    assert.deepEqual(await cellColour(page, 0), LIGHT.pending);
+    await page.evaluate((id) => {
+      const b = (chunk, state) => ({ id, chunk, state, acked_bytes: 0 });
+      return window.fake.push({
+        added: [], replanned: [], files: [], progress: [], removed: [], totals: null, connectivity: null, notices: [], resync: false,
+        chunks: [
+          b(1, { state: 'done' }),
+          b(2, { state: 'sending' }),
+          b(3, { state: 'retrying', attempt: 3, retry_in_ms: 4000, reason: 'http://127.0.0.1:41000/upload answered 503: busy' }),
+          b(4, { state: 'failed', reason: 'refused (403)' }),
+        ],
+      });
+    }, id);
+    await page.locator('.legend li', { hasText: 'Done 1' }).waitFor();
+    assert.deepEqual(await cellColour(page, 0), LIGHT.done);
+    assert.deepEqual(await cellColour(page, 1), LIGHT.sending);
+    assert.deepEqual(await cellColour(page, 3), LIGHT.failed);
+    assert.deepEqual(await cellColour(page, 4), LIGHT.pending);
+    // The retry count is written inside the amber cell, so sample its corner.
+    const corner = await page.getByTestId('chunk-map').evaluate((canvas) => {
+      const ratio = canvas.width / canvas.getBoundingClientRect().width;
+      const [cell, gap] = ['cell', 'gap'].map((k) => Number(canvas.dataset[k]));
+      const ctx = canvas.getContext('2d');
+      return Array.from(ctx.getImageData(Math.floor((2 * (cell + gap) + 1) * ratio), Math.floor(1 * ratio), 1, 1).data.slice(0, 3));
+    });
+    assert.deepEqual(corner, LIGHT.retrying);
+    await context.close();
+  });
+
+  test('hovering a cell tells its number, byte range and last answer', async () => {
+    const { page, context } = await open();
+    const id = await page.evaluate(() => window.fake.add(['song.flac'], 5_000_000, 1_000_000)[0].id);
+    await page.locator('[role="row"]').first().click();
+    await page.getByTestId('chunk-map').waitFor();
+    await page.evaluate((id) => window.fake.push({
+      added: [], replanned: [], files: [], progress: [], removed: [], totals: null, connectivity: null, notices: [], resync: false,
+      chunks: [{ id, chunk: 2, state: { state: 'retrying', attempt: 2, retry_in_ms: 1500, reason: 'answered 503: busy' }, acked_bytes: 0 }],
+    }), id);
+    const box = await page.getByTestId('chunk-map').boundingBox();
+    const [cell, gap] = await page.getByTestId('chunk-map').evaluate((c) => ['cell', 'gap'].map((k) => Number(c.dataset[k])));
+    await page.mouse.move(box.x + cell + gap + cell / 2, box.y + cell / 2);
+    const info = page.getByTestId('chunk-info');
+    await info.filter({ hasText: 'Chunk 2 of 5' }).waitFor();
+    const text = await info.textContent();
+    assert.match(text, /bytes 1,000,000–1,999,999 \(1\.0 MB\)/);
+    assert.match(text, /last answer: answered 503: busy/);
+    // Keyboard: focus the map, End goes to the last chunk.
+    await page.mouse.move(0, 0);
+    await page.getByRole('application').focus();
+    await page.keyboard.press('End');
+    await info.filter({ hasText: 'Chunk 5 of 5' }).waitFor();
+    await context.close();
+  });
+
+  test('10,000 chunks are drawn in one frame', async () => {
+    const { page, context } = await open();
+    await page.evaluate(() => window.fake.add(['disk.img'], 10_000_000_000, 1_000_000));
+    await page.locator('[role="row"]').first().click();
+    await page.getByTestId('chunk-map').waitFor();
+    const ms = await page.evaluate(async () => {
+      const id = window.fake.uploads.keys().next().value;
+      const chunks = Array.from({ length: 10_000 }, (_, i) => ({ id, chunk: i + 1, state: { state: i % 2 ? 'done' : 'sending' }, acked_bytes: 0 }));
+      const t0 = performance.now();
+      await window.fake.push({ added: [], replanned: [], files: [], progress: [], removed: [], totals: null, connectivity: null, notices: [], resync: false, chunks });
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      return performance.now() - t0;
+    });
+    assert.deepEqual(await cellColour(page, 9_999), LIGHT.done);
+    assert.deepEqual(await cellColour(page, 9_998), LIGHT.sending);
+    assert.ok(ms < 250, `10,000 chunk updates took ${ms.toFixed(0)} ms to reach the screen`);
+    await context.close();
+  });
+});
+
+describe('errors and drops', () => {
+  test('a refused command shows its reason and what to do on the row', async () => {
+    const { page, context } = await open();
+    await page.evaluate(() => {
+      window.fake.add(['locked.bin']);
+      window.fake.failures.set('pause', { message: 'the upload engine has stopped', hint: 'Restart Twake Uploader.' });
+    });
+    await page.getByRole('button', { name: 'Pause locked.bin' }).click();
+    const alert = page.locator('[role="row"] [role="alert"]');
+    await alert.waitFor();
+    assert.equal(await alert.textContent(), 'the upload engine has stopped Restart Twake Uploader.');
+    await context.close();
+  });
+
+  test('a failed file shows the server reason and the action to take', async () => {
+    const { page, context } = await open();
+    await page.evaluate(async () => {
+      const [u] = window.fake.add(['secret.docx']);
+      await window.fake.setState(u.id, { state: 'failed', reason: 'http://127.0.0.1:41000/upload refused the upload (403): forbidden', retryable: false });
+    });
+    await page.getByRole('button', { name: 'Retry secret.docx' }).waitFor();
+    const detail = await page.getByTestId('detail').first().textContent();
+    assert.match(detail, /refused the upload \(403\): forbidden\. Check the file or the target, then retry\./);
+    assert.equal(await page.getByRole('tab', { name: 'Failed 1' }).count(), 1);
+    await context.close();
+  });
+
+  test('paths that could not be added are listed in a banner', async () => {
+    const { page, context } = await open();
+    await page.evaluate(() => {
+      window.fake.nextPick = { names: ['ok.txt'], failures: [{ path: '/media/usb/gone.bin', reason: 'cannot read /media/usb/gone.bin: No such file or directory (os error 2)' }] };
+    });
+    await page.getByTestId('add-files').click();
+    const banner = page.getByTestId('banner-error');
+    await banner.waitFor();
+    const text = await banner.textContent();
+    assert.match(text, /1 file added to Local test server, but 1 could not be added/);
+    assert.match(text, /\/media\/usb\/gone\.bin: cannot read/);
+    await page.getByRole('button', { name: 'Dismiss this message' }).click();
+    assert.equal(await page.getByTestId('banner-error').count(), 0);
+    await context.close();
+  });
+
+  test('settings refuse a bad value with the allowed range', async () => {
+    const { page, context } = await open();
+    await page.getByTestId('settings').click();
+    const dialog = page.getByTestId('settings-dialog');
+    await dialog.waitFor();
+    await dialog.getByLabel('Chunks sent at once').fill('40');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    const err = page.getByTestId('settings-error');
+    await err.waitFor();
+    assert.match(await err.textContent(), /Choose between 1 and 16 parallel chunks/);
+    await dialog.getByLabel('Chunks sent at once').fill('4');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate(() => window.fake.settings.parallel_chunks), 4);
+    await context.close();
+  });
+
+  test('losing the network shows a calm banner until it comes back, and engine notices show', async () => {
+    const { page, context } = await open();
+    const batch = (over) => ({ added: [], replanned: [], files: [], chunks: [], progress: [], removed: [], totals: null, connectivity: null, notices: [], resync: false, ...over });
+    await page.evaluate((b) => window.fake.push(b), batch({ connectivity: { online: false, reason: 'connection refused' }, notices: ['The queue database was damaged and moved aside.'] }));
+    const strip = page.getByTestId('offline');
+    await strip.waitFor();
+    assert.match(await strip.textContent(), /Waiting for the network\..*continue by themselves.*\(connection refused\)/s);
+    assert.match(await page.getByTestId('banner-info').textContent(), /database was damaged/);
+    await page.evaluate((b) => window.fake.push(b), batch({ connectivity: { online: true, reason: null } }));
+    await strip.waitFor({ state: 'detached' });
+    await context.close();
+  });
+
+  test('dragging files over the window shows the drop overlay until they leave', async () => {
+    const { page, context } = await open();
+    await page.evaluate(() => window.fake.emit('tauri://drag-enter', { paths: ['/home/me/a.txt'], position: { x: 10, y: 10 } }));
+    const overlay = page.getByTestId('drop-overlay');
+    await overlay.waitFor();
+    assert.match(await overlay.textContent(), /Files and folders go to Local test server/);
+    await page.evaluate(() => window.fake.emit('tauri://drag-leave', null));
+    await overlay.waitFor({ state: 'detached' });
+    await context.close();
+  });
+
+  test('the dark theme follows the system setting', async () => {
+    const light = await open({ colorScheme: 'light' });
+    const dark = await open({ colorScheme: 'dark' });
+    const bg = (p) => p.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    assert.equal(await bg(light.page), 'rgb(245, 247, 251)');
+    assert.equal(await bg(dark.page), 'rgb(18, 21, 27)');
+    await light.context.close();
+    await dark.context.close();
+  });
+
+  test('every button has a name a screen reader can say', async () => {
+    const { page, context } = await open();
+    await page.evaluate(() => window.fake.add(['a.txt']));
+    await page.locator('[role="row"]').first().click();
+    const unnamed = await page.evaluate(() =>
+      [...document.querySelectorAll('button')].filter((b) => !(b.getAttribute('aria-label') || b.textContent.trim())).map((b) => b.outerHTML),
+    );
+    assert.deepEqual(unnamed, []);
+    await context.close();
+  });
+});

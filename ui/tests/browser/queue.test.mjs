@@ -1,0 +1,99 @@
+// The real UI in headless Chromium against a fake shell (mockIPC): what a person does with the
+// queue, and what they see when things go wrong.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { useHarness } from '../support.mjs';
+
+const fresh = useHarness({ before, after });
+
+const rowState = (page, name) =>
+  page.locator(`[role="row"]:has(.title:text-is("${name}")) [data-testid="state"]`).textContent();
+
+describe('queue', () => {
+  test('adding files through the picker lists them with sizes and the target name', async () => {
+    const { page, problems, context } = await fresh();
+    await page.getByTestId('empty').waitFor();
+    await page.getByTestId('add-files').click();
+    await page.locator('[role="row"]').nth(2).waitFor();
+    const names = await page.locator('[role="row"] .title').allTextContents();
+    assert.deepEqual(names, ['report.pdf', 'holiday.mov', 'notes.txt']);
+    const sub = await page.locator('[role="row"] .sub').first().textContent();
+    assert.match(sub, /24 MB · to Local test server/);
+    assert.match(await page.getByTestId('totals').textContent(), /0 of 3 files · 0 B of 72 MB/);
+    assert.equal(await page.getByRole('tab', { name: /All/ }).textContent(), 'All 3');
+    assert.deepEqual(problems, []);
+    assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
+    await context.close();
+  });
+
+  test('pausing and resuming a row calls the shell and follows its answer', async () => {
+    const { page, context } = await fresh();
+    await page.evaluate(() => {
+      const [u] = window.fake.add(['movie.mkv']);
+      window.fake.setState(u.id, { state: 'uploading' });
+      window.fake.setProgress(u.id, 7_000_000, 500_000, 120);
+    });
+    await page.getByText('7.0 MB of 24 MB (500 KB/s) · 2 min left').waitFor();
+    assert.equal(await rowState(page, 'movie.mkv'), 'Uploading');
+    await page.getByRole('button', { name: 'Pause movie.mkv' }).click();
+    await page.getByRole('button', { name: 'Resume movie.mkv' }).waitFor();
+    assert.equal(await rowState(page, 'movie.mkv'), 'Paused');
+    // Paused: no speed or time left, and the bytes stay where they were.
+    assert.equal(await page.getByTestId('detail').first().textContent(), '7.0 MB of 24 MB');
+    await page.getByRole('button', { name: 'Resume movie.mkv' }).click();
+    await page.getByRole('button', { name: 'Pause movie.mkv' }).waitFor();
+    assert.equal(await rowState(page, 'movie.mkv'), 'Waiting');
+    const calls = await page.evaluate(() => window.fake.calls.map((c) => `${c.cmd}:${c.args?.id ?? ''}`));
+    assert.ok(calls.includes('pause:1') && calls.includes('resume:1'), calls.join(' '));
+    await context.close();
+  });
+
+  test('progress never goes backwards when an older figure arrives late', async () => {
+    const { page, context } = await fresh();
+    await page.evaluate(async () => {
+      const [u] = window.fake.add(['big.iso']);
+      await window.fake.setState(u.id, { state: 'uploading' });
+      await window.fake.setProgress(u.id, 12_000_000, 1_000_000, 12);
+      await window.fake.setProgress(u.id, 3_000_000, 1_000_000, 21);
+    });
+    await page.getByTestId('detail').filter({ hasText: 'of 24 MB' }).waitFor();
+    assert.match(await page.getByTestId('detail').first().textContent(), /^12 MB of 24 MB/);
+    assert.equal(await page.locator('[role="row"] [role="progressbar"]').getAttribute('aria-valuenow'), '50');
+    await context.close();
+  });
+
+  test('10,000 rows stay virtual and scroll to the last one', async () => {
+    const { page, context } = await fresh();
+    await page.evaluate(() => window.fake.addMany(10_000));
+    await page.getByRole('tab', { name: 'All 10,000' }).waitFor();
+    const inDom = await page.locator('[role="row"]').count();
+    assert.ok(inDom > 5 && inDom < 60, `${inDom} rows in the DOM`);
+    await page.getByTestId('queue').evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await page.locator('[role="row"]:has(.title:text-is("file-10000.bin"))').waitFor();
+    assert.equal(await page.locator('[role="row"]').last().getAttribute('aria-rowindex'), '10000');
+    // Keyboard: Home selects the first file and scrolls back up.
+    await page.locator('[role="row"]').last().click();
+    await page.keyboard.press('Home');
+    await page.locator('[role="row"][aria-selected="true"]:has(.title:text-is("file-1.bin"))').waitFor();
+    await context.close();
+  });
+
+  test('tabs filter the queue and the failed tab offers retry all', async () => {
+    const { page, context } = await fresh();
+    await page.evaluate(async () => {
+      const us = window.fake.add(['a.txt', 'b.txt', 'c.txt']);
+      await window.fake.setState(us[0].id, { state: 'done' });
+      await window.fake.setState(us[1].id, { state: 'failed', reason: 'the server refused it (403)', retryable: false });
+    });
+    await page.getByRole('tab', { name: 'Failed 1' }).click();
+    assert.deepEqual(await page.locator('[role="row"] .title').allTextContents(), ['b.txt']);
+    await page.getByTestId('retry-all').click();
+    await page.getByRole('tab', { name: 'Done 1' }).click();
+    assert.deepEqual(await page.locator('[role="row"] .title').allTextContents(), ['a.txt']);
+    await page.getByRole('tab', { name: 'Active 1' }).click();
+    assert.deepEqual(await page.locator('[role="row"] .title').allTextContents(), ['c.txt']);
+    const calls = await page.evaluate(() => window.fake.calls.map((c) => c.cmd));
+    assert.ok(calls.includes('retry_all_failed'));
+    await context.close();
+  });
+});

@@ -1,0 +1,146 @@
+// The real desktop app (WebKitGTK under a private Xvfb, driven by tauri-driver) against the
+// real receiver: files given on the command line upload, a pause and a resume from the UI
+// hold and release a file, and everything arrives byte for byte.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { REPO_DIR } from '../support.mjs';
+import { spawn } from 'node:child_process';
+import { startReceiver, startSessionBus, startSlowProxy, startTauriDriver, startXvfb } from './processes.mjs';
+import { Session } from './webdriver.mjs';
+
+const TARGET_DIR = process.env.CARGO_TARGET_DIR ?? path.join(REPO_DIR, 'target');
+const APP_BIN = process.env.APP_BIN ?? path.join(TARGET_DIR, 'debug/twake-uploader');
+const RECEIVER_BIN = process.env.RECEIVER_BIN ?? path.join(TARGET_DIR, 'debug/twake-upload');
+const SHOTS = process.env.SCREENSHOT_DIR ?? path.join(TARGET_DIR, 'app-e2e');
+const IDENTIFIER = 'com.linagora.twake-uploader';
+
+const stops = [];
+let work;
+let session;
+
+before(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'twake-app-e2e-'));
+  fs.mkdirSync(SHOTS, { recursive: true });
+});
+
+after(async () => {
+  await session?.close();
+  for (const stop of stops.reverse()) await stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+function file(rel, bytes) {
+  const p = path.join(work, 'src', rel);
+  fs.mkdirSync(path.dirname(p), { recursive: true });
+  fs.writeFileSync(p, bytes);
+  return p;
+}
+
+const rowSelector = (name) => `[role="row"][aria-label^="${name},"]`;
+// Expressions evaluated in the window.
+const stateExpr = (name) => `document.querySelector('${rowSelector(name)} [data-testid="state"]')?.textContent`;
+const pctExpr = (name) =>
+  `Number(document.querySelector('${rowSelector(name)} [role="progressbar"]')?.getAttribute('aria-valuenow') ?? -1)`;
+
+test('files from the command line upload; pause and resume from the UI hold and release one; a second launch hands its file over', { timeout: 240_000 }, async () => {
+  for (const [what, p] of [['the app', APP_BIN], ['the receiver CLI', RECEIVER_BIN]]) {
+    assert.ok(fs.existsSync(p), `${what} is not built at ${p}: run make app-build`);
+  }
+  const big = file('big.bin', crypto.randomBytes(6 * 1024 * 1024));
+  const song = file('music/song.flac', crypto.randomBytes(8 * 1024 * 1024 + 17));
+  file('music/cover.jpg', crypto.randomBytes(200_000));
+  const note = file('note.txt', 'hello from the desktop test\n');
+
+  const received = path.join(work, 'received');
+  const receiver = await startReceiver(RECEIVER_BIN, received);
+  stops.push(receiver.stop);
+  // 120 ms per request: each 256 KiB chunk takes a quarter second, long enough to pause.
+  const proxy = await startSlowProxy(receiver.url, 120);
+  stops.push(proxy.stop);
+
+  const config = path.join(work, 'config');
+  fs.mkdirSync(path.join(config, IDENTIFIER), { recursive: true });
+  fs.writeFileSync(
+    path.join(config, IDENTIFIER, 'settings.json'),
+    JSON.stringify({
+      chunk_size: 256 * 1024,
+      parallel_chunks: 1,
+      parallel_files: 1,
+      close_to_tray: false,
+      notifications: false,
+      default_target: `resumable:${proxy.url}`,
+      saved_targets: [{ kind: 'resumable', url: proxy.url, dialect: 'resumable' }],
+    }),
+  );
+
+  const xvfb = await startXvfb();
+  stops.push(xvfb.stop);
+  const bus = await startSessionBus();
+  stops.push(bus.stop);
+  const appEnv = {
+    DISPLAY: xvfb.display,
+    DBUS_SESSION_BUS_ADDRESS: bus.address,
+    XDG_CONFIG_HOME: config,
+    XDG_DATA_HOME: path.join(work, 'data'),
+    GDK_BACKEND: 'x11',
+  };
+  const driver = await startTauriDriver(appEnv);
+  stops.push(driver.stop);
+
+  session = await Session.start(driver.base, APP_BIN, [big, path.dirname(song), note]);
+  await session.until('the four files in the queue', `return document.querySelectorAll('[role="row"]').length === 4;`);
+  const names = await session.run(`return [...document.querySelectorAll('[role="row"] .title')].map((e) => e.textContent);`);
+  assert.deepEqual(names, ['big.bin', 'cover.jpg', 'song.flac', 'note.txt']);
+
+  await session.until('big.bin uploading', `const p = ${pctExpr('big.bin')}; return p >= 25 && p < 70;`);
+  await session.click(`${rowSelector('big.bin')} button[data-action="pause"]`);
+  await session.until('big.bin paused', `return ${stateExpr('big.bin')} === 'Paused';`, 5_000);
+
+  // Paused means paused: after the request in flight ends, no chunk of big.bin is sent.
+  await new Promise((r) => setTimeout(r, 600));
+  const postsAtPause = proxy.posts('big.bin');
+  const pctAtPause = await session.run(`return ${pctExpr('big.bin')};`);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(proxy.posts('big.bin'), postsAtPause, 'chunks were sent while paused');
+  assert.equal(await session.run(`return ${pctExpr('big.bin')};`), pctAtPause);
+  assert.ok(pctAtPause > 0 && pctAtPause < 100, `paused at ${pctAtPause} %`);
+
+  // Screenshots for the docs: the queue mid-way, then big.bin's chunk map.
+  await session.until('song.flac uploading', `const p = ${pctExpr('song.flac')}; return p >= 20 && p < 90;`, 20_000);
+  fs.writeFileSync(path.join(SHOTS, 'queue.png'), await session.screenshot());
+  await session.click(`${rowSelector('big.bin')} .name`);
+  await session.until('the chunk map', `return !!document.querySelector('[data-testid="chunk-map"]');`);
+  await new Promise((r) => setTimeout(r, 300));
+  fs.writeFileSync(path.join(SHOTS, 'chunk-map.png'), await session.screenshot());
+
+  await session.click(`${rowSelector('big.bin')} button[data-action="resume"]`);
+  await session.until(
+    'every file uploaded',
+    `return [...document.querySelectorAll('[role="row"] [data-testid="state"]')].every((e) => e.textContent === 'Uploaded');`,
+    120_000,
+  );
+  assert.ok(proxy.posts('big.bin') > postsAtPause, 'big.bin resumed');
+  await session.until('the totals to say all four', `return document.querySelector('[data-testid="totals"]').textContent.startsWith('4 of 4 files');`, 5_000);
+
+  // A second launch hands its file to the running window and exits.
+  const extra = file('extra.txt', 'handed over by a second launch\n');
+  const second = spawn(APP_BIN, [extra], { env: { ...process.env, ...appEnv }, stdio: 'ignore' });
+  const exitCode = await new Promise((resolve) => second.once('exit', resolve));
+  assert.equal(exitCode, 0, 'the second launch should hand over and exit');
+  await session.until('extra.txt uploaded', `return ${stateExpr('extra.txt')} === 'Uploaded';`, 20_000);
+
+  for (const [rel, src] of [
+    ['extra.txt', extra],
+    ['big.bin', big],
+    ['music/song.flac', song],
+    ['music/cover.jpg', path.join(work, 'src/music/cover.jpg')],
+    ['note.txt', note],
+  ]) {
+    const got = fs.readFileSync(path.join(received, rel));
+    assert.ok(got.equals(fs.readFileSync(src)), `${rel} arrived different`);
+  }
+});

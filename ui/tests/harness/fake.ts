@@ -1,0 +1,226 @@
+// A stand-in for the Rust shell, just rich enough to drive the UI: it keeps a queue, answers
+// commands like the real ones (same shapes, same error objects) and emits event batches.
+import { emit } from '@tauri-apps/api/event';
+import type { AddReport } from '../../src/generated/AddReport';
+import type { AppSettings } from '../../src/generated/AppSettings';
+import type { ChunkView } from '../../src/generated/ChunkView';
+import type { EventBatch } from '../../src/generated/EventBatch';
+import type { FileState } from '../../src/generated/FileState';
+import type { QueueTotals } from '../../src/generated/QueueTotals';
+import type { TargetList } from '../../src/generated/TargetList';
+import type { UploadSummary } from '../../src/generated/UploadSummary';
+import type { UserError } from '../../src/generated/UserError';
+import { batch } from '../../src/lib/testdata';
+
+const LOCAL_URL = 'http://127.0.0.1:41000/upload';
+
+/** A batch with nothing in it (the shape the shell sends). */
+export const emptyBatch = (): EventBatch => batch();
+
+export class FakeShell {
+  uploads = new Map<number, UploadSummary>();
+  chunkMaps = new Map<number, ChunkView[]>();
+  nextId = 1;
+  /** Every command received, for assertions. */
+  calls: { cmd: string; args?: Record<string, unknown> }[] = [];
+  /** Commands that should fail, with the error they reject with. */
+  failures = new Map<string, UserError>();
+  /** What the next "Add files…" returns: files to add and paths that fail. */
+  nextPick: { names: string[]; failures: { path: string; reason: string }[] } = {
+    names: ['report.pdf', 'holiday.mov', 'notes.txt'],
+    failures: [],
+  };
+  settings: AppSettings = {
+    chunk_size: 1048576,
+    parallel_chunks: 3,
+    parallel_files: 2,
+    bandwidth_limit_kbps: 0,
+    changed_files: 'fail',
+    close_to_tray: true,
+    notifications: true,
+    default_target: 'local',
+    saved_targets: [],
+    local_server_port: 0,
+  };
+
+  targets(): TargetList {
+    return {
+      default_id: 'local',
+      targets: [
+        {
+          id: 'local',
+          kind: 'local_test_server',
+          name: 'Local test server',
+          detail: 'Keeps files in /home/me/.local/share/twake-uploader/test-server',
+          engine_label: LOCAL_URL,
+          removable: false,
+        },
+      ],
+    };
+  }
+
+  totals(): QueueTotals {
+    const all = [...this.uploads.values()];
+    return {
+      files: all.length,
+      files_done: all.filter((u) => u.state.state === 'done').length,
+      files_failed: all.filter((u) => u.state.state === 'failed').length,
+      bytes_total: all.reduce((s, u) => s + u.size, 0),
+      bytes_acked: all.reduce((s, u) => s + u.acked_bytes, 0),
+      bytes_per_sec: 0,
+      eta_secs: null,
+      offline: false,
+    };
+  }
+
+  /** Queues files named `names` (sizes grow with the index) and announces them. */
+  add(names: string[], size = 24_000_000, chunkSize = 1_000_000): UploadSummary[] {
+    const added: UploadSummary[] = [];
+    for (const name of names) {
+      const id = this.nextId++;
+      const u: UploadSummary = {
+        id,
+        path: `/home/me/Documents/${name}`,
+        relative_path: name,
+        target: LOCAL_URL,
+        size,
+        chunk_size: chunkSize,
+        total_chunks: Math.max(1, Math.floor(size / chunkSize)),
+        state: { state: 'queued' },
+        acked_bytes: 0,
+        bytes_per_sec: 0,
+        eta_secs: null,
+      };
+      this.uploads.set(id, u);
+      added.push(u);
+    }
+    void this.push({ ...emptyBatch(), added, totals: this.totals() });
+    return added;
+  }
+
+  /** `n` files named file-1 … file-n in one batch (the 10,000-row tests). */
+  addMany(n: number): void {
+    this.add(Array.from({ length: n }, (_, i) => `folder-${Math.floor(i / 100)}/file-${i + 1}.bin`));
+  }
+
+  setState(id: number, state: FileState): Promise<void> {
+    const u = this.uploads.get(id);
+    if (u) u.state = state;
+    return this.push({ ...emptyBatch(), files: [{ id, state }], totals: this.totals() });
+  }
+
+  setProgress(id: number, acked: number, speed: number, eta: number | null): Promise<void> {
+    const u = this.uploads.get(id);
+    if (!u) return Promise.resolve();
+    u.acked_bytes = acked;
+    return this.push({
+      ...emptyBatch(),
+      progress: [{ id, acked_bytes: acked, total_bytes: u.size, bytes_per_sec: speed, eta_secs: eta }],
+      totals: this.totals(),
+    });
+  }
+
+  /** Emits any event, as the shell or Tauri itself would (drag-and-drop events). */
+  emit(event: string, payload: unknown): Promise<void> {
+    return emit(event, payload);
+  }
+
+  push(batch: EventBatch): Promise<void> {
+    for (const c of batch.chunks) {
+      const map = this.chunkMaps.get(c.id);
+      if (map?.[c.chunk - 1]) map[c.chunk - 1] = { ...map[c.chunk - 1], state: c.state };
+    }
+    return emit('queue-batch', batch);
+  }
+
+  chunks(id: number): ChunkView[] {
+    const u = this.uploads.get(id);
+    if (!u) throw { message: `no upload with id ${id}`, hint: 'It was probably cleared from the list already.' };
+    let map = this.chunkMaps.get(id);
+    if (!map) {
+      map = Array.from({ length: u.total_chunks }, (_, i) => ({
+        number: i + 1,
+        start: i * u.chunk_size,
+        end: i + 1 === u.total_chunks ? u.size : (i + 1) * u.chunk_size,
+        state: { state: 'pending' },
+        attempts: 0,
+        last_answer: '',
+      }));
+      this.chunkMaps.set(id, map);
+    }
+    return map;
+  }
+
+  async handle(cmd: string, args?: Record<string, unknown>): Promise<unknown> {
+    this.calls.push({ cmd, args });
+    const failure = this.failures.get(cmd);
+    if (failure) throw failure;
+    const id = args?.id as number;
+    switch (cmd) {
+      case 'ui_ready':
+        return null;
+      case 'snapshot':
+        return { uploads: [...this.uploads.values()], totals: this.totals() };
+      case 'chunks':
+        return this.chunks(id);
+      case 'pause':
+        await this.setState(id, { state: 'paused' });
+        return null;
+      case 'resume':
+        await this.setState(id, { state: 'queued' });
+        return null;
+      case 'cancel':
+        await this.setState(id, { state: 'cancelled' });
+        return null;
+      case 'retry':
+        await this.setState(id, { state: 'queued' });
+        return null;
+      case 'pause_all':
+      case 'resume_all':
+      case 'retry_all_failed':
+      case 'show_in_folder':
+      case 'show_test_server_folder':
+        return null;
+      case 'clear_finished': {
+        const gone = [...this.uploads.values()].filter((u) => u.state.state === 'done').map((u) => u.id);
+        gone.forEach((g) => this.uploads.delete(g));
+        await this.push({ ...emptyBatch(), removed: gone, totals: this.totals() });
+        return gone.length;
+      }
+      case 'pick_files':
+      case 'pick_folders': {
+        const added = this.add(this.nextPick.names);
+        const report: AddReport = {
+          added: added.length,
+          target: 'Local test server',
+          failures: this.nextPick.failures,
+          error: null,
+        };
+        return report;
+      }
+      case 'targets':
+      case 'set_default_target':
+      case 'remove_target':
+        return this.targets();
+      case 'settings':
+        return this.settings;
+      case 'save_settings': {
+        const s = args?.settings as AppSettings;
+        if (s.parallel_chunks < 1 || s.parallel_chunks > 16) {
+          throw { message: `${s.parallel_chunks} parallel chunks cannot be used.`, hint: 'Choose between 1 and 16 parallel chunks.' };
+        }
+        this.settings = s;
+        return s;
+      }
+      case 'app_info':
+        return {
+          version: '0.1.0',
+          settings_file: '/home/me/.config/com.linagora.twake-uploader/settings.json',
+          test_server_folder: '/home/me/.local/share/com.linagora.twake-uploader/test-server',
+          engine_notices: [],
+        };
+      default:
+        throw { message: `unknown command ${cmd}`, hint: 'This is a bug in the test harness.' };
+    }
+  }
+}
