@@ -344,7 +344,22 @@ async fn ten_thousand_files_copied_in_at_once_are_each_uploaded_exactly_once() {
         if s.state == FolderState::UpToDate && s.uploaded as usize == N {
             break;
         }
-        assert!(Instant::now() < deadline, "timed out: {s:?}");
+        if Instant::now() >= deadline {
+            let queued: std::collections::HashSet<String> = uploads(&engine)
+                .await
+                .into_iter()
+                .map(|u| u.relative_path)
+                .collect();
+            let missing: Vec<String> = (0..N)
+                .map(|i| match i < N / 2 {
+                    true => format!("w/copied/d{}/f{i}.txt", i % 50),
+                    false => format!("w/f{i}.txt"),
+                })
+                .filter(|p| !queued.contains(p))
+                .take(10)
+                .collect();
+            panic!("timed out: {s:?}; never queued: {missing:?}");
+        }
         if std::env::var("WATCH_TEST_TRACE").is_ok() {
             eprintln!("{:?} {s:?}", started.elapsed());
         }

@@ -54,6 +54,15 @@ pub(super) struct FolderLoop {
     vanish_window: std::time::Duration,
     settings: UploadSettings,
     scanning: Option<(u64, u64)>,
+    /// A flood of events (or lost ones) was turned into a scan while files were still
+    /// arriving: once the folder is quiet, scan again, until a scan finds nothing new. Files
+    /// created while the first scan walked their folder are not missed that way.
+    recheck: bool,
+    /// Follow-up scans left for the current burst of changes (so a file that keeps failing
+    /// does not make the folder scan forever).
+    follow_ups: u32,
+    /// When the watcher last said something.
+    last_signal: Instant,
     /// Why the folder cannot be read or watched (from the last scan or the watcher).
     error: Option<String>,
     /// The last upload that failed, until a later one succeeds.
@@ -62,6 +71,10 @@ pub(super) struct FolderLoop {
     moved: u64,
     last_sync: Option<i64>,
 }
+
+/// Follow-up scans after a burst of changes: one normally finds nothing more; a copy still
+/// running when it came needs another.
+const FOLLOW_UPS: u32 = 3;
 
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -109,6 +122,9 @@ impl FolderLoop {
             vanished: HashMap::new(),
             settings,
             scanning: None,
+            recheck: false,
+            follow_ups: 1,
+            last_signal: Instant::now(),
             error: None,
             upload_error: None,
             uploaded: 0,
@@ -225,10 +241,17 @@ impl FolderLoop {
                     if changed.is_err() { break; }
                     if !*self.paused.borrow() { scan_due = true; }
                 }
-                signal = signals.recv() => match signal {
-                    Some(Signal::Rescan) => scan_due = true,
-                    Some(Signal::Paths(paths)) => scan_due |= self.on_paths(paths),
-                    None => {}
+                signal = signals.recv() => {
+                    self.last_signal = Instant::now();
+                    match signal {
+                        Some(Signal::Paths(paths)) if !self.on_paths(&paths) => {}
+                        // Too many events, lost ones, a folder moved in, the ignore file.
+                        Some(_) => {
+                            scan_due = true;
+                            self.follow_ups = FOLLOW_UPS;
+                        }
+                        None => {}
+                    }
                 },
                 ev = events.recv() => match ev {
                     Ok(Event::File { id, state }) => self.on_file_state(id, &state),
@@ -241,6 +264,7 @@ impl FolderLoop {
                         self.expire_vanished();
                         self.check_settling().await;
                         self.process_ready().await;
+                        scan_due |= self.recheck_due();
                     }
                 }
                 _ = rescan.tick() => scan_due = true,
@@ -250,6 +274,27 @@ impl FolderLoop {
         let mut last = self.summary();
         last.state = FolderState::Stopped;
         self.shared.publish(last);
+    }
+
+    fn want_follow_up(&mut self) {
+        if self.follow_ups > 0 {
+            self.follow_ups -= 1;
+            self.recheck = true;
+        }
+    }
+
+    /// Whether the follow-up scan after a flood should run now: the watcher has been quiet
+    /// for a while and nothing is settling or waiting to be hashed.
+    fn recheck_due(&mut self) -> bool {
+        let quiet = (self.config.debounce * 3).max(self.config.settle);
+        let due = self.recheck
+            && self.settler.is_empty()
+            && self.ready.is_empty()
+            && self.last_signal.elapsed() >= quiet;
+        if due {
+            self.recheck = false;
+        }
+        due
     }
 
     /// Walks the folder and starts settling what is new or changed.
@@ -296,15 +341,22 @@ impl FolderLoop {
             .map(|p| p.entry.rel_path.clone())
             .chain(self.ready.iter().map(|f| f.rel_path.clone()))
             .collect();
+        let mut new = 0;
         for c in result.candidates {
             if !busy.contains(&c.rel_path) {
+                new += 1;
                 self.settler.track(&c.rel_path, c.size, c.mtime_ns, now);
             }
+        }
+        // What a scan finds may still be arriving (a copy in progress): look once more
+        // when it is quiet.
+        if new > 0 {
+            self.want_follow_up();
         }
     }
 
     /// Paths the watcher reported; returns whether a rescan is needed (ignore file changed).
-    fn on_paths(&mut self, paths: Vec<PathBuf>) -> bool {
+    fn on_paths(&mut self, paths: &[PathBuf]) -> bool {
         let now = Instant::now();
         let mut rescan = false;
         for path in paths {
@@ -312,21 +364,21 @@ impl FolderLoop {
                 rescan = true;
                 continue;
             }
-            let Some(rel) = relative(self.root(), &path) else {
+            let Some(rel) = relative(self.root(), path) else {
                 continue;
             };
             if path.is_dir() {
                 // A folder moved or copied in: its files came without events of their own.
-                if !self.rules.is_ignored(&path, true) {
+                if !self.rules.is_ignored(path, true) {
                     rescan = true;
                 }
                 continue;
             }
-            if self.rules.is_ignored(&path, false) {
+            if self.rules.is_ignored(path, false) {
                 self.settler.forget(&rel);
                 continue;
             }
-            match stat(&path) {
+            match stat(path) {
                 Some((size, mtime_ns)) => {
                     let known = self
                         .index
@@ -440,6 +492,15 @@ impl FolderLoop {
     /// Decides what one stable, hashed file needs.
     async fn act(&mut self, found: FoundFile, sha256: String) {
         let rel = found.rel_path.clone();
+        // Seen again (a late event) while this very version is already on its way.
+        let queued = self.pending.values().any(|p| {
+            p.entry.rel_path == rel
+                && p.entry.size == found.size
+                && p.entry.mtime_ns == found.mtime_ns
+        });
+        if queued {
+            return;
+        }
         let entry = IndexEntry {
             rel_path: rel.clone(),
             size: found.size,
@@ -527,8 +588,13 @@ impl FolderLoop {
                 self.pending.insert(id, Pending { entry, replaces });
             }
             Err(e) => {
+                // Gone or unreadable now: the reason shows on the folder, and the next scan
+                // (the follow-up one, or the periodic one) looks at it again.
                 tracing::warn!("cannot queue {rel}: {e}");
-                // Gone or unreadable now; a later event or scan brings it back.
+                if self.root().join(&rel).exists() {
+                    self.upload_error = Some(format!("{rel}: {e}"));
+                }
+                self.want_follow_up();
             }
         }
     }
