@@ -176,6 +176,68 @@ async fn a_new_top_folder_stays_in_the_trash_until_its_last_file_is_in() {
     assert!(target.hidden_folders().await.is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_top_folder_left_hidden_by_a_stopped_run_is_made_visible_by_the_next_one() {
+    use e2e_tests::twake_double::conformance::test_http;
+    use upload_engine::targets::twake::HiddenJournal;
+    let double = TwakeDouble::start().await;
+    let (spec, _, session) =
+        signed_in_target(&double, &double.url(), "", CollisionPolicy::Version).await;
+    let settings_dir = tempfile::tempdir().unwrap();
+    let journal = HiddenJournal::new(settings_dir.path().join("hidden-folders.json"), "me");
+    let target = || {
+        Arc::new(
+            TwakeTarget::with_session(
+                session.clone(),
+                &double.user_id(),
+                &double.company_id(),
+                "",
+                CollisionPolicy::Version,
+                &test_http(),
+            )
+            .with_journal(journal.clone()),
+        )
+    };
+    let data = tempfile::tempdir().unwrap();
+    let a = write_file(data.path(), "top/a.bin", 5000, 1);
+    let b = write_file(data.path(), "top/sub/b.bin", 7000, 2);
+    // First run: both files announced, one uploaded, then the run stops (its memory is gone).
+    {
+        let first_run = target();
+        first_run
+            .announce(&["top/a.bin".into(), "top/sub/b.bin".into()])
+            .await
+            .expect("announce");
+        let engine = engine_with(&spec, first_run.clone()).await;
+        let id = upload(&engine, &spec, &a, "top/a.bin", 1024).await;
+        wait_idle(&engine).await;
+        assert_eq!(state_of(&engine, id).await, FileState::Done);
+        engine.close().await;
+    }
+    let hidden = |d: &TwakeDouble| d.tree().iter().any(|(p, _, trash)| p == "/top" && *trash);
+    assert!(hidden(&double), "still hidden: {:?}", double.tree());
+    assert!(std::fs::read_to_string(journal.path())
+        .unwrap()
+        .contains("\"top\""));
+    // Next run: the folder is restored, and the rest goes into the same folder.
+    let engine = engine_with(&spec, target()).await;
+    let id = upload(&engine, &spec, &b, "top/sub/b.bin", 1024).await;
+    wait_idle(&engine).await;
+    assert_eq!(state_of(&engine, id).await, FileState::Done);
+    assert!(!hidden(&double), "{:?}", double.tree());
+    let tops: Vec<String> = double
+        .tree()
+        .into_iter()
+        .filter(|(p, dir, _)| *dir && p.matches('/').count() == 1)
+        .map(|t| t.0)
+        .collect();
+    assert_eq!(tops, ["/top"], "one top folder, not a second one");
+    let r = reader(&double).await;
+    assert_eq!(r.sha256("top/a.bin").await, Some(sha256_file(&a)));
+    assert_eq!(r.sha256("top/sub/b.bin").await, Some(sha256_file(&b)));
+    assert!(journal.list(&double.company_id()).await.unwrap().is_empty());
+}
+
 // ----- collisions ------------------------------------------------------------------------
 
 /// Uploads `name` twice with different content under `policy`; returns the double.

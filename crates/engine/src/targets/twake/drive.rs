@@ -7,6 +7,7 @@
 
 use super::api::{self, CreateItem, DriveItem, ItemDetails, NewItem, NewVersion};
 use super::error::TwakeError;
+use super::hidden::HiddenJournal;
 use super::session::Session;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -78,6 +79,8 @@ pub struct Drive {
     folder: String,
     collision: CollisionPolicy,
     state: tokio::sync::Mutex<Folders>,
+    /// Where new hidden top folders are noted, so a later session can restore them.
+    journal: Option<HiddenJournal>,
 }
 
 /// Splits a Drive path ("/Projects/2026/") into its names.
@@ -100,7 +103,51 @@ impl Drive {
             folder: path_names(folder).join("/"),
             collision,
             state: tokio::sync::Mutex::new(Folders::default()),
+            journal: None,
         }
+    }
+
+    /// Notes hidden top folders in `journal` (see `hidden.rs`).
+    pub fn with_journal(mut self, journal: HiddenJournal) -> Drive {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// Restores the top folders an earlier session left in the trash (it stopped before
+    /// their last file was in): what was placed in them becomes visible, and the files
+    /// that resume find the folder and go into it. Returns the names restored.
+    pub async fn recover_hidden(&self) -> Result<Vec<String>, TwakeError> {
+        let Some(journal) = &self.journal else {
+            return Ok(Vec::new());
+        };
+        let mut restored = Vec::new();
+        for folder in journal.list(&self.company_id).await? {
+            match self.restore(&folder.id).await {
+                Ok(()) => restored.push(folder.name.clone()),
+                // Deleted from the trash meanwhile: nothing left to show.
+                Err(TwakeError::Server { status: 404, .. }) => {}
+                Err(e) => {
+                    tracing::warn!("could not make the folder '{}' visible: {e}", folder.name);
+                    continue;
+                }
+            }
+            journal.remove(&folder.id).await?;
+        }
+        Ok(restored)
+    }
+
+    async fn restore(&self, id: &str) -> Result<(), TwakeError> {
+        let path = format!("{}/restore", api::item(&self.company_id, id));
+        let url = self.session.url(&path);
+        self.session
+            .send(|| {
+                self.session
+                    .client()
+                    .post(&url)
+                    .json(&serde_json::json!({}))
+            })
+            .await
+            .and_then(|a| a.ok(self.session.server()))
     }
 
     fn shown_folder(&self) -> String {
@@ -389,6 +436,9 @@ impl Drive {
             }
             let created = self.create_folder(&mut state, &dest, top, true).await?;
             tracing::debug!("created '{top}' in the trash until its files are uploaded");
+            if let Some(journal) = &self.journal {
+                journal.add(&self.company_id, &created.id, top).await?;
+            }
             state.ids.insert(top.to_string(), created.id.clone());
             state.batches.insert(
                 top.to_string(),
@@ -492,22 +542,18 @@ impl Drive {
         if !batch.expected.is_empty() || batch.published || batch.placed == 0 {
             return;
         }
-        let path = format!("{}/restore", api::item(&self.company_id, &batch.id));
-        let url = self.session.url(&path);
-        let restored = self
-            .session
-            .send(|| {
-                self.session
-                    .client()
-                    .post(&url)
-                    .json(&serde_json::json!({}))
-            })
-            .await
-            .and_then(|a| a.ok(self.session.server()));
-        match restored {
+        let id = batch.id.clone();
+        match self.restore(&id).await {
             Ok(()) => {
-                batch.published = true;
+                if let Some(batch) = state.batches.get_mut(top) {
+                    batch.published = true;
+                }
                 tracing::debug!("restored '{top}' from the trash: all its files are in");
+                if let Some(journal) = &self.journal {
+                    if let Err(e) = journal.remove(&id).await {
+                        tracing::warn!("{e}");
+                    }
+                }
             }
             Err(e) => tracing::warn!("could not make the folder '{top}' visible: {e}"),
         }

@@ -8,12 +8,14 @@ pub mod api;
 pub mod drive;
 pub mod error;
 pub mod files;
+pub mod hidden;
 pub mod secret;
 pub mod session;
 
 pub use account::{Account, AccountStore, SecretsLocation};
 pub use drive::{CollisionPolicy, Drive, Placement};
 pub use error::TwakeError;
+pub use hidden::HiddenJournal;
 pub use secret::Secret;
 pub use session::{Session, TokenSink, Tokens};
 
@@ -58,7 +60,12 @@ pub struct TwakeTarget {
     collision: CollisionPolicy,
     http: HttpSettings,
     ready: tokio::sync::OnceCell<Ready>,
+    /// Where hidden top folders are noted (next to the account settings by default).
+    journal: Option<HiddenJournal>,
 }
+
+/// The journal's file name in the account settings folder.
+const HIDDEN_JOURNAL: &str = "hidden-folders.json";
 
 /// An HTTP client for one Twake Drive server.
 pub fn http_client(http: &HttpSettings) -> Result<reqwest::Client, TwakeError> {
@@ -82,6 +89,10 @@ impl TwakeTarget {
         http: &HttpSettings,
     ) -> TwakeTarget {
         TwakeTarget {
+            journal: Some(HiddenJournal::new(
+                store.dir().join(HIDDEN_JOURNAL),
+                account,
+            )),
             source: Source::Store {
                 store,
                 account: account.to_string(),
@@ -112,7 +123,15 @@ impl TwakeTarget {
             collision,
             http: http.clone(),
             ready: tokio::sync::OnceCell::new(),
+            journal: None,
         }
+    }
+
+    /// Notes hidden top folders in `journal`, and restores those an earlier session left
+    /// in the trash when this target first connects.
+    pub fn with_journal(mut self, journal: HiddenJournal) -> TwakeTarget {
+        self.journal = Some(journal);
+        self
     }
 
     async fn open(&self) -> Result<Ready, TwakeError> {
@@ -157,13 +176,26 @@ impl TwakeTarget {
                 (Arc::new(session), account.user_id, account.company_id)
             }
         };
-        let drive = Drive::new(
+        let mut drive = Drive::new(
             session.clone(),
             &company_id,
             &user_id,
             &self.folder,
             self.collision,
         );
+        if let Some(journal) = &self.journal {
+            drive = drive.with_journal(journal.clone());
+            // A failure here must not stop the uploads: the folder stays listed for the
+            // next session.
+            match drive.recover_hidden().await {
+                Ok(names) if !names.is_empty() => tracing::info!(
+                    "made visible the folders an interrupted upload left hidden: {}",
+                    names.join(", ")
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("{e}"),
+            }
+        }
         Ok(Ready {
             session,
             drive,
