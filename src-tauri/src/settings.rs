@@ -34,8 +34,7 @@ pub struct AppSettings {
     pub parallel_files: u32,
     /// Upload speed cap in KB/s (1 KB = 1000 bytes), 0 for none; applied at once.
     pub bandwidth_limit_kbps: u64,
-    /// What happens to a file that changed on disk since it was queued; the engine takes it
-    /// when it opens, so a change applies from the next start.
+    /// What happens to a file that changed on disk since it was queued; applied at once.
     pub changed_files: ChangedFilePolicy,
     /// Closing the window hides it to the tray and uploads go on.
     pub close_to_tray: bool,

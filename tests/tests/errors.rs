@@ -242,7 +242,11 @@ struct ChangedMidUpload {
     events: Vec<Event>,
 }
 
-async fn change_mid_upload(policy: ChangedFilePolicy) -> ChangedMidUpload {
+/// `policy` when the engine opens; `switch_to`, if any, set while it runs.
+async fn change_mid_upload(
+    policy: ChangedFilePolicy,
+    switch_to: Option<ChangedFilePolicy>,
+) -> ChangedMidUpload {
     let server = ReceiverServer::start().await;
     let proxy = FaultProxy::start(
         server.receiver.local_addr(),
@@ -259,6 +263,9 @@ async fn change_mid_upload(policy: ChangedFilePolicy) -> ChangedMidUpload {
     let mut config = test_engine_config();
     config.changed_files = policy;
     let engine = Engine::open(config).await.unwrap();
+    if let Some(live) = switch_to {
+        engine.set_changed_files(live).unwrap();
+    }
     let mut events = engine.subscribe();
     let url = proxy.url_for(&server.url());
     let id = upload_one(&engine, &url, &path, settings(cs, ChunkRule::Floor)).await;
@@ -289,7 +296,7 @@ async fn change_mid_upload(policy: ChangedFilePolicy) -> ChangedMidUpload {
 
 #[tokio::test]
 async fn a_file_changed_while_uploading_starts_over_and_is_never_mixed() {
-    let c = change_mid_upload(ChangedFilePolicy::Restart).await;
+    let c = change_mid_upload(ChangedFilePolicy::Restart, None).await;
     assert_eq!(finish(&c.engine, c.id).await, FileState::Done);
     assert!(c
         .events
@@ -303,7 +310,19 @@ async fn a_file_changed_while_uploading_starts_over_and_is_never_mixed() {
 
 #[tokio::test]
 async fn with_the_fail_policy_a_changed_file_fails_and_retry_sends_the_new_content() {
-    let c = change_mid_upload(ChangedFilePolicy::Fail).await;
+    for switched_live in [false, true] {
+        // Chosen when the engine opens, or switched to while it runs (the app's settings).
+        let c = match switched_live {
+            false => change_mid_upload(ChangedFilePolicy::Fail, None).await,
+            true => {
+                change_mid_upload(ChangedFilePolicy::Restart, Some(ChangedFilePolicy::Fail)).await
+            }
+        };
+        fails_then_retry_sends_the_new_content(c).await;
+    }
+}
+
+async fn fails_then_retry_sends_the_new_content(c: ChangedMidUpload) {
     let (reason, retryable) = failure(finish(&c.engine, c.id).await);
     assert!(reason.contains("changed while uploading"), "{reason}");
     assert!(retryable);

@@ -20,8 +20,7 @@ parallel_files: number,
  */
 bandwidth_limit_kbps: number, 
 /**
- * What happens to a file that changed on disk since it was queued; the engine takes it
- * when it opens, so a change applies from the next start.
+ * What happens to a file that changed on disk since it was queued; applied at once.
  */
 changed_files: ChangedFilePolicy, 
 /**

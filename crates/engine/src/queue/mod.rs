@@ -9,7 +9,7 @@ mod work;
 
 pub use scheduler::ChunkInfo;
 
-use crate::config::{EngineConfig, Limits, UploadSettings};
+use crate::config::{ChangedFilePolicy, EngineConfig, Limits, UploadSettings};
 use crate::error::EngineError;
 use crate::events::{Event, QueueTotals, UploadSummary};
 use crate::ids::UploadId;
@@ -344,6 +344,13 @@ impl Engine {
     pub fn set_limits(&self, limits: Limits) -> Result<(), EngineError> {
         self.commands
             .send(Command::SetLimits(limits))
+            .map_err(|_| EngineError::Stopped)
+    }
+    /// Changes what happens to a file that changes while it uploads, for the next change
+    /// found.
+    pub fn set_changed_files(&self, policy: ChangedFilePolicy) -> Result<(), EngineError> {
+        self.commands
+            .send(Command::SetChangedFiles(policy))
             .map_err(|_| EngineError::Stopped)
     }
     pub async fn snapshot(&self) -> Result<Vec<UploadSummary>, EngineError> {

@@ -37,6 +37,9 @@ impl Scheduler {
                 let r = self.for_each_selected(which, Self::retry);
                 let _ = reply.send(r);
             }
+            // Read where a change is found (resume check, chunk read), so it applies to the
+            // next change found.
+            Command::SetChangedFiles(policy) => self.config.changed_files = policy,
             Command::SetLimits(limits) => {
                 self.config.limits = Limits {
                     parallel_chunks: limits.parallel_chunks.max(1),

@@ -47,6 +47,7 @@ pub enum Command {
     /// `None` = every failed upload.
     Retry(Option<UploadId>, Reply<Result<(), EngineError>>),
     SetLimits(Limits),
+    SetChangedFiles(ChangedFilePolicy),
     Snapshot(Reply<Vec<UploadSummary>>),
     Chunks(UploadId, Reply<Option<Vec<ChunkInfo>>>),
     Totals(Reply<QueueTotals>),
