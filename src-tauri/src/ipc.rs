@@ -12,8 +12,8 @@ pub const BATCH_EVENT: &str = "queue-batch";
 pub const ADDED_EVENT: &str = "files-added";
 
 /// Engine events gathered over about 100 ms, latest state winning per file and per chunk.
-/// The UI applies the parts in field order: added, replanned, files, chunks, progress, removed,
-/// order, in_flight.
+/// The UI applies the parts in this order: added, replanned, files, chunks, in_flight,
+/// progress, removed, order.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct EventBatch {
     pub added: Vec<UploadSummary>,

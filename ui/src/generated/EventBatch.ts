@@ -11,7 +11,8 @@ import type { UploadSummary } from "./UploadSummary";
 
 /**
  * Engine events gathered over about 100 ms, latest state winning per file and per chunk.
- * The UI applies the parts in field order: added, replanned, files, chunks, progress, removed.
+ * The UI applies the parts in this order: added, replanned, files, chunks, in_flight,
+ * progress, removed, order.
  */
 export type EventBatch = { added: Array<UploadSummary>, replanned: Array<ReplanUpdate>, files: Array<FileUpdate>, chunks: Array<ChunkUpdate>, progress: Array<ProgressUpdate>, removed: Array<UploadId>, totals: QueueTotals | null, 
 /**
