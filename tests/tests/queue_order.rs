@@ -100,13 +100,16 @@ async fn upload_next_and_moves_decide_which_waiting_file_starts_next() {
     // f0 holds the only slot. "Upload next" on the last file, then f2 before f1.
     engine.move_to_front(ids[3]).await.unwrap();
     engine.reorder(ids[2], Some(ids[1])).await.unwrap();
-    let expected = vec![ids[0], ids[3], ids[2], ids[1]];
+    // "Upload next" puts f3 at the top of the list, above f0 that keeps uploading.
     assert_eq!(
         order(&engine).await,
-        expected,
+        vec![ids[3], ids[0], ids[2], ids[1]],
         "snapshot lists the queue order"
     );
-    assert_eq!(start_order(&mut events, 4).await, expected);
+    assert_eq!(
+        start_order(&mut events, 4).await,
+        vec![ids[0], ids[3], ids[2], ids[1]]
+    );
 
     // Unknown files are named in a typed error, whichever side of the move they are on.
     let ghost = UploadId(999);
