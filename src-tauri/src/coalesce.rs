@@ -3,7 +3,8 @@
 //! data, no Tauri: the forwarding task (`bridge`) decides when to flush.
 
 use crate::ipc::{
-    ChunkUpdate, ConnectivityUpdate, EventBatch, FileUpdate, ProgressUpdate, ReplanUpdate,
+    ChunkUpdate, ConnectivityUpdate, EventBatch, FileUpdate, InFlightUpdate, ProgressUpdate,
+    ReplanUpdate,
 };
 use std::collections::BTreeMap;
 use upload_engine::{Event, FileState, QueueTotals, UploadId, UploadSummary};
@@ -21,6 +22,8 @@ pub struct Coalescer {
     connectivity: Option<ConnectivityUpdate>,
     notices: Vec<String>,
     resync: bool,
+    order: Option<Vec<UploadId>>,
+    in_flight: BTreeMap<(UploadId, u32), InFlightUpdate>,
 }
 
 impl Coalescer {
@@ -36,6 +39,8 @@ impl Coalescer {
                 state,
                 acked_bytes,
             } => {
+                // The chunk left `sending` (or restarts): an older fill must not repaint it.
+                self.in_flight.remove(&(id, chunk));
                 self.chunks.insert(
                     (id, chunk),
                     ChunkUpdate {
@@ -89,6 +94,23 @@ impl Coalescer {
                 self.connectivity = Some(ConnectivityUpdate { online, reason })
             }
             Event::Notice { message } => self.notices.push(message),
+            Event::Reordered { order } => self.order = Some(order),
+            Event::InFlight {
+                id,
+                chunk,
+                sent_bytes,
+                chunk_bytes,
+            } => {
+                self.in_flight.insert(
+                    (id, chunk),
+                    InFlightUpdate {
+                        id,
+                        chunk,
+                        sent_bytes,
+                        chunk_bytes,
+                    },
+                );
+            }
             Event::Removed { id } => {
                 self.added.retain(|u| u.id != id);
                 self.replanned.remove(&id);
@@ -102,6 +124,7 @@ impl Coalescer {
 
     fn drop_chunks_of(&mut self, id: UploadId) {
         self.chunks.retain(|(owner, _), _| *owner != id);
+        self.in_flight.retain(|(owner, _), _| *owner != id);
     }
 
     /// The engine dropped events for us: what we hold is incomplete, so the UI must reload.
@@ -123,6 +146,8 @@ impl Coalescer {
             && self.totals.is_none()
             && self.connectivity.is_none()
             && self.notices.is_empty()
+            && self.order.is_none()
+            && self.in_flight.is_empty()
     }
 
     /// Everything gathered so far, leaving the coalescer empty.
@@ -143,6 +168,8 @@ impl Coalescer {
             connectivity: c.connectivity,
             notices: c.notices,
             resync: c.resync,
+            order: c.order,
+            in_flight: c.in_flight.into_values().collect(),
         }
     }
 }
@@ -272,6 +299,53 @@ mod tests {
             })
         );
         assert_eq!(b.notices, ["one"]);
+    }
+
+    fn in_flight(id: u64, chunk: u32, sent: u64) -> Event {
+        Event::InFlight {
+            id: UploadId(id),
+            chunk,
+            sent_bytes: sent,
+            chunk_bytes: 4_000_000,
+        }
+    }
+
+    #[test]
+    fn bytes_in_flight_keep_the_latest_per_chunk_and_end_with_the_chunk() {
+        let mut c = Coalescer::default();
+        for sent in (1..=30).map(|i| i * 100_000) {
+            c.push(in_flight(1, 1, sent));
+            c.push(in_flight(1, 2, sent / 2));
+        }
+        c.push(in_flight(2, 1, 5));
+        let b = c.take();
+        let got: Vec<(u64, u32, u64)> = b
+            .in_flight
+            .iter()
+            .map(|f| (f.id.0, f.chunk, f.sent_bytes))
+            .collect();
+        assert_eq!(got, [(1, 1, 3_000_000), (1, 2, 1_500_000), (2, 1, 5)]);
+        // Once the chunk is acknowledged (or retried), its fill is old news.
+        c.push(in_flight(1, 1, 3_900_000));
+        c.push(chunk(1, 1, ChunkState::Done, 4_000_000));
+        c.push(in_flight(1, 2, 2_000_000));
+        c.push(Event::Removed { id: UploadId(1) });
+        let b = c.take();
+        assert!(b.in_flight.is_empty(), "{:?}", b.in_flight);
+    }
+
+    #[test]
+    fn the_latest_order_wins() {
+        let mut c = Coalescer::default();
+        assert!(c.is_empty());
+        c.push(Event::Reordered {
+            order: vec![UploadId(2), UploadId(1)],
+        });
+        assert!(!c.is_empty(), "an order alone is worth a batch");
+        c.push(Event::Reordered {
+            order: vec![UploadId(1), UploadId(2)],
+        });
+        assert_eq!(c.take().order, Some(vec![UploadId(1), UploadId(2)]));
     }
 
     #[test]

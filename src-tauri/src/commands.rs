@@ -46,6 +46,18 @@ pub async fn retry(state: Shared<'_>, id: UploadId) -> Reply<()> {
     Ok(state.engine.retry(id).await?)
 }
 
+/// "Upload next": the file gets the next free slot.
+#[tauri::command]
+pub async fn move_to_front(state: Shared<'_>, id: UploadId) -> Reply<()> {
+    Ok(state.engine.move_to_front(id).await?)
+}
+
+/// Moves file `id` just before file `before`, or to the end of the line.
+#[tauri::command]
+pub async fn reorder(state: Shared<'_>, id: UploadId, before: Option<UploadId>) -> Reply<()> {
+    Ok(state.engine.reorder(id, before).await?)
+}
+
 #[tauri::command]
 pub async fn pause_all(state: Shared<'_>) -> Reply<()> {
     Ok(state.engine.pause_all().await?)

@@ -12,7 +12,8 @@ pub const BATCH_EVENT: &str = "queue-batch";
 pub const ADDED_EVENT: &str = "files-added";
 
 /// Engine events gathered over about 100 ms, latest state winning per file and per chunk.
-/// The UI applies the parts in field order: added, replanned, files, chunks, progress, removed.
+/// The UI applies the parts in this order: added, replanned, files, chunks, in_flight,
+/// progress, removed, order.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct EventBatch {
     pub added: Vec<UploadSummary>,
@@ -28,6 +29,20 @@ pub struct EventBatch {
     pub notices: Vec<String>,
     /// The shell fell behind the engine and lost events: the UI must re-read `snapshot`.
     pub resync: bool,
+    /// The queue's order after the person moved a file (every id, first in line first); the
+    /// latest order wins. Files added after it in the same batch go at the end.
+    pub order: Option<Vec<UploadId>>,
+    /// Bytes in flight of chunks being sent, the latest per chunk.
+    pub in_flight: Vec<InFlightUpdate>,
+}
+
+/// Bytes of a chunk being sent that were handed to the connection (not yet acknowledged).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct InFlightUpdate {
+    pub id: UploadId,
+    pub chunk: u32,
+    pub sent_bytes: u64,
+    pub chunk_bytes: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]

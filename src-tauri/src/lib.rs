@@ -71,6 +71,8 @@ pub fn run() {
             commands::settings,
             commands::save_settings,
             commands::app_info,
+            commands::move_to_front,
+            commands::reorder,
         ])
         .setup(|app| setup(app).map_err(Into::into))
         .on_window_event(on_window_event)

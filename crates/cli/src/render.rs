@@ -195,7 +195,8 @@ impl Bars {
             Event::Notice { message } => {
                 let _ = self.multi.println(format!("note    {message}"));
             }
-            Event::Removed { .. } => {}
+            // The terminal shows no order and no bytes in flight.
+            Event::Removed { .. } | Event::Reordered { .. } | Event::InFlight { .. } => {}
         }
     }
 }

@@ -130,6 +130,17 @@ pub enum Event {
     Totals { totals: QueueTotals },
     /// The file left the queue (cleared).
     Removed { id: UploadId },
+    /// The person moved a file in the line: every file's id, first in line first. Waiting
+    /// files start in this order; files already uploading keep going.
+    Reordered { order: Vec<UploadId> },
+    /// Bytes of chunk `chunk` handed to the connection so far while it is being sent, at most
+    /// every 100 ms per chunk. Not acknowledged: progress bars move on `Chunk`/`Progress` only.
+    InFlight {
+        id: UploadId,
+        chunk: u32,
+        sent_bytes: u64,
+        chunk_bytes: u64,
+    },
     /// The queue lost or regained the network. While offline nothing is sent and no retry
     /// budget is used; the target is probed until it answers.
     Connectivity {

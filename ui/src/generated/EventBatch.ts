@@ -2,6 +2,7 @@
 import type { ChunkUpdate } from "./ChunkUpdate";
 import type { ConnectivityUpdate } from "./ConnectivityUpdate";
 import type { FileUpdate } from "./FileUpdate";
+import type { InFlightUpdate } from "./InFlightUpdate";
 import type { ProgressUpdate } from "./ProgressUpdate";
 import type { QueueTotals } from "./QueueTotals";
 import type { ReplanUpdate } from "./ReplanUpdate";
@@ -10,7 +11,8 @@ import type { UploadSummary } from "./UploadSummary";
 
 /**
  * Engine events gathered over about 100 ms, latest state winning per file and per chunk.
- * The UI applies the parts in field order: added, replanned, files, chunks, progress, removed.
+ * The UI applies the parts in this order: added, replanned, files, chunks, in_flight,
+ * progress, removed, order.
  */
 export type EventBatch = { added: Array<UploadSummary>, replanned: Array<ReplanUpdate>, files: Array<FileUpdate>, chunks: Array<ChunkUpdate>, progress: Array<ProgressUpdate>, removed: Array<UploadId>, totals: QueueTotals | null, 
 /**
@@ -24,4 +26,13 @@ notices: Array<string>,
 /**
  * The shell fell behind the engine and lost events: the UI must re-read `snapshot`.
  */
-resync: boolean, };
+resync: boolean, 
+/**
+ * The queue's order after the person moved a file (every id, first in line first); the
+ * latest order wins. Files added after it in the same batch go at the end.
+ */
+order: Array<UploadId> | null, 
+/**
+ * Bytes in flight of chunks being sent, the latest per chunk.
+ */
+in_flight: Array<InFlightUpdate>, };

@@ -1,5 +1,5 @@
 import { describe as group, expect, it } from 'vitest';
-import { cellOrigin, describe, hitTest, layout } from './chunkmap';
+import { cellOrigin, describe, fillFraction, hitTest, layout } from './chunkmap';
 
 group('chunk map layout', () => {
   it('gives a few chunks big cells', () => {
@@ -44,5 +44,21 @@ group('chunk hover text', () => {
     expect(text).toContain('bytes 16,000,000–16,999,999 (1.0 MB)');
     expect(text).toContain('trying again in 2 s · 2 failed attempts');
     expect(text).toContain('last answer: http://h/upload answered 503: busy');
+  });
+});
+
+group('bytes in flight', () => {
+  const sending = { number: 2, start: 1_000_000, end: 2_000_000, state: { state: 'sending' as const }, attempts: 0, last_answer: '' };
+
+  it('fill a sending cell in proportion, never past full', () => {
+    expect(fillFraction(sending, undefined)).toBe(0);
+    expect(fillFraction(sending, 250_000)).toBe(0.25);
+    expect(fillFraction(sending, 5_000_000)).toBe(1);
+    expect(fillFraction({ ...sending, end: sending.start }, 10)).toBe(0);
+  });
+
+  it('are told in the hover text', () => {
+    expect(describe(sending, 10, 400_000)).toContain('sending, 400 KB on the way');
+    expect(describe(sending, 10)).toContain(' · sending');
   });
 });

@@ -27,6 +27,22 @@ export const PALETTE: Record<'light' | 'dark', Record<CellKind, string>> = {
   },
 };
 
+/**
+ * The unfilled part of a sending cell: the cell fills with the sending colour as its bytes are
+ * handed to the connection. Unlike "checking" and "waiting", so a just-started send reads right.
+ */
+export const SENDING_TRACK: Record<'light' | 'dark', string> = {
+  light: '#9fb0cf',
+  dark: '#27355a',
+};
+
+/** How much of a sending cell is filled: bytes handed over so far over the chunk's size. */
+export function fillFraction(c: ChunkView, sent: number | undefined): number {
+  const size = c.end - c.start;
+  if (!sent || size <= 0) return 0;
+  return Math.min(1, sent / size);
+}
+
 export const LEGEND: { kind: CellKind; label: string }[] = [
   { kind: 'pending', label: 'Waiting' },
   { kind: 'testing', label: 'Checking' },
@@ -87,6 +103,8 @@ export function draw(
   chunks: ChunkView[],
   colours: Record<CellKind, string>,
   focus: number,
+  track: string = colours.sending,
+  sent: Map<number, number> = new Map(),
 ): void {
   ctx.clearRect(0, 0, l.width, l.height);
   const byKind = new Map<CellKind, number[]>();
@@ -96,7 +114,7 @@ export function draw(
     byKind.set(c.state.state, list);
   });
   for (const [kind, list] of byKind) {
-    ctx.fillStyle = colours[kind];
+    ctx.fillStyle = kind === 'sending' ? track : colours[kind];
     ctx.beginPath();
     for (const i of list) {
       const { x, y } = cellOrigin(l, i);
@@ -104,6 +122,16 @@ export function draw(
     }
     ctx.fill();
   }
+  // Sending cells fill from the left with the bytes in flight.
+  ctx.fillStyle = colours.sending;
+  ctx.beginPath();
+  for (const i of byKind.get('sending') ?? []) {
+    const w = Math.round(l.cell * fillFraction(chunks[i], sent.get(chunks[i].number)));
+    if (w <= 0) continue;
+    const { x, y } = cellOrigin(l, i);
+    ctx.rect(x, y, w, l.cell);
+  }
+  ctx.fill();
   if (l.cell >= 14) {
     // Retry counts fit inside cells this big.
     ctx.fillStyle = '#1b1f27';
@@ -143,12 +171,12 @@ function stateWords(s: ChunkState): string {
 }
 
 /** "Chunk 17 of 300 · bytes 16,000,000–16,999,999 (1.0 MB) · sending · last answer: …" */
-export function describe(c: ChunkView, total: number): string {
+export function describe(c: ChunkView, total: number, sent?: number): string {
   const last = c.end > c.start ? c.end - 1 : c.start;
   const parts = [
     `Chunk ${c.number} of ${total}`,
     `bytes ${c.start.toLocaleString('en-US')}–${last.toLocaleString('en-US')} (${formatBytes(c.end - c.start)})`,
-    stateWords(c.state),
+    c.state.state === 'sending' && sent ? `sending, ${formatBytes(sent)} on the way` : stateWords(c.state),
   ];
   if (c.attempts > 0) parts.push(`${c.attempts} failed attempt${c.attempts === 1 ? '' : 's'}`);
   if (c.last_answer) parts.push(`last answer: ${c.last_answer}`);

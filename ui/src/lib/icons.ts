@@ -16,6 +16,8 @@ export const ICONS = {
   check: 'M5 12l5 5L20 7',
   alert: 'M12 8v5 M12 16.5v.5 M10.3 3.9L2.4 18a2 2 0 0 0 1.7 3h15.8a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0z',
   plus: 'M12 5v14 M5 12h14',
+  next: 'M12 20V9 M7 14l5-5 5 5 M5 4h14',
+  grip: 'M8 6h8 M8 10h8 M8 14h8 M8 18h8',
 } as const;
 
 export type IconName = keyof typeof ICONS;

@@ -38,6 +38,8 @@ export const api = {
   settings: () => invoke<AppSettings>('settings'),
   saveSettings: (settings: AppSettings) => invoke<AppSettings>('save_settings', { settings }),
   appInfo: () => invoke<AppInfo>('app_info'),
+  moveToFront: (id: number) => invoke<void>('move_to_front', { id }),
+  reorder: (id: number, before: number | null) => invoke<void>('reorder', { id, before }),
 };
 
 /** The target menu's entry that opens the "add a server" dialog instead of choosing. */

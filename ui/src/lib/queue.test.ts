@@ -135,4 +135,27 @@ describe('queue model', () => {
     expect(m.order.length).toBe(10_000);
     expect(ms).toBeLessThan(500);
   });
+  it('bytes in flight fill a sending chunk, never shrink, and start over with its next state', () => {
+    const m = new QueueModel();
+    m.apply(batch({ added: [summary(1)] }));
+    m.setChunks(1, Array.from({ length: 3 }, (_, i) => ({
+      number: i + 1, start: i * 1_000_000, end: (i + 1) * 1_000_000, state: { state: 'pending' as const }, attempts: 0, last_answer: '',
+    })));
+    const sending = { state: 'sending' as const };
+    const fly = (chunk: number, sent: number) => ({ id: 1, chunk, sent_bytes: sent, chunk_bytes: 1_000_000 });
+    // A fill for a chunk that is not being sent (yet, or any more) is ignored.
+    m.apply(batch({ in_flight: [fly(1, 100)] }));
+    expect(m.chunkMap?.sent.size).toBe(0);
+    const a = m.apply(batch({ chunks: [{ id: 1, chunk: 1, state: sending, acked_bytes: 0 }], in_flight: [fly(1, 400_000)] }));
+    expect(a.chunks).toBe(true);
+    expect(m.chunkMap?.sent.get(1)).toBe(400_000);
+    m.apply(batch({ in_flight: [fly(1, 300_000), { ...fly(1, 900_000), id: 2 }] }));
+    expect(m.chunkMap?.sent.get(1)).toBe(400_000);
+    // Acknowledged bytes do not follow the fill.
+    expect(m.get(1)?.acked).toBe(0);
+    m.apply(batch({ chunks: [{ id: 1, chunk: 1, state: { state: 'retrying', attempt: 2, retry_in_ms: 100, reason: 'reset' }, acked_bytes: 0 }] }));
+    expect(m.chunkMap?.sent.has(1)).toBe(false);
+    m.apply(batch({ chunks: [{ id: 1, chunk: 1, state: sending, acked_bytes: 0 }], in_flight: [fly(1, 50_000)] }));
+    expect(m.chunkMap?.sent.get(1)).toBe(50_000);
+  });
 });

@@ -10,6 +10,7 @@ import type { QueueSnapshot } from '../generated/QueueSnapshot';
 import type { QueueTotals } from '../generated/QueueTotals';
 import type { UploadSummary } from '../generated/UploadSummary';
 import { clampDone, splitRelative } from './format';
+import { applyOrder } from './reorder';
 
 export interface Row {
   id: number;
@@ -33,7 +34,7 @@ export interface Row {
 export type Tab = 'all' | 'active' | 'done' | 'failed';
 
 /** What a row's buttons ask for. */
-export type RowAction = 'pause' | 'resume' | 'cancel' | 'retry' | 'reveal';
+export type RowAction = 'pause' | 'resume' | 'cancel' | 'retry' | 'reveal' | 'next';
 
 export const EMPTY_TOTALS: QueueTotals = {
   files: 0,
@@ -86,6 +87,8 @@ function rowFrom(u: UploadSummary): Row {
 export interface ChunkMapData {
   id: number;
   chunks: ChunkView[];
+  /** Bytes handed to the connection per chunk number, while that chunk is being sent. */
+  sent: Map<number, number>;
 }
 
 /** What an `apply` changed, so views redraw only what they must. */
@@ -97,7 +100,7 @@ export interface Applied {
 
 export class QueueModel {
   rows = new Map<number, Row>();
-  /** Ids in queue order (the order files were added). */
+  /** Ids in queue order (the order files were added, as the person rearranged it). */
   order: number[] = [];
   totals: QueueTotals = EMPTY_TOTALS;
   chunkMap: ChunkMapData | null = null;
@@ -143,7 +146,7 @@ export class QueueModel {
           replanReason: p.reason,
         })) || out.rows;
       if (this.chunkMap?.id === p.id) {
-        this.chunkMap = { id: p.id, chunks: [] };
+        this.chunkMap = { id: p.id, chunks: [], sent: new Map() };
         out.chunks = true;
       }
     }
@@ -161,12 +164,19 @@ export class QueueModel {
         const cell = map.chunks[c.chunk - 1];
         if (!cell) continue;
         if (cell.state.state === 'done' && c.state.state !== 'done') continue;
+        // Any new state (done, a retry, sending again) starts the fill over.
+        map.sent.delete(c.chunk);
         map.chunks[c.chunk - 1] = {
           ...cell,
           state: c.state,
           attempts: attemptsAfter(cell.attempts, c.state),
           last_answer: answerAfter(cell.last_answer, c.state),
         };
+        out.chunks = true;
+      }
+      for (const f of batch.in_flight) {
+        if (f.id !== map.id || map.chunks[f.chunk - 1]?.state.state !== 'sending') continue;
+        map.sent.set(f.chunk, Math.max(map.sent.get(f.chunk) ?? 0, f.sent_bytes));
         out.chunks = true;
       }
     }
@@ -192,6 +202,10 @@ export class QueueModel {
       if (this.chunkMap && gone.has(this.chunkMap.id)) this.chunkMap = null;
       out.rows = true;
     }
+    if (batch.order) {
+      this.order = applyOrder(this.order, batch.order);
+      out.rows = true;
+    }
     if (batch.totals) {
       this.totals = batch.totals;
       out.rows = true;
@@ -200,7 +214,7 @@ export class QueueModel {
   }
 
   setChunks(id: number, chunks: ChunkView[]): void {
-    this.chunkMap = { id, chunks };
+    this.chunkMap = { id, chunks, sent: new Map() };
   }
 
   ids(tab: Tab): number[] {

@@ -33,6 +33,8 @@ export function batch(over: Partial<EventBatch> = {}): EventBatch {
     connectivity: null,
     notices: [],
     resync: false,
+    order: null,
+    in_flight: [],
     ...over,
   };
 }

@@ -7,6 +7,8 @@ import { useHarness } from '../support.mjs';
 const LIGHT = {
   pending: [0xd5, 0xda, 0xe3],
   sending: [0x2f, 0x6f, 0xed],
+  // A sending cell's unfilled part (SENDING_TRACK).
+  sendingTrack: [0x9f, 0xb0, 0xcf],
   done: [0x23, 0xa3, 0x5a],
   retrying: [0xf0, 0xa0, 0x20],
   failed: [0xd9, 0x30, 0x25],
@@ -14,17 +16,29 @@ const LIGHT = {
 
 const open = useHarness({ before, after });
 
-/** RGB at the centre of chunk `index`'s cell, read back from the canvas. */
-async function cellColour(page, index) {
-  return page.getByTestId('chunk-map').evaluate((canvas, i) => {
+/** Waits until the canvas shows `rgb` at that spot (batches arrive asynchronously). */
+async function waitColour(page, index, across, rgb) {
+  const deadline = Date.now() + 5000;
+  let got;
+  while (Date.now() < deadline) {
+    got = await cellColour(page, index, across);
+    if (got.every((v, i) => v === rgb[i])) return;
+    await page.waitForTimeout(20);
+  }
+  assert.deepEqual(got, rgb, `chunk ${index + 1} at ${across} of its width`);
+}
+
+/** RGB in chunk `index`'s cell, `across` of the way from its left edge (the centre by default). */
+async function cellColour(page, index, across = 0.5) {
+  return page.getByTestId('chunk-map').evaluate((canvas, [i, fx]) => {
     const ratio = canvas.width / canvas.getBoundingClientRect().width;
     const ctx = canvas.getContext('2d');
     const [cell, gap, cols] = ['cell', 'gap', 'cols'].map((k) => Number(canvas.dataset[k]));
     const pitch = cell + gap;
-    const x = ((i % cols) * pitch + cell / 2) * ratio;
+    const x = ((i % cols) * pitch + cell * fx) * ratio;
     const y = (Math.floor(i / cols) * pitch + cell / 2) * ratio;
     return Array.from(ctx.getImageData(Math.floor(x), Math.floor(y), 1, 1).data.slice(0, 3));
-  }, index);
+  }, [index, across]);
 }
 
 describe('chunk map', () => {
@@ -48,7 +62,8 @@ describe('chunk map', () => {
     }, id);
     await page.locator('.legend li', { hasText: 'Done 1' }).waitFor();
     assert.deepEqual(await cellColour(page, 0), LIGHT.done);
-    assert.deepEqual(await cellColour(page, 1), LIGHT.sending);
+    // Sending, nothing handed over yet: the empty track.
+    assert.deepEqual(await cellColour(page, 1), LIGHT.sendingTrack);
     assert.deepEqual(await cellColour(page, 3), LIGHT.failed);
     assert.deepEqual(await cellColour(page, 4), LIGHT.pending);
     // The retry count is written inside the amber cell, so sample its corner.
@@ -59,6 +74,37 @@ describe('chunk map', () => {
       return Array.from(ctx.getImageData(Math.floor((2 * (cell + gap) + 1) * ratio), Math.floor(1 * ratio), 1, 1).data.slice(0, 3));
     });
     assert.deepEqual(corner, LIGHT.retrying);
+    await context.close();
+  });
+
+  test('a sending cell fills from the left with its bytes in flight', async () => {
+    const { page, context } = await open();
+    const id = await page.evaluate(() => window.fake.add(['tape.tar'], 12_000_000, 1_000_000)[0].id);
+    await page.locator('[role="row"]').first().click();
+    await page.getByTestId('chunk-map').waitFor();
+    const fly = (sent) =>
+      page.evaluate(([id, sent]) => window.fake.push({
+        chunks: [{ id, chunk: 2, state: { state: 'sending' }, acked_bytes: 0 }].filter(() => sent === 250_000),
+        in_flight: [{ id, chunk: 2, sent_bytes: sent, chunk_bytes: 1_000_000 }],
+      }), [id, sent]);
+    await fly(250_000);
+    await page.locator('.legend li', { hasText: 'Sending 1' }).waitFor();
+    // A quarter handed over: the left quarter is filled, the rest is track.
+    await waitColour(page, 1, 0.1, LIGHT.sending);
+    assert.deepEqual(await cellColour(page, 1, 0.4), LIGHT.sendingTrack);
+    assert.deepEqual(await cellColour(page, 1, 0.9), LIGHT.sendingTrack);
+    await fly(900_000);
+    await waitColour(page, 1, 0.8, LIGHT.sending);
+    assert.deepEqual(await cellColour(page, 1, 0.97), LIGHT.sendingTrack);
+    // The hover text tells the bytes on the way; the row's progress is unchanged.
+    const box = await page.getByTestId('chunk-map').boundingBox();
+    const [cell, gap] = await page.getByTestId('chunk-map').evaluate((c) => ['cell', 'gap'].map((k) => Number(c.dataset[k])));
+    await page.mouse.move(box.x + cell + gap + cell / 2, box.y + cell / 2);
+    await page.getByTestId('chunk-info').filter({ hasText: 'sending, 900 KB on the way' }).waitFor();
+    assert.equal(await page.locator('[role="row"] [role="progressbar"]').getAttribute('aria-valuenow'), '0');
+    // Acknowledged: the whole cell turns done.
+    await page.evaluate((id) => window.fake.push({ chunks: [{ id, chunk: 2, state: { state: 'done' }, acked_bytes: 1_000_000 }] }), id);
+    await waitColour(page, 1, 0.97, LIGHT.done);
     await context.close();
   });
 
@@ -101,7 +147,7 @@ describe('chunk map', () => {
       return performance.now() - t0;
     });
     assert.deepEqual(await cellColour(page, 9_999), LIGHT.done);
-    assert.deepEqual(await cellColour(page, 9_998), LIGHT.sending);
+    assert.deepEqual(await cellColour(page, 9_998), LIGHT.sendingTrack);
     assert.ok(ms < 250, `10,000 chunk updates took ${ms.toFixed(0)} ms to reach the screen`);
     await context.close();
   });

@@ -96,4 +96,69 @@ describe('queue', () => {
     assert.ok(calls.includes('retry_all_failed'));
     await context.close();
   });
+  test('dragging a row by its grip moves it in the queue through the shell', async () => {
+    const { page, context, problems } = await fresh();
+    await page.evaluate(() => window.fake.add(['a.bin', 'b.bin', 'c.bin', 'd.bin']));
+    const titles = () => page.locator('[role="row"] .title').allTextContents();
+    await page.locator('[role="row"]').nth(3).waitFor();
+    const grip = page.locator('[role="row"]:has(.title:text-is("d.bin")) [data-testid="grip"]');
+    const from = await grip.boundingBox();
+    const first = await page.locator('[role="row"]').first().boundingBox();
+    await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+    await page.mouse.down();
+    // Towards the top of the first row, in steps as a hand would.
+    await page.mouse.move(from.x + from.width / 2, first.y + 10, { steps: 8 });
+    const line = page.getByTestId('drop-indicator');
+    await line.waitFor();
+    const lineBox = await line.boundingBox();
+    assert.ok(Math.abs(lineBox.y - first.y) <= 3, `the drop line is above the first row (${lineBox.y} vs ${first.y})`);
+    assert.equal(await page.locator('[role="row"].dragging .title').textContent(), 'd.bin');
+    await page.mouse.up();
+    await line.waitFor({ state: 'detached' });
+    await page.waitForFunction(() => document.querySelector('[role="row"] .title')?.textContent === 'd.bin');
+    assert.deepEqual(await titles(), ['d.bin', 'a.bin', 'b.bin', 'c.bin']);
+    const calls = await page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'reorder').map((c) => c.args));
+    assert.deepEqual(calls, [{ id: 4, before: 1 }]);
+    // The order is the shell's: a reload shows the same.
+    assert.deepEqual(await page.evaluate(() => [...window.fake.uploads.keys()]), [4, 1, 2, 3]);
+    // Dropping a row back where it was asks for nothing.
+    const b = await page.locator('[role="row"]:has(.title:text-is("b.bin")) [data-testid="grip"]').boundingBox();
+    await page.mouse.move(b.x + 4, b.y + 4);
+    await page.mouse.down();
+    await page.mouse.move(b.x + 4, b.y + 10, { steps: 3 });
+    await page.mouse.up();
+    assert.equal(await page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'reorder').length), 1);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  test('upload next and Alt+arrows move a waiting file from the keyboard or a button', async () => {
+    const { page, context } = await fresh();
+    await page.evaluate(async () => {
+      const us = window.fake.add(['a.bin', 'b.bin', 'c.bin']);
+      await window.fake.setState(us[0].id, { state: 'uploading' });
+    });
+    const titles = () => page.locator('[role="row"] .title').allTextContents();
+    // Only waiting files offer "upload next".
+    await page.getByRole('button', { name: 'Upload c.bin next' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Upload a.bin next' }).count(), 0);
+    await page.getByRole('button', { name: 'Upload c.bin next' }).click();
+    await page.waitForFunction(() => document.querySelector('[role="row"] .title')?.textContent === 'c.bin');
+    assert.deepEqual(await titles(), ['c.bin', 'a.bin', 'b.bin']);
+    // Keyboard: select b.bin, Alt+Up twice brings it to the top.
+    await page.locator('[role="row"]:has(.title:text-is("b.bin"))').click();
+    await page.keyboard.press('Alt+ArrowUp');
+    await page.waitForFunction(() => document.querySelectorAll('[role="row"] .title')[1]?.textContent === 'b.bin');
+    await page.keyboard.press('Alt+ArrowUp');
+    await page.waitForFunction(() => document.querySelector('[role="row"] .title')?.textContent === 'b.bin');
+    assert.deepEqual(await titles(), ['b.bin', 'c.bin', 'a.bin']);
+    assert.equal(await page.locator('[role="row"][aria-selected="true"] .title').textContent(), 'b.bin');
+    const calls = await page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'move_to_front' || c.cmd === 'reorder').map((c) => [c.cmd, c.args]));
+    assert.deepEqual(calls, [
+      ['move_to_front', { id: 3 }],
+      ['reorder', { id: 2, before: 1 }],
+      ['reorder', { id: 2, before: 3 }],
+    ]);
+    await context.close();
+  });
 });

@@ -130,7 +130,8 @@ export class FakeShell {
       const map = this.chunkMaps.get(c.id);
       if (map?.[c.chunk - 1]) map[c.chunk - 1] = { ...map[c.chunk - 1], state: c.state };
     }
-    return emit('queue-batch', batch);
+    // The shell always sends every field; tests may give only the ones they care about.
+    return emit('queue-batch', { ...emptyBatch(), ...batch });
   }
 
   chunks(id: number): ChunkView[] {
@@ -149,6 +150,26 @@ export class FakeShell {
       this.chunkMaps.set(id, map);
     }
     return map;
+  }
+
+  firstOtherThan(id: number): number | null {
+    return [...this.uploads.keys()].find((other) => other !== id) ?? null;
+  }
+
+  /** Like the engine: `id` goes just before `before` (or last), and the new order is sent. */
+  move(id: number, before: number | null): Promise<void> {
+    for (const known of [id, before]) {
+      if (known !== null && !this.uploads.has(known)) {
+        throw { message: `no upload with id ${known}`, hint: 'It was probably cleared from the list already.' };
+      }
+    }
+    if (before === id) return Promise.resolve();
+    const moved = this.uploads.get(id)!;
+    const line = [...this.uploads.values()].filter((u) => u.id !== id);
+    const at = before === null ? line.length : line.findIndex((u) => u.id === before);
+    line.splice(at, 0, moved);
+    this.uploads = new Map(line.map((u) => [u.id, u]));
+    return this.push({ ...emptyBatch(), order: line.map((u) => u.id) });
   }
 
   async handle(cmd: string, args?: Record<string, unknown>): Promise<unknown> {
@@ -212,6 +233,10 @@ export class FakeShell {
         this.settings = s;
         return s;
       }
+      case 'move_to_front':
+      case 'reorder':
+        await this.move(id, cmd === 'reorder' ? (args?.before as number | null) : this.firstOtherThan(id));
+        return null;
       case 'app_info':
         return {
           version: '0.1.0',

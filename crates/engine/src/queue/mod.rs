@@ -1,6 +1,7 @@
 //! The queue: the `Engine` handle that front ends hold, and the scheduler task behind it.
 //! Handles are cheap clones that send commands; the scheduler alone owns the state.
 
+mod order;
 mod rate;
 mod scheduler;
 mod unavailable;
@@ -8,6 +9,9 @@ mod upload;
 mod work;
 
 pub use scheduler::ChunkInfo;
+
+/// Distance between neighbours in the saved queue order.
+pub(crate) const ORDER_GAP: i64 = order::GAP;
 
 use crate::config::{ChangedFilePolicy, EngineConfig, Limits, UploadSettings};
 use crate::error::EngineError;
@@ -107,7 +111,8 @@ impl Engine {
             ) {
                 continue;
             }
-            restored.push(restore(s, &targets, &http));
+            let position = s.position;
+            restored.push((restore(s, &targets, &http), position));
         }
         let scheduler = Scheduler::new(
             config,
@@ -336,6 +341,16 @@ impl Engine {
     /// identifier.
     pub async fn retry(&self, id: UploadId) -> Result<(), EngineError> {
         self.ask(|r| Command::Retry(Some(id), r)).await?
+    }
+    /// "Upload next": the file goes to the front of the line, so it gets the next free slot.
+    /// Files already uploading keep going. The order is saved with the queue.
+    pub async fn move_to_front(&self, id: UploadId) -> Result<(), EngineError> {
+        self.ask(|r| Command::MoveToFront(id, r)).await?
+    }
+    /// Moves file `id` just before file `before`, or to the end of the line for `None`.
+    pub async fn reorder(&self, id: UploadId, before: Option<UploadId>) -> Result<(), EngineError> {
+        self.ask(|reply| Command::Move { id, before, reply })
+            .await?
     }
     pub async fn retry_all_failed(&self) -> Result<(), EngineError> {
         self.ask(|r| Command::Retry(None, r)).await?

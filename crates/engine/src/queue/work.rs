@@ -21,6 +21,14 @@ pub enum WorkReport {
         number: u32,
         state: ChunkState,
     },
+    /// Bytes of a chunk being sent that were handed to the connection so far.
+    InFlight {
+        id: UploadId,
+        epoch: u64,
+        number: u32,
+        sent: u64,
+        len: u64,
+    },
     /// A chunk request ended.
     ChunkEnded {
         id: UploadId,
@@ -57,6 +65,9 @@ pub enum ChunkOutcome {
     AlreadyThere,
     Stored(ChunkReceipt),
 }
+
+/// How often the bytes in flight of a chunk being sent are reported.
+pub const IN_FLIGHT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Everything one chunk task needs.
 pub struct ChunkJob {
@@ -111,11 +122,42 @@ impl ChunkJob {
             self.file.mtime,
         )
         .throttled(self.throttle.clone());
-        let receipt = self
-            .target
-            .send_chunk(&self.file, self.number, body)
-            .await?;
+        let progress = body.progress();
+        let len = body.len();
+        let send = self.target.send_chunk(&self.file, self.number, body);
+        tokio::pin!(send);
+        // Sampled, not reported per piece: a 10,000-chunk file must not flood the events.
+        let mut tick = tokio::time::interval(IN_FLIGHT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut reported = 0;
+        let receipt = loop {
+            tokio::select! {
+                r = &mut send => break r?,
+                _ = tick.tick() => {
+                    let sent = progress.sent();
+                    if sent > reported {
+                        reported = sent;
+                        self.in_flight(sent, len);
+                    }
+                }
+            }
+        };
+        // A chunk slow enough to have shown a fill ends full before it turns done; quick
+        // ones (most of a 10,000-chunk file) cost no extra event.
+        if reported > 0 && reported < len {
+            self.in_flight(len, len);
+        }
         Ok(ChunkOutcome::Stored(receipt))
+    }
+
+    fn in_flight(&self, sent: u64, len: u64) {
+        let _ = self.reports.send(WorkReport::InFlight {
+            id: self.id,
+            epoch: self.epoch,
+            number: self.number,
+            sent,
+            len,
+        });
     }
 }
 

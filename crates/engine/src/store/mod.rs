@@ -154,6 +154,12 @@ impl Store {
     pub fn set_remote_id(&self, id: UploadId, remote: Option<String>) {
         self.send(Op::SetRemoteId(id, remote));
     }
+    /// Saves where uploads stand in the queue's order.
+    pub fn set_positions(&self, positions: Vec<(UploadId, i64)>) {
+        if !positions.is_empty() {
+            self.send(Op::SetPositions(positions));
+        }
+    }
     pub fn delete(&self, ids: Vec<UploadId>) {
         self.send(Op::Delete(ids));
     }

@@ -33,6 +33,8 @@ pub struct StoredUpload {
     pub state: FileState,
     pub remote_id: Option<String>,
     pub done_chunks: Vec<u32>,
+    /// Place in the queue's order (smaller goes first).
+    pub position: i64,
 }
 
 /// A new plan of an upload (after a 413, or a changed file).

@@ -51,6 +51,11 @@ const MIGRATIONS: &[&str] = &[
         remote_path TEXT NOT NULL,
         PRIMARY KEY (folder_id, rel_path)
      ) WITHOUT ROWID;",
+    // 4: the queue's order, which the person may change ("upload next", dragging a row).
+    // Positions are sparse (1024 apart) so a move rewrites one row; existing uploads keep
+    // the order they were added in.
+    "ALTER TABLE uploads ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+     UPDATE uploads SET position = id * 1024;",
 ];
 
 /// The version this code writes.

@@ -2,6 +2,7 @@ use super::*;
 use crate::config::UploadSettings;
 use crate::protocol::{ChunkRule, Dialect};
 use crate::targets::TargetSpec;
+use rusqlite::params;
 use std::time::{Duration, SystemTime};
 
 fn sample(name: &str) -> NewUpload {
@@ -187,4 +188,64 @@ async fn the_queue_can_be_read_while_another_process_owns_it() {
     let read = read_queue(&path).unwrap();
     assert_eq!(read.len(), 1);
     assert_eq!(read[0].new.relative_path, "dir/a");
+}
+
+#[tokio::test]
+async fn a_version_3_database_gets_the_order_its_uploads_were_added_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        schema::migrate_to(&mut conn, 3).unwrap();
+        for name in ["a", "b", "c"] {
+            conn.execute(
+                "INSERT INTO uploads (path, relative_path, mime_type, size, mtime_ns, identifier,
+                   generation, chunk_size, chunk_rule, target, settings, state, created_at)
+                 VALUES ('/x', ?1, '', 10, '0', ?1, 0, 4, 'floor',
+                   '{\"kind\":\"resumable\",\"url\":\"http://h/u\",\"dialect\":\"resumable\"}',
+                   ?2, '{\"state\":\"queued\"}', 0)",
+                params![
+                    name,
+                    serde_json::to_string(&UploadSettings::default()).unwrap()
+                ],
+            )
+            .unwrap();
+        }
+    }
+    let store = Store::open(&path, quiet()).unwrap().store;
+    let all = store.load_all().await.unwrap();
+    let names: Vec<&str> = all.iter().map(|u| u.new.relative_path.as_str()).collect();
+    assert_eq!(names, ["a", "b", "c"]);
+    assert!(all.windows(2).all(|w| w[0].position < w[1].position));
+    // A new upload joins the end of the line.
+    store.insert(vec![sample("d")]).await.unwrap();
+    let all = store.load_all().await.unwrap();
+    assert_eq!(all[3].new.relative_path, "dir/d");
+    assert!(all[3].position > all[2].position);
+}
+
+#[tokio::test]
+async fn saved_positions_decide_the_order_uploads_load_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("q.db"), quiet())
+        .unwrap()
+        .store;
+    let ids = store
+        .insert(vec![sample("a"), sample("b"), sample("c")])
+        .await
+        .unwrap();
+    store.set_positions(vec![(ids[2], -5), (ids[0], 1 << 40)]);
+    let order: Vec<UploadId> = store
+        .load_all()
+        .await
+        .unwrap()
+        .iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(order, [ids[2], ids[1], ids[0]]);
+    assert_eq!(
+        read_queue(store.path()).unwrap()[0].id,
+        ids[2],
+        "readers see the order too"
+    );
 }

@@ -24,6 +24,7 @@ pub enum Op {
     ChunkDone(UploadId, u32),
     Replan(UploadId, Replan),
     SetRemoteId(UploadId, Option<String>),
+    SetPositions(Vec<(UploadId, i64)>),
     Delete(Vec<UploadId>),
     /// Removes done and cancelled uploads; answers how many.
     DeleteFinished(Reply<usize>),
@@ -108,8 +109,9 @@ fn apply(tx: &Transaction<'_>, op: Op, answers: &mut Vec<PendingAnswer>) -> Resu
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO uploads (path, relative_path, mime_type, size, mtime_ns, identifier,
                    generation, chunk_size, chunk_rule, target, settings, state, created_at,
-                   quick_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10, ?11, strftime('%s','now'), ?12)",
+                   quick_hash, position)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10, ?11, strftime('%s','now'), ?12,
+                   (SELECT COALESCE(MAX(position), 0) + ?13 FROM uploads))",
             )?;
             let queued = serde_json::to_string(&FileState::Queued)?;
             for u in uploads {
@@ -126,6 +128,7 @@ fn apply(tx: &Transaction<'_>, op: Op, answers: &mut Vec<PendingAnswer>) -> Resu
                     serde_json::to_string(&u.settings)?,
                     queued,
                     u.quick_hash,
+                    crate::queue::ORDER_GAP,
                 ])?;
                 ids.push(UploadId(tx.last_insert_rowid() as u64));
             }
@@ -161,6 +164,12 @@ fn apply(tx: &Transaction<'_>, op: Op, answers: &mut Vec<PendingAnswer>) -> Resu
         Op::SetRemoteId(id, remote) => {
             tx.prepare_cached("UPDATE uploads SET remote_id = ?2 WHERE id = ?1")?
                 .execute(params![id.0 as i64, remote])?;
+        }
+        Op::SetPositions(positions) => {
+            let mut stmt = tx.prepare_cached("UPDATE uploads SET position = ?2 WHERE id = ?1")?;
+            for (id, position) in positions {
+                stmt.execute(params![id.0 as i64, position])?;
+            }
         }
         Op::Delete(ids) => {
             let mut chunks = tx.prepare_cached("DELETE FROM chunks_done WHERE upload_id = ?1")?;
@@ -296,8 +305,8 @@ pub fn load_all(conn: &Connection) -> Result<Vec<StoredUpload>, StoreError> {
     }
     let mut stmt = conn.prepare(
         "SELECT id, path, relative_path, mime_type, size, mtime_ns, identifier, generation,
-                chunk_size, chunk_rule, target, settings, state, remote_id, quick_hash
-         FROM uploads ORDER BY id",
+                chunk_size, chunk_rule, target, settings, state, remote_id, quick_hash, position
+         FROM uploads ORDER BY position, id",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -316,6 +325,7 @@ pub fn load_all(conn: &Connection) -> Result<Vec<StoredUpload>, StoreError> {
             r.get::<_, String>(12)?,
             r.get::<_, Option<String>>(13)?,
             r.get::<_, String>(14)?,
+            r.get::<_, i64>(15)?,
         ))
     })?;
     let mut out = Vec::new();
@@ -336,6 +346,7 @@ pub fn load_all(conn: &Connection) -> Result<Vec<StoredUpload>, StoreError> {
             state,
             remote,
             qh,
+            position,
         ) = row?;
         out.push(StoredUpload {
             id: UploadId(id as u64),
@@ -356,6 +367,7 @@ pub fn load_all(conn: &Connection) -> Result<Vec<StoredUpload>, StoreError> {
             state: serde_json::from_str(&state)?,
             remote_id: remote,
             done_chunks: done.remove(&id).unwrap_or_default(),
+            position,
         });
     }
     Ok(out)

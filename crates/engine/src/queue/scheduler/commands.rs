@@ -16,7 +16,11 @@ impl Scheduler {
                 let mut upload = Upload::new(id, *file, target, settings);
                 let summary = upload.summary(Instant::now());
                 self.uploads.insert(id, upload);
-                self.queued.push_back(id);
+                let position = self.order.push_back(id);
+                if let Some(store) = &self.store {
+                    store.set_positions(vec![(id, position)]);
+                }
+                self.wait_in_line(id);
                 self.dirty = true;
                 self.emit(Event::Added { upload: summary });
                 let _ = reply.send(());
@@ -40,6 +44,12 @@ impl Scheduler {
             // Read where a change is found (resume check, chunk read), so it applies to the
             // next change found.
             Command::SetChangedFiles(policy) => self.config.changed_files = policy,
+            Command::Move { id, before, reply } => {
+                let _ = reply.send(self.move_before(id, before));
+            }
+            Command::MoveToFront(id, reply) => {
+                let _ = reply.send(self.move_to_front(id));
+            }
             Command::SetLimits(limits) => {
                 self.config.limits = Limits {
                     parallel_chunks: limits.parallel_chunks.max(1),
@@ -49,7 +59,12 @@ impl Scheduler {
             }
             Command::Snapshot(reply) => {
                 let now = Instant::now();
-                let all = self.uploads.values_mut().map(|u| u.summary(now)).collect();
+                let all = self
+                    .order
+                    .sorted()
+                    .into_iter()
+                    .filter_map(|id| self.uploads.get_mut(&id).map(|u| u.summary(now)))
+                    .collect();
                 let _ = reply.send(all);
             }
             Command::Chunks(id, reply) => {
@@ -85,6 +100,7 @@ impl Scheduler {
                     .collect();
                 for id in &gone {
                     self.uploads.remove(id);
+                    self.order.remove(*id);
                     self.emit(Event::Removed { id: *id });
                 }
                 if let Some(store) = &self.store {
@@ -124,7 +140,7 @@ impl Scheduler {
                 action(self, id);
             }
             None => {
-                let ids: Vec<UploadId> = self.uploads.keys().copied().collect();
+                let ids = self.order.sorted();
                 for id in ids {
                     action(self, id);
                 }
@@ -162,7 +178,7 @@ impl Scheduler {
         if u.state != FileState::Paused {
             return;
         }
-        self.queued.push_back(id);
+        self.wait_in_line(id);
         self.set_file_state(id, FileState::Queued);
     }
 

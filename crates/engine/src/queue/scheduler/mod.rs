@@ -2,6 +2,7 @@
 //! commands from `Engine` handles and reports from the requests it started, decides what to
 //! send next under the limits, and turns every change into an event.
 
+use super::order::QueueOrder;
 use super::upload::Upload;
 use super::work::{self, ChunkJob, ChunkOutcome, Examine, FileNow, WorkReport};
 use crate::config::UploadSettings;
@@ -21,6 +22,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 mod commands;
 mod dispatch;
 mod offline;
+mod reorder;
 mod replan;
 mod results;
 mod totals;
@@ -46,6 +48,14 @@ pub enum Command {
     Cancel(Option<UploadId>, Reply<Result<(), EngineError>>),
     /// `None` = every failed upload.
     Retry(Option<UploadId>, Reply<Result<(), EngineError>>),
+    /// Moves a file just before another, or to the end of the line for `None`.
+    Move {
+        id: UploadId,
+        before: Option<UploadId>,
+        reply: Reply<Result<(), EngineError>>,
+    },
+    /// Moves a file to the front of the line ("upload next").
+    MoveToFront(UploadId, Reply<Result<(), EngineError>>),
     SetLimits(Limits),
     SetChangedFiles(ChangedFilePolicy),
     Snapshot(Reply<Vec<UploadSummary>>),
@@ -74,6 +84,8 @@ pub struct ChunkInfo {
 pub struct Scheduler {
     config: EngineConfig,
     uploads: BTreeMap<UploadId, Upload>,
+    /// Where each file stands in line: the order of snapshots and of `queued`.
+    order: QueueOrder,
     /// Files waiting for a slot, in queue order.
     queued: VecDeque<UploadId>,
     /// Files holding a slot, in the order they got it.
@@ -101,20 +113,24 @@ impl Scheduler {
         events: broadcast::Sender<Event>,
         store: Option<Store>,
         throttle: Arc<Throttle>,
-        restored: Vec<Upload>,
+        mut restored: Vec<(Upload, i64)>,
     ) -> Scheduler {
         let (reports_tx, reports_rx) = mpsc::unbounded_channel();
         let mut uploads = BTreeMap::new();
+        let mut order = QueueOrder::default();
         let mut queued = VecDeque::new();
-        for u in restored {
+        restored.sort_by_key(|(u, position)| (*position, u.id));
+        for (u, position) in restored {
             if u.state == FileState::Queued {
                 queued.push_back(u.id);
             }
+            order.place(u.id, position);
             uploads.insert(u.id, u);
         }
         Scheduler {
             config,
             uploads,
+            order,
             queued,
             active: Vec::new(),
             in_flight: 0,

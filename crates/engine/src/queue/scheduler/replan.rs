@@ -71,7 +71,7 @@ impl Scheduler {
                             self.set_chunk_state(id, n, ChunkState::Pending);
                         }
                     }
-                    self.queued.push_back(id);
+                    self.wait_in_line(id);
                     self.set_file_state(id, FileState::Queued);
                 }
                 Examine::Resume | Examine::Restart => {
@@ -131,7 +131,7 @@ impl Scheduler {
             reason: reason.to_string(),
         });
         self.leave_slot(id);
-        self.queued.push_back(id);
+        self.wait_in_line(id);
         if let Some(u) = self.uploads.get_mut(&id) {
             // Force the state event even when it already was queued.
             u.state = FileState::Paused;

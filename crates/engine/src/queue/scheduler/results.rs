@@ -19,6 +19,29 @@ impl Scheduler {
                     self.set_chunk_state(id, number, state);
                 }
             }
+            WorkReport::InFlight {
+                id,
+                epoch,
+                number,
+                sent,
+                len,
+            } => {
+                // A late sample of a chunk that ended (or of an older epoch) is dropped.
+                let sending = self.uploads.get(&id).is_some_and(|u| {
+                    (number as usize)
+                        .checked_sub(1)
+                        .and_then(|i| u.chunks.get(i))
+                        .is_some_and(|c| c.state == ChunkState::Sending)
+                });
+                if self.current(id, epoch) && sending {
+                    self.emit(Event::InFlight {
+                        id,
+                        chunk: number,
+                        sent_bytes: sent.min(len),
+                        chunk_bytes: len,
+                    });
+                }
+            }
             WorkReport::ChunkEnded {
                 id,
                 epoch,
