@@ -17,4 +17,4 @@ detail: string,
  * The label the engine gives uploads to this target (`UploadSummary::target`), so the
  * queue can show `name` instead of a URL; `None` until the target is running.
  */
-engine_label: string | null, removable: boolean, };
+engine_label: string | null, removable: boolean, account?: string, signed_out?: string, };

@@ -1,0 +1,1 @@
+export type TwakeCompany = { id: string, name: string, };

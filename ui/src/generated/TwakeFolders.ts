@@ -1,0 +1,1 @@
+export type TwakeFolders = { path: string, folders: Array<string>, };
