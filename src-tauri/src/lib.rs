@@ -15,6 +15,9 @@ pub mod targets;
 mod tray;
 #[cfg(test)]
 mod ts_export;
+pub mod twake;
+mod twake_commands;
+mod twake_live;
 
 use ipc::{ADDED_EVENT, BATCH_EVENT};
 use settings::SettingsFile;
@@ -71,6 +74,12 @@ pub fn run() {
             commands::settings,
             commands::save_settings,
             commands::app_info,
+            twake_commands::twake_sign_in,
+            twake_commands::twake_choose_company,
+            twake_commands::twake_accounts,
+            twake_commands::twake_folders,
+            twake_commands::twake_choose_folder,
+            twake_commands::twake_sign_out,
         ])
         .setup(|app| setup(app).map_err(Into::into))
         .on_window_event(on_window_event)
