@@ -27,7 +27,7 @@ describe('twake drive', () => {
 
     // A wrong password: the words, and the dialog stays for another try.
     await fill(page, { server: 'https://drive.example.com', email: 'alice@example.com', password: 'nope' });
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     const error = page.getByTestId('twake-error');
     await error.waitFor();
     assert.match(await error.textContent(), /refused this email and password \(403\)\..*Check the email and the password/);
@@ -76,11 +76,11 @@ describe('twake drive', () => {
     const { page, context } = await open();
     await openSignIn(page);
     await fill(page, { server: 'https://www.example.com', email: 'alice@example.com', password: 'x' });
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByTestId('twake-error').filter({ hasText: 'is not a Twake Drive server' }).waitFor();
     assert.match(await page.getByTestId('twake-error').textContent(), /Use the address you open Twake Drive at in a browser/);
     await page.getByLabel('Server address').fill('drive example com');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByTestId('twake-error').filter({ hasText: "'drive example com' is not a server address" }).waitFor();
     assert.match(await page.getByTestId('twake-error').textContent(), /like https:\/\/drive\.example\.com/);
     await context.close();
@@ -93,7 +93,7 @@ describe('twake drive', () => {
     });
     await openSignIn(page);
     await fill(page, { server: 'https://drive.example.com', email: 'alice@example.com', password: 'correct horse battery staple' });
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('radiogroup', { name: 'Company' }).waitFor();
     await page.getByLabel('Beta').check();
     await page.getByRole('button', { name: 'Continue' }).click();
@@ -125,6 +125,16 @@ describe('twake drive', () => {
     assert.equal(await page.getByLabel('Server address').inputValue(), 'https://drive.example.com');
     assert.equal(await page.getByLabel('Email').inputValue(), 'alice@example.com');
     await page.getByTestId('twake-dialog').getByRole('button', { name: 'Cancel' }).click();
+    await page.getByTestId('twake-dialog').waitFor({ state: 'detached' });
+    assert.equal(await page.getByTestId('sign-in-again').count(), 1, 'cancelled: still signed out');
+
+    // Signing in again clears the mark even when the folder chooser is left with Cancel.
+    await page.getByTestId('sign-in-again').click();
+    await page.getByLabel('Password').fill('correct horse battery staple');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByTestId('folder-chooser').waitFor();
+    await page.getByTestId('twake-dialog').getByRole('button', { name: 'Cancel' }).click();
+    await page.getByTestId('sign-in-again').waitFor({ state: 'detached' });
 
     await page.getByTestId('settings').click();
     await page.getByRole('button', { name: 'Sign out of Twake Drive — alice@example.com — /Drive' }).click();
