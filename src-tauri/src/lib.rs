@@ -15,6 +15,9 @@ pub mod targets;
 mod tray;
 #[cfg(test)]
 mod ts_export;
+pub mod twake;
+mod twake_commands;
+mod twake_live;
 
 use ipc::{ADDED_EVENT, BATCH_EVENT};
 use settings::SettingsFile;
@@ -73,6 +76,12 @@ pub fn run() {
             commands::app_info,
             commands::move_to_front,
             commands::reorder,
+            twake_commands::twake_sign_in,
+            twake_commands::twake_choose_company,
+            twake_commands::twake_accounts,
+            twake_commands::twake_folders,
+            twake_commands::twake_choose_folder,
+            twake_commands::twake_sign_out,
         ])
         .setup(|app| setup(app).map_err(Into::into))
         .on_window_event(on_window_event)

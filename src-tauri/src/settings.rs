@@ -21,6 +21,8 @@ pub const MAX_PARALLEL_FILES: u32 = 8;
 pub enum SavedTarget {
     /// Any Resumable.js / Flow.js endpoint.
     Resumable { url: String, dialect: Dialect },
+    /// A Drive folder of a signed-in Twake Drive account ("" is My Drive's root).
+    Twake { account: String, folder: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]

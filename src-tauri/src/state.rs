@@ -84,6 +84,8 @@ impl AppState {
                 }
             }
         };
+        // A Twake Drive folder uploads with the accounts the app signed in (`crate::twake`).
+        self.targets.twake.prepare(&self.engine, &target);
         let mut report = AddReport {
             target: target_name,
             ..AddReport::default()

@@ -1,16 +1,18 @@
 //! Where new files go, as the UI lists them: the built-in local test server (the default, so
 //! a newcomer sees an upload at once) and the Resumable.js / Flow.js URLs the person saved.
 //! Each kind of target is one variant of `TargetKind` and one arm in `resolve`; Twake Drive
-//! accounts join the same way when the engine's Twake target lands.
+//! folders of signed-in accounts are one of them (accounts in `crate::twake`).
 
 use crate::ipc::UserError;
 use crate::settings::{AppSettings, SavedTarget};
+use crate::twake::TwakeAccounts;
 use receiver::{Receiver, ReceiverConfig};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use tokio::sync::OnceCell;
 use ts_rs::TS;
 use upload_engine::targets::resumable::parse_upload_url;
+use upload_engine::targets::twake::Account;
 use upload_engine::{Dialect, TargetSpec};
 
 /// Id of the local test server in the target list and in the settings.
@@ -21,6 +23,7 @@ pub const LOCAL_ID: &str = "local";
 pub enum TargetKind {
     LocalTestServer,
     Resumable,
+    TwakeDrive,
 }
 
 /// One entry of the target menu.
@@ -36,6 +39,14 @@ pub struct TargetInfo {
     /// queue can show `name` instead of a URL; `None` until the target is running.
     pub engine_label: Option<String>,
     pub removable: bool,
+    /// Twake Drive: the account (`email@server-host`) the folder belongs to.
+    #[serde(default)]
+    #[ts(optional)]
+    pub account: Option<String>,
+    /// Twake Drive: why the account's session ended; its uploads wait for a new sign-in.
+    #[serde(default)]
+    #[ts(optional)]
+    pub signed_out: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
@@ -53,6 +64,13 @@ pub fn saved_id(t: &SavedTarget) -> String {
                 Dialect::Flow => "flow",
             };
             format!("{d}:{url}")
+        }
+        // The engine's label for the target, so the queue finds the target's name by it.
+        SavedTarget::Twake { account, folder } => {
+            format!(
+                "twake:{account}:/{}",
+                crate::twake::normal_folder(folder).trim_start_matches('/')
+            )
         }
     }
 }
@@ -73,6 +91,7 @@ pub struct Targets {
     /// Port to try first (the one of the last run), 0 for any.
     local_port: u16,
     local: OnceCell<Receiver>,
+    pub twake: TwakeAccounts,
 }
 
 impl Targets {
@@ -83,7 +102,17 @@ impl Targets {
             local_dir,
             local_port,
             local: OnceCell::new(),
+            twake: TwakeAccounts::default_store(),
         }
+    }
+
+    /// The same targets with Twake Drive accounts from `store` (tests: a temporary folder).
+    pub fn with_twake_store(
+        mut self,
+        store: upload_engine::targets::twake::AccountStore,
+    ) -> Targets {
+        self.twake = TwakeAccounts::with_store(store);
+        self
     }
 
     pub fn local_dir(&self) -> &std::path::Path {
@@ -133,9 +162,29 @@ impl Targets {
             detail: format!("Keeps files in {}", self.local_dir.display()),
             engine_label: self.local.get().map(|r| r.upload_url()),
             removable: false,
+            account: None,
+            signed_out: None,
         }];
+        let accounts = if settings
+            .saved_targets
+            .iter()
+            .any(|t| matches!(t, SavedTarget::Twake { .. }))
+        {
+            self.twake.accounts_now()
+        } else {
+            Vec::new()
+        };
         for saved in &settings.saved_targets {
-            let SavedTarget::Resumable { url, dialect } = saved;
+            let (url, dialect) = match saved {
+                SavedTarget::Resumable { url, dialect } => (url, dialect),
+                SavedTarget::Twake { account, folder } => {
+                    // A folder of an account signed out with the CLI is no target any more.
+                    if let Some(a) = accounts.iter().find(|a| &a.name == account) {
+                        targets.push(twake_info(saved, a, folder));
+                    }
+                    continue;
+                }
+            };
             // "host" or "host:port": enough to tell servers apart in a menu.
             let host = url::Url::parse(url)
                 .ok()
@@ -160,6 +209,8 @@ impl Targets {
                 ),
                 engine_label: Some(url.clone()),
                 removable: true,
+                account: None,
+                signed_out: None,
             });
         }
         let default_id = if targets.iter().any(|t| t.id == settings.default_target) {
@@ -207,7 +258,44 @@ impl Targets {
                 },
                 url.clone(),
             )),
+            SavedTarget::Twake { account, folder } => Ok((
+                crate::twake::spec(account, folder),
+                twake_name(&account_email(account), folder),
+            )),
         }
+    }
+}
+
+/// "Twake Drive — alice@example.com — /Drive/Reports".
+fn twake_name(email: &str, folder: &str) -> String {
+    format!(
+        "Twake Drive — {email} — {}",
+        crate::twake::shown_folder(folder)
+    )
+}
+
+/// The email part of an account name (`email@server-host`).
+fn account_email(account: &str) -> String {
+    account
+        .rsplit_once('@')
+        .map_or(account, |(email, _)| email)
+        .to_string()
+}
+
+fn twake_info(saved: &SavedTarget, account: &Account, folder: &str) -> TargetInfo {
+    let id = saved_id(saved);
+    TargetInfo {
+        name: twake_name(&account.email, folder),
+        detail: match &account.signed_out {
+            Some(_) => format!("{} · signed out", account.server),
+            None => account.server.clone(),
+        },
+        kind: TargetKind::TwakeDrive,
+        engine_label: Some(id.clone()),
+        id,
+        removable: true,
+        account: Some(account.name.clone()),
+        signed_out: account.signed_out.clone(),
     }
 }
 

@@ -5,6 +5,7 @@
 use crate::ipc::{AddReport, AppInfo, ChunkView, EventBatch, QueueSnapshot, UserError};
 use crate::settings::AppSettings;
 use crate::targets::TargetList;
+use crate::twake::{TwakeAccountInfo, TwakeFolders};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use ts_rs::{Config, TS};
@@ -22,6 +23,8 @@ fn export_into(dir: &Path) {
     AppSettings::export_all(&cfg).unwrap();
     TargetList::export_all(&cfg).unwrap();
     Dialect::export_all(&cfg).unwrap();
+    TwakeAccountInfo::export_all(&cfg).unwrap();
+    TwakeFolders::export_all(&cfg).unwrap();
 }
 
 fn read_ts_files(dir: &Path) -> BTreeMap<String, String> {

@@ -4,4 +4,4 @@ import type { Dialect } from "./Dialect";
 /**
  * A destination the person saved. The local test server is always there and not saved.
  */
-export type SavedTarget = { "kind": "resumable", url: string, dialect: Dialect, };
+export type SavedTarget = { "kind": "resumable", url: string, dialect: Dialect, } | { "kind": "twake", account: string, folder: string, };

@@ -17,4 +17,12 @@ detail: string,
  * The label the engine gives uploads to this target (`UploadSummary::target`), so the
  * queue can show `name` instead of a URL; `None` until the target is running.
  */
-engine_label: string | null, removable: boolean, };
+engine_label: string | null, removable: boolean, 
+/**
+ * Twake Drive: the account (`email@server-host`) the folder belongs to.
+ */
+account?: string, 
+/**
+ * Twake Drive: why the account's session ended; its uploads wait for a new sign-in.
+ */
+signed_out?: string, };

@@ -13,6 +13,8 @@ import type { QueueSnapshot } from '../generated/QueueSnapshot';
 import type { TargetInfo } from '../generated/TargetInfo';
 import type { TargetList } from '../generated/TargetList';
 import type { UserError } from '../generated/UserError';
+import type { TwakeAccountInfo } from '../generated/TwakeAccountInfo';
+import type { TwakeFolders } from '../generated/TwakeFolders';
 
 export const api = {
   uiReady: () => invoke<void>('ui_ready'),
@@ -40,10 +42,21 @@ export const api = {
   appInfo: () => invoke<AppInfo>('app_info'),
   moveToFront: (id: number) => invoke<void>('move_to_front', { id }),
   reorder: (id: number, before: number | null) => invoke<void>('reorder', { id, before }),
+  twakeSignIn: (server: string, email: string, password: string) =>
+    invoke<TwakeAccountInfo>('twake_sign_in', { server, email, password }),
+  twakeChooseCompany: (account: string, companyId: string) =>
+    invoke<TwakeAccountInfo>('twake_choose_company', { account, companyId }),
+  twakeAccounts: () => invoke<TwakeAccountInfo[]>('twake_accounts'),
+  twakeFolders: (account: string, path: string) => invoke<TwakeFolders>('twake_folders', { account, path }),
+  twakeChooseFolder: (account: string, folder: string) =>
+    invoke<TargetInfo>('twake_choose_folder', { account, folder }),
+  twakeSignOut: (account: string) => invoke<TargetList>('twake_sign_out', { account }),
 };
 
 /** The target menu's entry that opens the "add a server" dialog instead of choosing. */
 export const ADD_TARGET = '__add__';
+/** The target menu's entry that opens the Twake Drive sign-in. */
+export const TWAKE_SIGN_IN = '__twake__';
 
 export const BATCH_EVENT = 'queue-batch';
 export const ADDED_EVENT = 'files-added';

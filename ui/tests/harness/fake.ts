@@ -10,6 +10,8 @@ import type { QueueTotals } from '../../src/generated/QueueTotals';
 import type { TargetList } from '../../src/generated/TargetList';
 import type { UploadSummary } from '../../src/generated/UploadSummary';
 import type { UserError } from '../../src/generated/UserError';
+import type { TargetInfo } from '../../src/generated/TargetInfo';
+import type { TwakeAccountInfo } from '../../src/generated/TwakeAccountInfo';
 import { batch } from '../../src/lib/testdata';
 
 const LOCAL_URL = 'http://127.0.0.1:41000/upload';
@@ -17,7 +19,91 @@ const LOCAL_URL = 'http://127.0.0.1:41000/upload';
 /** A batch with nothing in it (the shape the shell sends). */
 export const emptyBatch = (): EventBatch => batch();
 
+/** A Twake Drive server as the fake shell knows it; errors read as `twake::user_error` writes them. */
+export class FakeTwake {
+  server = 'https://drive.example.com';
+  email = 'alice@example.com';
+  password = 'correct horse battery staple';
+  /** Answers an HTML page (a web site, not the Twake Drive API). */
+  htmlServer = 'https://www.example.com';
+  companies = [{ id: 'c1', name: 'Acme' }];
+  /** Sub-folder names by folder path ("" is My Drive's root). */
+  folders: Record<string, string[]> = { '': ['Photos', 'Reports'], '/Photos': [], '/Reports': ['2026'], '/Reports/2026': [] };
+  accounts: TwakeAccountInfo[] = [];
+  /** Chosen folders, as the shell's saved targets. */
+  saved: { account: string; folder: string }[] = [];
+
+  signIn(server: string, email: string, password: string): TwakeAccountInfo {
+    if (!/^https?:\/\/[^/\s]+/.test(server)) {
+      throw { message: `'${server}' is not a server address: relative URL without a base.`, hint: 'Type the full address, like https://drive.example.com.' };
+    }
+    const base = server.replace(/\/+$/, '');
+    if (base === this.htmlServer) {
+      throw {
+        message: `${base}/internal/services/console/v1/login is not a Twake Drive server (it answered an HTML page).`,
+        hint: 'Use the address you open Twake Drive at in a browser, like https://drive.example.com.',
+      };
+    }
+    if (base !== this.server) {
+      throw { message: `Cannot reach the server ${base} (connection refused).`, hint: 'Check the server address and your network connection, then try again.' };
+    }
+    if (email !== this.email || password !== this.password) {
+      throw { message: `${base} refused this email and password (403).`, hint: 'Check the email and the password (it is case-sensitive), then sign in again.' };
+    }
+    const host = new URL(base).host;
+    const account: TwakeAccountInfo = {
+      name: `${email}@${host}`,
+      server: base,
+      email,
+      company_id: this.companies[0].id,
+      companies: this.companies,
+      signed_out: null,
+    };
+    this.accounts = [...this.accounts.filter((a) => a.name !== account.name), account];
+    return account;
+  }
+
+  account(name: string): TwakeAccountInfo {
+    const a = this.accounts.find((x) => x.name === name);
+    if (!a) throw { message: `Not signed in to Twake Drive as ${name}.`, hint: 'Choose "Sign in to Twake Drive…" in the Upload to menu.' };
+    if (a.signed_out) throw { message: `Signed out of ${a.server} as ${a.email}.`, hint: 'Sign in again; the queued uploads are kept and continue after that.' };
+    return a;
+  }
+
+  list(name: string, path: string): { path: string; folders: string[] } {
+    const a = this.account(name);
+    const p = path.split('/').filter((s) => s).map((s) => `/${s}`).join('');
+    const folders = this.folders[p];
+    if (!folders) throw { message: `There is no Drive folder /Drive${p} on ${a.server}.`, hint: 'Choose another folder; it may have been moved or deleted.' };
+    return { path: p, folders: [...folders].sort((x, y) => x.toLowerCase().localeCompare(y.toLowerCase())) };
+  }
+
+  targetId(account: string, folder: string): string {
+    return `twake:${account}:/${folder.replace(/^\//, '')}`;
+  }
+
+  targets(): TargetInfo[] {
+    return this.saved.flatMap(({ account, folder }) => {
+      const a = this.accounts.find((x) => x.name === account);
+      if (!a) return [];
+      const id = this.targetId(account, folder);
+      return [{
+        id,
+        kind: 'twake_drive' as const,
+        name: `Twake Drive — ${a.email} — /Drive${folder}`,
+        detail: a.signed_out ? `${a.server} · signed out` : a.server,
+        engine_label: id,
+        removable: true,
+        account,
+        signed_out: a.signed_out ?? undefined,
+      }];
+    });
+  }
+}
+
 export class FakeShell {
+  twake = new FakeTwake();
+  defaultId = 'local';
   uploads = new Map<number, UploadSummary>();
   chunkMaps = new Map<number, ChunkView[]>();
   nextId = 1;
@@ -44,8 +130,10 @@ export class FakeShell {
   };
 
   targets(): TargetList {
+    const twake = this.twake.targets();
+    const known = this.defaultId === 'local' || twake.some((t) => t.id === this.defaultId);
     return {
-      default_id: 'local',
+      default_id: known ? this.defaultId : 'local',
       targets: [
         {
           id: 'local',
@@ -55,8 +143,15 @@ export class FakeShell {
           engine_label: LOCAL_URL,
           removable: false,
         },
+        ...twake,
       ],
     };
+  }
+
+  /** The target new files go to. */
+  current(): TargetInfo {
+    const list = this.targets();
+    return list.targets.find((t) => t.id === list.default_id) ?? list.targets[0];
   }
 
   totals(): QueueTotals {
@@ -82,7 +177,7 @@ export class FakeShell {
         id,
         path: `/home/me/Documents/${name}`,
         relative_path: name,
-        target: LOCAL_URL,
+        target: this.current().engine_label ?? LOCAL_URL,
         size,
         chunk_size: chunkSize,
         total_chunks: Math.max(1, Math.floor(size / chunkSize)),
@@ -213,16 +308,42 @@ export class FakeShell {
         const added = this.add(this.nextPick.names);
         const report: AddReport = {
           added: added.length,
-          target: 'Local test server',
+          target: this.current().name,
           failures: this.nextPick.failures,
           error: null,
         };
         return report;
       }
       case 'targets':
-      case 'set_default_target':
       case 'remove_target':
         return this.targets();
+      case 'set_default_target':
+        this.defaultId = args?.id as string;
+        return this.targets();
+      case 'twake_sign_in':
+        return this.twake.signIn(args?.server as string, args?.email as string, args?.password as string);
+      case 'twake_choose_company': {
+        const a = this.twake.account(args?.account as string);
+        a.company_id = args?.companyId as string;
+        return a;
+      }
+      case 'twake_accounts':
+        return this.twake.accounts;
+      case 'twake_folders':
+        return this.twake.list(args?.account as string, args?.path as string);
+      case 'twake_choose_folder': {
+        const account = args?.account as string;
+        const folder = this.twake.list(account, args?.folder as string).path;
+        if (!this.twake.saved.some((s) => s.account === account && s.folder === folder)) this.twake.saved.push({ account, folder });
+        this.defaultId = this.twake.targetId(account, folder);
+        return this.targets().targets.find((t) => t.id === this.defaultId);
+      }
+      case 'twake_sign_out': {
+        const account = args?.account as string;
+        this.twake.accounts = this.twake.accounts.filter((a) => a.name !== account);
+        this.twake.saved = this.twake.saved.filter((s) => s.account !== account);
+        return this.targets();
+      }
       case 'settings':
         return this.settings;
       case 'save_settings': {

@@ -1,0 +1,468 @@
+//! Twake Drive accounts in the app: sign in (the password is used once, for the token
+//! request, and dropped), pick the company, list Drive folders for the folder chooser, sign
+//! out. Accounts and tokens live in the engine's `AccountStore` (OS keyring, else a private
+//! file), the same store the CLI uses, so an account signed in with `twake-upload login`
+//! shows here too and uploads restored after a restart find their session.
+
+use crate::ipc::UserError;
+use crate::twake_live::LiveTwakeTarget;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use ts_rs::TS;
+use upload_engine::targets::twake::{
+    self, account::StoreSink, api::Company, session, Account, AccountStore, CollisionPolicy, Drive,
+    Session, TwakeError, TwakeTarget,
+};
+use upload_engine::targets::HttpSettings;
+use upload_engine::{Engine, FileState, TargetSpec};
+
+/// Timeout of sign-in and folder listings: long enough for a slow server, short enough that
+/// a wrong address does not leave the dialog spinning.
+const JSON_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A signed-in account as the UI shows it (no secret in here).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct TwakeAccountInfo {
+    /// `email@server-host`: the id of the account in every other Twake command.
+    pub name: String,
+    pub server: String,
+    pub email: String,
+    pub company_id: String,
+    /// The companies the person belongs to; more than one means a choice to offer.
+    pub companies: Vec<TwakeCompany>,
+    /// Why the session ended (a refused renewal): the person must sign in again.
+    pub signed_out: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct TwakeCompany {
+    pub id: String,
+    /// The company's name, or its id when the server gives none.
+    pub name: String,
+}
+
+/// The folders inside one Drive folder, for the folder chooser.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct TwakeFolders {
+    /// The folder listed, from My Drive's root: "" for the root, "/Reports/2026" below it.
+    pub path: String,
+    /// Names of its sub-folders (trashed ones left out), sorted.
+    pub folders: Vec<String>,
+}
+
+impl From<&Account> for TwakeAccountInfo {
+    fn from(a: &Account) -> TwakeAccountInfo {
+        TwakeAccountInfo {
+            name: a.name.clone(),
+            server: a.server.clone(),
+            email: a.email.clone(),
+            company_id: a.company_id.clone(),
+            companies: a.companies.iter().map(company).collect(),
+            signed_out: a.signed_out.clone(),
+        }
+    }
+}
+
+fn company(c: &Company) -> TwakeCompany {
+    TwakeCompany {
+        id: c.id.clone(),
+        name: c.name.clone().unwrap_or_else(|| c.id.clone()),
+    }
+}
+
+/// A Drive path in normal form: "" for the root, else "/a/b".
+pub fn normal_folder(path: &str) -> String {
+    twake::drive::path_names(path)
+        .iter()
+        .map(|n| format!("/{n}"))
+        .collect()
+}
+
+/// How a Drive folder reads in menus: "/Drive" for My Drive's root, "/Drive/Reports" below.
+pub fn shown_folder(folder: &str) -> String {
+    format!("/Drive{}", normal_folder(folder))
+}
+
+/// What the engine uploads to for `account`'s `folder`.
+pub fn spec(account: &str, folder: &str) -> TargetSpec {
+    TargetSpec::Twake {
+        account: account.to_string(),
+        folder: normal_folder(folder),
+        collision: CollisionPolicy::default(),
+    }
+}
+
+/// Turns the engine's typed errors into words, each with the action to take.
+pub fn user_error(e: TwakeError) -> UserError {
+    use TwakeError as E;
+    match e {
+        E::WrongCredentials { server } => UserError::new(
+            format!("{server} refused this email and password (403)."),
+            "Check the email and the password (it is case-sensitive), then sign in again.",
+        ),
+        E::Unreachable { server, reason } => UserError::new(
+            format!("Cannot reach the server {server} ({reason})."),
+            "Check the server address and your network connection, then try again.",
+        ),
+        E::NotTwakeDrive { url, what } => UserError::new(
+            format!("{url} is not a Twake Drive server ({what})."),
+            "Use the address you open Twake Drive at in a browser, like https://drive.example.com.",
+        ),
+        E::BadServerUrl { url, reason } => UserError::new(
+            format!("'{url}' is not a server address: {reason}."),
+            "Type the full address, like https://drive.example.com.",
+        ),
+        E::SignedOut {
+            server, account, ..
+        } => UserError::new(
+            format!("Signed out of {server} as {account}."),
+            "Sign in again; the queued uploads are kept and continue after that.",
+        ),
+        E::NotSignedIn { account } => UserError::new(
+            format!("Not signed in to Twake Drive as {account}."),
+            "Choose \"Sign in to Twake Drive…\" in the Upload to menu.",
+        ),
+        E::FolderNotFound { server, path } => UserError::new(
+            format!(
+                "There is no Drive folder {} on {server}.",
+                shown_folder(&path)
+            ),
+            "Choose another folder; it may have been moved or deleted.",
+        ),
+        E::NoCompany { server, account } => UserError::new(
+            format!("{account} belongs to no company on {server}."),
+            "Ask the Twake Drive administrator to add you to a company.",
+        ),
+        E::Config { path, reason } => UserError::new(
+            format!(
+                "Cannot use the account settings in {}: {reason}.",
+                path.display()
+            ),
+            "Check that your configuration folder is writable, then sign in again.",
+        ),
+        other => UserError::new(
+            other.to_string(),
+            "Try again; if it keeps failing, sign out and sign in again.",
+        ),
+    }
+}
+
+/// Runs blocking account-store work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, TwakeError> + Send + 'static,
+) -> Result<T, UserError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| UserError::new(format!("Internal error: {e}"), "Restart Twake Uploader."))?
+        .map_err(user_error)
+}
+
+/// The accounts of one store and the engine targets built on them.
+pub struct TwakeAccounts {
+    /// An error when no config folder could be found (no HOME): said when an account is used.
+    store: Result<AccountStore, TwakeError>,
+    http: HttpSettings,
+    /// Targets already handed to the engine, so one folder gets one Drive state and a new
+    /// sign-in can give them a new session.
+    registered: Mutex<HashMap<TargetSpec, Arc<LiveTwakeTarget>>>,
+}
+
+impl TwakeAccounts {
+    /// The store the CLI uses too (`$TWAKE_UPLOADER_CONFIG_DIR`, else XDG config).
+    pub fn default_store() -> TwakeAccounts {
+        TwakeAccounts::with_store_result(AccountStore::open_default())
+    }
+
+    /// A given store (tests: a temporary folder without the keyring).
+    pub fn with_store(store: AccountStore) -> TwakeAccounts {
+        TwakeAccounts::with_store_result(Ok(store))
+    }
+
+    fn with_store_result(store: Result<AccountStore, TwakeError>) -> TwakeAccounts {
+        TwakeAccounts {
+            store,
+            http: HttpSettings {
+                connect_timeout: Duration::from_secs(10),
+                stall_timeout: Duration::from_secs(30),
+            },
+            registered: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn store(&self) -> Result<AccountStore, UserError> {
+        self.store.clone().map_err(user_error)
+    }
+
+    fn client(&self) -> Result<reqwest::Client, UserError> {
+        twake::http_client(&self.http).map_err(user_error)
+    }
+
+    /// Signs in and saves the account with its first company (see `choose_company`). The
+    /// password goes to the token request only and is dropped here.
+    pub async fn sign_in(
+        &self,
+        server: &str,
+        email: &str,
+        password: String,
+    ) -> Result<TwakeAccountInfo, UserError> {
+        let email = email.trim();
+        if email.is_empty() || password.is_empty() {
+            return Err(UserError::new(
+                "The email or the password is empty.",
+                "Type both to sign in.",
+            ));
+        }
+        let server = session::normalize_server(server).map_err(user_error)?;
+        let client = self.client()?;
+        let tokens = session::login(&client, &server, email, &password, JSON_TIMEOUT).await;
+        drop(password);
+        let tokens = tokens.map_err(user_error)?;
+        let name = Account::name_for(email, &server);
+        let probe = Session::new(
+            client,
+            &server,
+            &name,
+            tokens.clone(),
+            Arc::new(session::NoSink),
+            JSON_TIMEOUT,
+        );
+        let me = probe.me().await.map_err(user_error)?;
+        let companies: Vec<Company> = me.companies.iter().map(|c| c.company.clone()).collect();
+        let first = companies.first().cloned().ok_or_else(|| {
+            user_error(TwakeError::NoCompany {
+                server: server.clone(),
+                account: email.to_string(),
+            })
+        })?;
+        let account = Account {
+            name,
+            server,
+            email: email.to_string(),
+            user_id: me.id,
+            company_id: first.id,
+            companies,
+            signed_out: None,
+        };
+        let store = self.store()?;
+        let saved = account.clone();
+        blocking(move || {
+            store.save(&saved)?;
+            store.save_tokens(&saved.name, &tokens).map(|_| ())
+        })
+        .await?;
+        Ok(TwakeAccountInfo::from(&account))
+    }
+
+    /// Uploads of account `name` go to company `company_id` from now on.
+    pub async fn choose_company(
+        &self,
+        name: &str,
+        company_id: &str,
+    ) -> Result<TwakeAccountInfo, UserError> {
+        let mut account = self.account(name).await?;
+        if !account.companies.iter().any(|c| c.id == company_id) {
+            return Err(UserError::new(
+                format!("{} is not in that company.", account.email),
+                "Choose one of the companies listed.",
+            ));
+        }
+        account.company_id = company_id.to_string();
+        let store = self.store()?;
+        let saved = account.clone();
+        blocking(move || store.save(&saved)).await?;
+        Ok(TwakeAccountInfo::from(&account))
+    }
+
+    async fn account(&self, name: &str) -> Result<Account, UserError> {
+        let store = self.store()?;
+        let name = name.to_string();
+        blocking(move || store.get(&name)).await
+    }
+
+    /// The signed-in accounts (read from the store, so a sign-out the engine recorded shows).
+    pub async fn accounts(&self) -> Result<Vec<TwakeAccountInfo>, UserError> {
+        let store = self.store()?;
+        let all = blocking(move || store.list()).await?;
+        Ok(all.iter().map(TwakeAccountInfo::from).collect())
+    }
+
+    /// The same, read on the caller's thread: a small file, for the target menu.
+    pub fn accounts_now(&self) -> Vec<Account> {
+        match &self.store {
+            Ok(store) => store.list().unwrap_or_else(|e| {
+                tracing::warn!("{e}");
+                Vec::new()
+            }),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Forgets the account and its tokens.
+    pub async fn sign_out(&self, name: &str) -> Result<(), UserError> {
+        let store = self.store()?;
+        let name = name.to_string();
+        blocking(move || store.remove(&name)).await
+    }
+
+    /// A live session of account `name`; renewed tokens and a sign-out go to the store.
+    async fn session(&self, name: &str) -> Result<(Account, Arc<Session>), UserError> {
+        let store = self.store()?;
+        let (account, tokens) = {
+            let store = store.clone();
+            let name = name.to_string();
+            blocking(move || Ok((store.get(&name)?, store.load_tokens(&name)?))).await?
+        };
+        if let Some(reason) = &account.signed_out {
+            return Err(user_error(TwakeError::SignedOut {
+                server: account.server.clone(),
+                account: account.email.clone(),
+                reason: reason.clone(),
+            }));
+        }
+        let sink = Arc::new(StoreSink {
+            store,
+            account: account.name.clone(),
+        });
+        let session = Session::new(
+            self.client()?,
+            &account.server,
+            &account.name,
+            tokens,
+            sink,
+            JSON_TIMEOUT,
+        );
+        Ok((account, Arc::new(session)))
+    }
+
+    /// The sub-folders of Drive folder `path` of account `name` (read only: creates nothing).
+    pub async fn folders(&self, name: &str, path: &str) -> Result<TwakeFolders, UserError> {
+        let (account, session) = self.session(name).await?;
+        let drive = Drive::new(
+            session,
+            &account.company_id,
+            &account.user_id,
+            "",
+            CollisionPolicy::default(),
+        );
+        let (_, details) = drive.resolve(path).await.map_err(user_error)?;
+        let mut folders: Vec<String> = details
+            .children
+            .into_iter()
+            .filter(|c| c.is_directory && !c.is_in_trash)
+            .map(|c| c.name)
+            .collect();
+        folders.sort_by_key(|n| n.to_lowercase());
+        Ok(TwakeFolders {
+            path: normal_folder(path),
+            folders,
+        })
+    }
+
+    /// A target on this store for `spec`, its session opened on first use.
+    fn build(&self, spec: &TargetSpec) -> Option<TwakeTarget> {
+        let (
+            Ok(store),
+            TargetSpec::Twake {
+                account,
+                folder,
+                collision,
+            },
+        ) = (&self.store, spec)
+        else {
+            return None;
+        };
+        Some(TwakeTarget::new(
+            store.clone(),
+            account,
+            folder,
+            *collision,
+            &self.http,
+        ))
+    }
+
+    /// Hands the engine a target on this store for `spec` the first time it is used, so
+    /// uploads read the same accounts as this module (the engine alone would open the
+    /// default store).
+    pub fn prepare(&self, engine: &Engine, spec: &TargetSpec) {
+        let Ok(mut registered) = self.registered.lock() else {
+            return;
+        };
+        if registered.contains_key(spec) {
+            return;
+        }
+        if let Some(target) = self.build(spec) {
+            let live = Arc::new(LiveTwakeTarget::new(target));
+            registered.insert(spec.clone(), live.clone());
+            engine.register_target(spec.clone(), live);
+        }
+    }
+
+    /// After a new sign-in of account `name`: its targets get a fresh session, and its
+    /// uploads that stopped because the old session ended start again.
+    pub async fn resume_account(&self, engine: &Engine, name: &str) {
+        let mine: Vec<(TargetSpec, Arc<LiveTwakeTarget>)> = self
+            .registered
+            .lock()
+            .map(|r| {
+                r.iter()
+                    .filter(
+                        |(s, _)| matches!(s, TargetSpec::Twake { account, .. } if account == name),
+                    )
+                    .map(|(s, t)| (s.clone(), t.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (spec, live) in mine {
+            if let Some(target) = self.build(&spec) {
+                live.replace(target);
+            }
+        }
+        let prefix = format!("twake:{name}:");
+        let Ok(all) = engine.snapshot().await else {
+            return;
+        };
+        for u in all {
+            let stopped = matches!(&u.state, FileState::Failed { reason, .. } if reason.contains("signed out"));
+            if stopped && u.target.starts_with(&prefix) {
+                if let Err(e) = engine.retry(u.id).await {
+                    tracing::warn!("cannot restart {}: {e}", u.path);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_read_the_same_however_they_are_typed() {
+        assert_eq!(normal_folder(""), "");
+        assert_eq!(normal_folder("/"), "");
+        assert_eq!(normal_folder("Reports/2026/"), "/Reports/2026");
+        assert_eq!(shown_folder(""), "/Drive");
+        assert_eq!(shown_folder("/Reports"), "/Drive/Reports");
+    }
+
+    #[test]
+    fn each_sign_in_error_says_what_to_do() {
+        let e = user_error(TwakeError::WrongCredentials {
+            server: "https://d.example".into(),
+        });
+        assert!(e.message.contains("https://d.example"), "{e:?}");
+        assert!(e.hint.contains("password"), "{e:?}");
+        let e = user_error(TwakeError::NotTwakeDrive {
+            url: "http://x".into(),
+            what: "an HTML page".into(),
+        });
+        assert!(e.message.contains("not a Twake Drive server"), "{e:?}");
+        let e = user_error(TwakeError::BadServerUrl {
+            url: "ftp:/x".into(),
+            reason: "unsupported scheme".into(),
+        });
+        assert!(e.hint.contains("https://"), "{e:?}");
+    }
+}

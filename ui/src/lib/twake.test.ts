@@ -1,0 +1,57 @@
+import { describe, expect, test } from 'vitest';
+import type { TwakeAccountInfo } from '../generated/TwakeAccountInfo';
+import { afterSignIn, childPath, crumbs, needsSignIn, normalFolder, parentPath, prefillFor, shownFolder } from './twake';
+
+const alice: TwakeAccountInfo = {
+  name: 'alice@example.com@drive.example.com',
+  server: 'https://drive.example.com',
+  email: 'alice@example.com',
+  company_id: 'c1',
+  companies: [{ id: 'c1', name: 'Acme' }],
+  signed_out: null,
+};
+
+describe('twake sign-in flow', () => {
+  test('one company goes straight to the folder chooser, several ask first', () => {
+    expect(afterSignIn(alice)).toEqual({ step: 'folder', account: alice });
+    const two = { ...alice, companies: [...alice.companies, { id: 'c2', name: 'Beta' }] };
+    expect(afterSignIn(two)).toEqual({ step: 'company', account: two });
+  });
+
+  test('folder paths are normal however they are typed', () => {
+    expect(normalFolder('')).toBe('');
+    expect(normalFolder('/')).toBe('');
+    expect(normalFolder('Reports//2026/')).toBe('/Reports/2026');
+    expect(childPath('', 'Reports')).toBe('/Reports');
+    expect(childPath('/Reports', '2026')).toBe('/Reports/2026');
+    expect(parentPath('/Reports/2026')).toBe('/Reports');
+    expect(parentPath('/Reports')).toBe('');
+    expect(shownFolder('')).toBe('/Drive');
+    expect(shownFolder('/Reports')).toBe('/Drive/Reports');
+  });
+
+  test('breadcrumbs start at My Drive', () => {
+    expect(crumbs('/Reports/2026')).toEqual([
+      { name: 'My Drive', path: '' },
+      { name: 'Reports', path: '/Reports' },
+      { name: '2026', path: '/Reports/2026' },
+    ]);
+  });
+
+  test('a signed-out Twake target asks for a sign-in, prefilled with its account', () => {
+    const t = {
+      id: 'twake:a:/',
+      kind: 'twake_drive' as const,
+      name: 'Twake Drive — alice@example.com — /Drive',
+      detail: 'https://drive.example.com',
+      engine_label: 'twake:a:/',
+      removable: true,
+      account: alice.name,
+      signed_out: 'the refresh token was refused',
+    };
+    expect(needsSignIn(t)).toBe(true);
+    expect(needsSignIn({ ...t, signed_out: undefined })).toBe(false);
+    expect(prefillFor(alice)).toEqual({ server: 'https://drive.example.com', email: 'alice@example.com' });
+    expect(prefillFor(undefined)).toEqual({ server: '', email: '' });
+  });
+});

@@ -1,0 +1,65 @@
+// The Twake Drive sign-in flow as plain data: which step shows (sign in, pick the company,
+// choose the folder) and the folder chooser's paths. The components only render a step.
+
+import type { TargetInfo } from '../generated/TargetInfo';
+import type { TwakeAccountInfo } from '../generated/TwakeAccountInfo';
+
+/** What the sign-in dialog starts with: empty, or the account to sign in again. */
+export interface SignInPrefill {
+  server: string;
+  email: string;
+}
+
+export type TwakeStep =
+  | { step: 'sign_in' }
+  | { step: 'company'; account: TwakeAccountInfo }
+  | { step: 'folder'; account: TwakeAccountInfo };
+
+/** After a sign-in: the company choice when there are several, else the folder chooser. */
+export function afterSignIn(account: TwakeAccountInfo): TwakeStep {
+  return account.companies.length > 1 ? { step: 'company', account } : { step: 'folder', account };
+}
+
+/** A Drive path in the shell's normal form: "" for My Drive's root, else "/a/b". */
+export function normalFolder(path: string): string {
+  return path
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => `/${s}`)
+    .join('');
+}
+
+export function childPath(path: string, name: string): string {
+  return `${normalFolder(path)}/${name}`;
+}
+
+export function parentPath(path: string): string {
+  const p = normalFolder(path);
+  return p.slice(0, p.lastIndexOf('/'));
+}
+
+/** "/Drive/Reports", as the target menu names folders. */
+export function shownFolder(path: string): string {
+  return `/Drive${normalFolder(path)}`;
+}
+
+/** The breadcrumb trail of a folder, from My Drive down. */
+export function crumbs(path: string): { name: string; path: string }[] {
+  const out = [{ name: 'My Drive', path: '' }];
+  let at = '';
+  for (const name of normalFolder(path).split('/').filter((s) => s !== '')) {
+    at = `${at}/${name}`;
+    out.push({ name, path: at });
+  }
+  return out;
+}
+
+/** The account a Twake Drive target belongs to, when it was signed out and needs a sign-in. */
+export function needsSignIn(t: TargetInfo | undefined): boolean {
+  return t?.kind === 'twake_drive' && t.signed_out != null;
+}
+
+/** What "Sign in again" fills the dialog with: the server and email of the account name. */
+export function prefillFor(account: TwakeAccountInfo | undefined): SignInPrefill {
+  return account ? { server: account.server, email: account.email } : { server: '', email: '' };
+}

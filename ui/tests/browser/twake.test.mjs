@@ -1,0 +1,145 @@
+// Twake Drive in the UI, in headless Chromium with the fake shell: the sign-in dialog, an
+// error in words, the folder chooser, the new target chosen, "Sign in again", "Sign out".
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { useHarness } from '../support.mjs';
+
+const open = useHarness({ before, after });
+
+async function openSignIn(page) {
+  await page.getByTestId('target').selectOption({ label: 'Sign in to Twake Drive…' });
+  await page.getByRole('dialog', { name: 'Sign in to Twake Drive' }).waitFor();
+}
+
+async function fill(page, { server, email, password }) {
+  await page.getByLabel('Server address').fill(server);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+}
+
+describe('twake drive', () => {
+  test('sign in, browse to a folder with the keyboard, and it becomes the target', async () => {
+    const { page, problems, context } = await open();
+    await page.getByTestId('empty').waitFor();
+    await openSignIn(page);
+    // The menu still shows the current target: choosing "Sign in…" is not a target.
+    assert.equal(await page.getByTestId('target').inputValue(), 'local');
+
+    // A wrong password: the words, and the dialog stays for another try.
+    await fill(page, { server: 'https://drive.example.com', email: 'alice@example.com', password: 'nope' });
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    const error = page.getByTestId('twake-error');
+    await error.waitFor();
+    assert.match(await error.textContent(), /refused this email and password \(403\)\..*Check the email and the password/);
+    assert.equal(await page.getByLabel('Password').getAttribute('type'), 'password');
+
+    await page.getByLabel('Password').fill('correct horse battery staple');
+    await page.getByLabel('Password').press('Enter');
+    const chooser = page.getByTestId('folder-chooser');
+    await chooser.waitFor();
+    await chooser.getByRole('button', { name: 'Open Reports' }).waitFor();
+    const signIn = await page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'twake_sign_in').at(-1).args);
+    assert.equal(signIn.password, 'correct horse battery staple', 'the password goes to the shell once');
+    assert.deepEqual(
+      await chooser.getByRole('list', { name: 'Folders in /Drive' }).getByRole('button').allTextContents(),
+      ['📁 Photos', '📁 Reports'],
+    );
+
+    // Keyboard: focus "Reports", Enter opens it; its sub-folder shows with the crumbs.
+    await chooser.getByRole('button', { name: 'Open Reports' }).focus();
+    await page.keyboard.press('Enter');
+    await chooser.getByRole('button', { name: 'Open 2026' }).waitFor();
+    assert.equal(await chooser.locator('[aria-current="location"]').textContent(), 'Reports');
+    await chooser.getByRole('button', { name: 'Upload to /Drive/Reports' }).click();
+
+    await page.getByTestId('twake-dialog').waitFor({ state: 'detached' });
+    const target = page.getByTestId('target');
+    await page.waitForFunction(() => document.querySelector('[data-testid="target"]').value.startsWith('twake:'));
+    assert.equal(await target.inputValue(), 'twake:alice@example.com@drive.example.com:/Reports');
+    assert.equal(
+      await target.locator('option:checked').textContent(),
+      'Twake Drive — alice@example.com — /Drive/Reports',
+    );
+    const chosen = await page.evaluate(() => window.fake.calls.filter((c) => c.cmd.startsWith('twake_')).map((c) => c.cmd));
+    assert.ok(!chosen.includes('twake_choose_company'), 'one company: no choice asked');
+
+    // Files added now go there, and the queue names the target.
+    await page.getByTestId('add-files').click();
+    await page.locator('[role="row"]').first().waitFor();
+    assert.match(await page.locator('[role="row"] .sub').first().textContent(), /to Twake Drive — alice@example.com — \/Drive\/Reports/);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
+    await context.close();
+  });
+
+  test('a server that is not Twake Drive, and a malformed address, are told apart', async () => {
+    const { page, context } = await open();
+    await openSignIn(page);
+    await fill(page, { server: 'https://www.example.com', email: 'alice@example.com', password: 'x' });
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByTestId('twake-error').filter({ hasText: 'is not a Twake Drive server' }).waitFor();
+    assert.match(await page.getByTestId('twake-error').textContent(), /Use the address you open Twake Drive at in a browser/);
+    await page.getByLabel('Server address').fill('drive example com');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByTestId('twake-error').filter({ hasText: "'drive example com' is not a server address" }).waitFor();
+    assert.match(await page.getByTestId('twake-error').textContent(), /like https:\/\/drive\.example\.com/);
+    await context.close();
+  });
+
+  test('several companies ask which one before the folders', async () => {
+    const { page, context } = await open();
+    await page.evaluate(() => {
+      window.fake.twake.companies = [{ id: 'c1', name: 'Acme' }, { id: 'c2', name: 'Beta' }];
+    });
+    await openSignIn(page);
+    await fill(page, { server: 'https://drive.example.com', email: 'alice@example.com', password: 'correct horse battery staple' });
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('radiogroup', { name: 'Company' }).waitFor();
+    await page.getByLabel('Beta').check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByTestId('folder-chooser').waitFor();
+    const call = await page.evaluate(() => window.fake.calls.find((c) => c.cmd === 'twake_choose_company').args);
+    assert.equal(call.companyId, 'c2');
+    await context.close();
+  });
+
+  test('a signed-out account offers "Sign in again", and Settings signs out', async () => {
+    const { page, context } = await open();
+    await page.evaluate(() => {
+      const t = window.fake.twake;
+      t.signIn('https://drive.example.com', 'alice@example.com', 'correct horse battery staple');
+      t.saved.push({ account: t.accounts[0].name, folder: '' });
+      window.fake.defaultId = t.targetId(t.accounts[0].name, '');
+    });
+    await page.getByTestId('add-files').click();
+    await page.locator('[role="row"]').first().waitFor();
+    assert.equal(await page.getByTestId('sign-in-again').count(), 0);
+    // The session's renewal is refused: the engine stops the files and marks the account.
+    await page.evaluate(() => {
+      window.fake.twake.accounts[0].signed_out = 'the refresh token was refused';
+      const reason = 'signed out of https://drive.example.com as alice@example.com@drive.example.com (the refresh token was refused): sign in again; the queued uploads are kept';
+      return window.fake.setState(1, { state: 'failed', reason, retryable: false });
+    });
+    await page.getByTestId('sign-in-again').click();
+    await page.getByRole('dialog', { name: 'Sign in to Twake Drive' }).waitFor();
+    assert.equal(await page.getByLabel('Server address').inputValue(), 'https://drive.example.com');
+    assert.equal(await page.getByLabel('Email').inputValue(), 'alice@example.com');
+    await page.getByTestId('twake-dialog').getByRole('button', { name: 'Cancel' }).click();
+    await page.getByTestId('twake-dialog').waitFor({ state: 'detached' });
+    assert.equal(await page.getByTestId('sign-in-again').count(), 1, 'cancelled: still signed out');
+
+    // Signing in again clears the mark even when the folder chooser is left with Cancel.
+    await page.getByTestId('sign-in-again').click();
+    await page.getByLabel('Password').fill('correct horse battery staple');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByTestId('folder-chooser').waitFor();
+    await page.getByTestId('twake-dialog').getByRole('button', { name: 'Cancel' }).click();
+    await page.getByTestId('sign-in-again').waitFor({ state: 'detached' });
+
+    await page.getByTestId('settings').click();
+    await page.getByRole('button', { name: 'Sign out of Twake Drive — alice@example.com — /Drive' }).click();
+    await page.getByTestId('twake-sign-out').waitFor({ state: 'detached' });
+    assert.equal(await page.getByTestId('target').inputValue(), 'local');
+    await context.close();
+  });
+});
