@@ -40,4 +40,4 @@ default_target: string, saved_targets: Array<SavedTarget>,
  * Port the local test server listened on last time (0: none yet). The durable queue
  * remembers its address, so it keeps the same one across restarts when it can.
  */
-local_server_port: number, };
+local_server_port: number, watch_ignore: Array<string>, };

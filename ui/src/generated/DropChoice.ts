@@ -1,0 +1,1 @@
+export type DropChoice = "upload_once" | "watch" | "cancel";

@@ -1,0 +1,1 @@
+export type DropOffer = { folders: Array<string>, files: number, };

@@ -1,0 +1,1 @@
+export type FolderState = { "state": "scanning", seen: number, total: number, } | { "state": "syncing", pending: number, } | { "state": "up_to_date" } | { "state": "paused" } | { "state": "error", reason: string, } | { "state": "stopped" };
