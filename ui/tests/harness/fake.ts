@@ -295,7 +295,7 @@ export class FakeShell {
         const bad = patterns.find((p) => p.includes('[') && !p.includes(']'));
         if (bad) {
           throw {
-            message: `An ignore pattern cannot be used: error parsing glob '${bad}': unclosed character class; missing ']'`,
+            message: `ignore pattern '${bad}' is not valid: error parsing glob '${bad}': unclosed character class; missing ']'`,
             hint: 'Fix or remove that line; patterns use gitignore syntax, like *.tmp or build/.',
           };
         }
