@@ -292,10 +292,14 @@ export class FakeShell {
       }
       case 'save_watch_ignore': {
         const patterns = args?.patterns as string[];
-        const bad = patterns.find((p) => p.includes('[') && !p.includes(']'));
+        // As the real matcher: a character range running backwards ([z-a]) is refused.
+        const bad = patterns.find((p) => {
+          const m = /\[(.)-(.)\]/.exec(p);
+          return m !== null && m[1] > m[2];
+        });
         if (bad) {
           throw {
-            message: `ignore pattern '${bad}' is not valid: error parsing glob '${bad}': unclosed character class; missing ']'`,
+            message: `ignore pattern '${bad}' is not valid: error parsing glob '${bad}': invalid range`,
             hint: 'Fix or remove that line; patterns use gitignore syntax, like *.tmp or build/.',
           };
         }
