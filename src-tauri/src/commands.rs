@@ -194,11 +194,13 @@ pub async fn settings(state: Shared<'_>) -> Reply<AppSettings> {
 #[tauri::command]
 pub async fn save_settings(state: Shared<'_>, settings: AppSettings) -> Reply<AppSettings> {
     let current = state.settings();
-    // Targets are changed through their own commands; a stale copy must not undo them.
+    // Targets and ignore patterns are changed through their own commands; a stale copy must
+    // not undo them.
     state.replace_settings(AppSettings {
         default_target: current.default_target,
         saved_targets: current.saved_targets,
         local_server_port: current.local_server_port,
+        watch_ignore: current.watch_ignore,
         ..settings
     })
 }

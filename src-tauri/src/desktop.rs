@@ -17,8 +17,13 @@ pub async fn pick_files(parent: &tauri::WebviewWindow) -> Vec<PathBuf> {
 
 /// Folders chosen in the native picker; empty when the person cancelled.
 pub async fn pick_folders(parent: &tauri::WebviewWindow) -> Vec<PathBuf> {
+    pick_folders_titled(parent, "Add folders to upload").await
+}
+
+/// The folder picker with its own title ("Choose folders to watch").
+pub async fn pick_folders_titled(parent: &tauri::WebviewWindow, title: &str) -> Vec<PathBuf> {
     rfd::AsyncFileDialog::new()
-        .set_title("Add folders to upload")
+        .set_title(title)
         .set_parent(parent)
         .pick_folders()
         .await

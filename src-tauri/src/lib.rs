@@ -18,6 +18,8 @@ mod ts_export;
 pub mod twake;
 mod twake_commands;
 mod twake_live;
+mod watch_commands;
+pub mod watching;
 
 use ipc::{ADDED_EVENT, BATCH_EVENT};
 use settings::SettingsFile;
@@ -82,6 +84,12 @@ pub fn run() {
             twake_commands::twake_folders,
             twake_commands::twake_choose_folder,
             twake_commands::twake_sign_out,
+            watch_commands::watched_folders,
+            watch_commands::watch_pick,
+            watch_commands::pause_watch,
+            watch_commands::remove_watch,
+            watch_commands::save_watch_ignore,
+            watch_commands::answer_drop,
         ])
         .setup(|app| setup(app).map_err(Into::into))
         .on_window_event(on_window_event)
@@ -126,6 +134,7 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
         settings_file,
     ));
     app.manage(state.clone());
+    watch_commands::start(&handle, state.clone())?;
 
     let tray = match tray::build(&handle) {
         Ok(t) => Some(t),
@@ -210,7 +219,7 @@ async fn add_cli_paths(app: &tauri::AppHandle) {
     }
 }
 
-async fn add_and_report(app: &tauri::AppHandle, paths: Vec<PathBuf>) {
+pub(crate) async fn add_and_report(app: &tauri::AppHandle, paths: Vec<PathBuf>) {
     let state = app.state::<Arc<AppState>>().inner().clone();
     let report = state.add_paths(paths).await;
     if let Err(e) = app.emit(ADDED_EVENT, &report) {
@@ -237,7 +246,10 @@ fn on_window_event(window: &tauri::Window, event: &WindowEvent) {
             }
         }
         WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) => {
-            add_in_background(window.app_handle().clone(), paths.clone());
+            // Folders: the window asks "Upload once" or "Watch" first.
+            if !watch_commands::offer_drop(window.app_handle(), paths) {
+                add_in_background(window.app_handle().clone(), paths.clone());
+            }
         }
         _ => {}
     }

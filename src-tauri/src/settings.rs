@@ -48,6 +48,9 @@ pub struct AppSettings {
     /// Port the local test server listened on last time (0: none yet). The durable queue
     /// remembers its address, so it keeps the same one across restarts when it can.
     pub local_server_port: u16,
+    /// Global ignore patterns of watched folders (gitignore syntax), added to the built-in
+    /// defaults; changed through `save_watch_ignore`, which restarts watching with them.
+    pub watch_ignore: Vec<String>,
 }
 
 impl Default for AppSettings {
@@ -63,6 +66,7 @@ impl Default for AppSettings {
             default_target: crate::targets::LOCAL_ID.into(),
             saved_targets: Vec::new(),
             local_server_port: 0,
+            watch_ignore: Vec::new(),
         }
     }
 }

@@ -25,6 +25,10 @@ fn export_into(dir: &Path) {
     Dialect::export_all(&cfg).unwrap();
     TwakeAccountInfo::export_all(&cfg).unwrap();
     TwakeFolders::export_all(&cfg).unwrap();
+    crate::watching::WatchBatch::export_all(&cfg).unwrap();
+    crate::watching::WatchOverview::export_all(&cfg).unwrap();
+    crate::watch_commands::DropOffer::export_all(&cfg).unwrap();
+    crate::watch_commands::DropChoice::export_all(&cfg).unwrap();
 }
 
 fn read_ts_files(dir: &Path) -> BTreeMap<String, String> {

@@ -39,4 +39,9 @@ default_target: string, saved_targets: Array<SavedTarget>,
  * Port the local test server listened on last time (0: none yet). The durable queue
  * remembers its address, so it keeps the same one across restarts when it can.
  */
-local_server_port: number, };
+local_server_port: number, 
+/**
+ * Global ignore patterns of watched folders (gitignore syntax), added to the built-in
+ * defaults; changed through `save_watch_ignore`, which restarts watching with them.
+ */
+watch_ignore: Array<string>, };

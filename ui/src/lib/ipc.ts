@@ -15,6 +15,10 @@ import type { TargetList } from '../generated/TargetList';
 import type { UserError } from '../generated/UserError';
 import type { TwakeAccountInfo } from '../generated/TwakeAccountInfo';
 import type { TwakeFolders } from '../generated/TwakeFolders';
+import type { DropChoice } from '../generated/DropChoice';
+import type { DropOffer } from '../generated/DropOffer';
+import type { WatchBatch } from '../generated/WatchBatch';
+import type { WatchOverview } from '../generated/WatchOverview';
 
 export const api = {
   uiReady: () => invoke<void>('ui_ready'),
@@ -51,6 +55,12 @@ export const api = {
   twakeChooseFolder: (account: string, folder: string) =>
     invoke<TargetInfo>('twake_choose_folder', { account, folder }),
   twakeSignOut: (account: string) => invoke<TargetList>('twake_sign_out', { account }),
+  watchedFolders: () => invoke<WatchOverview>('watched_folders'),
+  watchPick: () => invoke<void>('watch_pick'),
+  pauseWatch: (path: string, paused: boolean) => invoke<void>('pause_watch', { path, paused }),
+  removeWatch: (path: string) => invoke<void>('remove_watch', { path }),
+  saveWatchIgnore: (patterns: string[]) => invoke<string[]>('save_watch_ignore', { patterns }),
+  answerDrop: (choice: DropChoice) => invoke<void>('answer_drop', { choice }),
 };
 
 /** The target menu's entry that opens the "add a server" dialog instead of choosing. */
@@ -63,6 +73,18 @@ export const ADDED_EVENT = 'files-added';
 
 export function onBatch(cb: (b: EventBatch) => void): Promise<UnlistenFn> {
   return listen<EventBatch>(BATCH_EVENT, (e) => cb(e.payload));
+}
+
+export const WATCH_EVENT = 'watch-batch';
+export const DROP_EVENT = 'folders-dropped';
+
+export function onWatchBatch(cb: (b: WatchBatch) => void): Promise<UnlistenFn> {
+  return listen<WatchBatch>(WATCH_EVENT, (e) => cb(e.payload));
+}
+
+/** Dropped folders: the shell waits for `answerDrop` before doing anything with them. */
+export function onFoldersDropped(cb: (o: DropOffer) => void): Promise<UnlistenFn> {
+  return listen<DropOffer>(DROP_EVENT, (e) => cb(e.payload));
 }
 
 export function onFilesAdded(cb: (r: AddReport) => void): Promise<UnlistenFn> {

@@ -12,6 +12,9 @@ import type { UploadSummary } from '../../src/generated/UploadSummary';
 import type { UserError } from '../../src/generated/UserError';
 import type { TargetInfo } from '../../src/generated/TargetInfo';
 import type { TwakeAccountInfo } from '../../src/generated/TwakeAccountInfo';
+import type { DropChoice } from '../../src/generated/DropChoice';
+import type { WatchBatch } from '../../src/generated/WatchBatch';
+import type { WatchedFolder } from '../../src/generated/WatchedFolder';
 import { batch } from '../../src/lib/testdata';
 
 const LOCAL_URL = 'http://127.0.0.1:41000/upload';
@@ -127,7 +130,14 @@ export class FakeShell {
     default_target: 'local',
     saved_targets: [],
     local_server_port: 0,
+    watch_ignore: [],
   };
+  /** Watched folders by path, as the shell's `FolderSync` reports them. */
+  watched = new Map<string, WatchedFolder>();
+  /** What the next "Watch a folder…" picker returns (empty: the person cancelled). */
+  nextWatchPick: string[] = ['/home/me/Photos'];
+  /** The last drop that held folders, until `answer_drop`. */
+  droppedPaths: string[] | null = null;
 
   targets(): TargetList {
     const twake = this.twake.targets();
@@ -213,6 +223,52 @@ export class FakeShell {
       progress: [{ id, acked_bytes: acked, total_bytes: u.size, bytes_per_sec: speed, eta_secs: eta }],
       totals: this.totals(),
     });
+  }
+
+  /** Changes a watched folder (adding it if new) and sends the shell's watch batch. */
+  setFolder(path: string, over: Partial<WatchedFolder> = {}): Promise<void> {
+    const f: WatchedFolder = {
+      path,
+      target: 'Local test server',
+      state: { state: 'scanning', seen: 0, total: 0 },
+      pending: 0,
+      files: 0,
+      uploaded: 0,
+      moved: 0,
+      last_sync: null,
+      ...this.watched.get(path),
+      ...over,
+    };
+    this.watched.set(path, f);
+    return this.pushWatch({ folders: [f], removed: [], resync: false });
+  }
+
+  pushWatch(b: WatchBatch): Promise<void> {
+    return emit('watch-batch', b);
+  }
+
+  /** A drop of `folders` (and `files` plain files) as the shell announces it: it keeps the
+   * paths and asks the window what to do. */
+  async dropFolders(folders: string[], files: string[] = []): Promise<void> {
+    this.droppedPaths = [...folders, ...files];
+    await emit('tauri://drag-drop', { paths: this.droppedPaths, position: { x: 1, y: 1 } });
+    await emit('folders-dropped', {
+      folders: folders.map((p) => p.split('/').filter(Boolean).at(-1) ?? p),
+      files: files.length,
+    });
+  }
+
+  private async answerDrop(choice: DropChoice): Promise<void> {
+    const paths = this.droppedPaths;
+    this.droppedPaths = null;
+    if (!paths || choice === 'cancel') return;
+    const isFolder = (p: string) => !/\.[a-z0-9]+$/i.test(p);
+    const once = choice === 'upload_once' ? paths : paths.filter((p) => !isFolder(p));
+    if (once.length > 0) {
+      const added = this.add(once.map((p) => (isFolder(p) ? `${p.split('/').at(-1)}/inside.bin` : p.split('/').at(-1) ?? p)));
+      await emit('files-added', { added: added.length, target: 'Local test server', failures: [], error: null });
+    }
+    if (choice === 'watch') for (const p of paths.filter(isFolder)) await this.setFolder(p);
   }
 
   /** Emits any event, as the shell or Tauri itself would (drag-and-drop events). */
@@ -357,6 +413,47 @@ export class FakeShell {
       case 'move_to_front':
       case 'reorder':
         await this.move(id, cmd === 'reorder' ? (args?.before as number | null) : this.firstOtherThan(id));
+        return null;
+      case 'watched_folders':
+        return {
+          folders: [...this.watched.values()],
+          builtin_ignore: ['*.part', '*.crdownload', '*.tmp', '~$*', '.~lock.*#', '.DS_Store', 'Thumbs.db', '.git/'],
+        };
+      case 'watch_pick':
+        for (const p of this.nextWatchPick) await this.setFolder(p);
+        return null;
+      case 'pause_watch': {
+        const path = args?.path as string;
+        const f = this.watched.get(path);
+        if (!f) throw { message: `${path} is not a watched folder (\`twake-upload watch --list\` shows them)`, hint: 'It was probably removed already.' };
+        // Resuming rescans the folder, as the real folder loop does.
+        await this.setFolder(path, { state: args?.paused ? { state: 'paused' } : { state: 'scanning', seen: 0, total: f.files } });
+        return null;
+      }
+      case 'remove_watch': {
+        const path = args?.path as string;
+        this.watched.delete(path);
+        await this.pushWatch({ folders: [], removed: [path], resync: false });
+        return null;
+      }
+      case 'save_watch_ignore': {
+        const patterns = args?.patterns as string[];
+        // As the real matcher: a character range running backwards ([z-a]) is refused.
+        const bad = patterns.find((p) => {
+          const m = /\[(.)-(.)\]/.exec(p);
+          return m !== null && m[1] > m[2];
+        });
+        if (bad) {
+          throw {
+            message: `ignore pattern '${bad}' is not valid: error parsing glob '${bad}': invalid range`,
+            hint: 'Fix or remove that line; patterns use gitignore syntax, like *.tmp or build/.',
+          };
+        }
+        this.settings = { ...this.settings, watch_ignore: patterns };
+        return patterns;
+      }
+      case 'answer_drop':
+        await this.answerDrop(args?.choice as DropChoice);
         return null;
       case 'app_info':
         return {

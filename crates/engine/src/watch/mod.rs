@@ -65,6 +65,7 @@ impl Default for WatchConfig {
 
 /// Where a watched folder stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum FolderState {
     /// Walking the folder: `seen` files so far, of about `total` (the files known from the
