@@ -245,11 +245,11 @@ fn on_window_event(window: &tauri::Window, event: &WindowEvent) {
                 let _ = window.hide();
             }
         }
-        WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) => {
-            // Folders: the window asks "Upload once" or "Watch" first.
-            if !watch_commands::offer_drop(window.app_handle(), paths) {
-                add_in_background(window.app_handle().clone(), paths.clone());
-            }
+        // Folders: the window asks "Upload once" or "Watch" first; plain files go at once.
+        WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. })
+            if !watch_commands::offer_drop(window.app_handle(), paths) =>
+        {
+            add_in_background(window.app_handle().clone(), paths.clone());
         }
         _ => {}
     }
