@@ -41,8 +41,10 @@ ui-types:
 	UPDATE_TS_TYPES=1 cargo test -p twake-uploader-app ts_export
 
 ## The app (embeds ui/dist, so the UI is built first) and the CLI the desktop test serves with.
+## The same build as `make build`: building fewer packages would unify features differently
+## and compile the engine and the Tauri crates a second time.
 app-build: ui-build
-	cargo build -p twake-uploader-app -p twake-upload
+	cargo build --workspace --all-targets --locked
 
 ## Runs the app on the display, or under Xvfb when there is none. ARGS="file …" queues files.
 app-run: app-build

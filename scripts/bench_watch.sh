@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 
 out=$(cargo test --release -q -p e2e-tests --test watch_bench -- --ignored --nocapture \
         --test-threads 1 2>&1) || { echo "$out" >&2; exit 1; }
-figure() { echo "$out" | awk -v k="$1" '$1 == "BENCH" && $2 == k { print $3 }'; }
+# With --nocapture a test's first line shares the line of libtest's "test name ... ".
+figure() { echo "$out" | grep -o 'BENCH .*' | awk -v k="$1" '$2 == k { print $3 }'; }
 
 settle=$(figure settle_time)
 best=$(figure stable_to_first_chunk_best)
