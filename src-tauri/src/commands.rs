@@ -192,17 +192,25 @@ pub async fn settings(state: Shared<'_>) -> Reply<AppSettings> {
 
 /// Saves the settings and applies the limits to running uploads at once.
 #[tauri::command]
-pub async fn save_settings(state: Shared<'_>, settings: AppSettings) -> Reply<AppSettings> {
+pub async fn save_settings(
+    state: Shared<'_>,
+    watching: State<'_, Arc<crate::watching::Watching>>,
+    settings: AppSettings,
+) -> Reply<AppSettings> {
     let current = state.settings();
     // Targets and ignore patterns are changed through their own commands; a stale copy must
     // not undo them.
-    state.replace_settings(AppSettings {
+    let saved = state.replace_settings(AppSettings {
         default_target: current.default_target,
         saved_targets: current.saved_targets,
         local_server_port: current.local_server_port,
         watch_ignore: current.watch_ignore,
         ..settings
-    })
+    })?;
+    // Watched folders take a new chunk size at once (their loops restart; nothing is sent
+    // twice, each folder is compared with its index).
+    watching.apply(&saved).await?;
+    Ok(saved)
 }
 
 #[tauri::command]
