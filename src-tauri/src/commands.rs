@@ -156,7 +156,13 @@ pub async fn add_resumable_target(
     dialect: Dialect,
 ) -> Reply<TargetInfo> {
     let url = check_upload_url(&url)?;
-    let saved = SavedTarget::Resumable { url, dialect };
+    save_as_default(&state, SavedTarget::Resumable { url, dialect })?
+        .ok_or_else(|| UserError::new("The target could not be saved.", "Try again."))
+}
+
+/// Saves `saved` (once) and makes it the target for new files; its entry in the target
+/// list, if the list shows it.
+pub(crate) fn save_as_default(state: &AppState, saved: SavedTarget) -> Reply<Option<TargetInfo>> {
     let id = saved_id(&saved);
     let s = state.edit_settings(|s| {
         if !s.saved_targets.contains(&saved) {
@@ -164,13 +170,12 @@ pub async fn add_resumable_target(
         }
         s.default_target = id.clone();
     })?;
-    state
+    Ok(state
         .targets
         .list(&s)
         .targets
         .into_iter()
-        .find(|t| t.id == id)
-        .ok_or_else(|| UserError::new("The target could not be saved.", "Try again."))
+        .find(|t| t.id == id))
 }
 
 /// Forgets a saved target; files already queued to it keep going.

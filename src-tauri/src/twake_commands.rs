@@ -92,20 +92,7 @@ pub fn choose_folder(state: &AppState, account: &str, folder: &str) -> Reply<Tar
         account: account.to_string(),
         folder: crate::twake::normal_folder(folder),
     };
-    let id = saved_id(&saved);
-    let s = state.edit_settings(|s| {
-        if !s.saved_targets.contains(&saved) {
-            s.saved_targets.push(saved);
-        }
-        s.default_target = id.clone();
-    })?;
-    state
-        .targets
-        .list(&s)
-        .targets
-        .into_iter()
-        .find(|t| t.id == id)
-        .ok_or_else(not_signed_in)
+    crate::commands::save_as_default(state, saved)?.ok_or_else(not_signed_in)
 }
 
 /// Signs out of `account`: its tokens are deleted and its folders leave the target list.
