@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: upload benchmarks against our receiver on loopback, each measured as a ratio
 # to a reference run in the same benchmark (curl), since these machines are noisy.
-# Writes bench/results.md and the figures section of README.md.
+# Writes the upload figures of bench/results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need() { dpkg -s "$1" >/dev/null 2>&1 || apt_missing="${apt_missing:-} $1"; }

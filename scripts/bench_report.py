@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Turns the hyperfine JSON of scripts/bench.sh into bench/results.md and README's figures."""
+"""Turns the hyperfine JSON of scripts/bench.sh into the upload figures of bench/results.md
+(between its bench:start / bench:end markers; the rest of the page is written by hand)."""
 import json, os, platform, re, subprocess, sys, datetime
 
 jdir, rss1, rss4 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -44,9 +45,9 @@ lines += [
     f"| 4 GiB file | {rss4} ({rss4 / 1024:.1f} MiB) | ≤ 64 MiB, flat |",
 ]
 body = "\n".join(lines) + "\n"
-os.makedirs("bench", exist_ok=True)
-open("bench/results.md", "w").write("# Benchmark figures\n\n" + body)
-readme = open("README.md").read()
-new = re.sub(r"(<!-- bench:start -->\n).*?(<!-- bench:end -->)", lambda m: m.group(1) + body + m.group(2), readme, flags=re.S)
-open("README.md", "w").write(new)
+page = open("bench/results.md").read()
+if "<!-- bench:start -->" not in page:
+    sys.exit("bench/results.md has lost its <!-- bench:start --> / <!-- bench:end --> markers: put them back")
+new = re.sub(r"(<!-- bench:start -->\n).*?(<!-- bench:end -->)", lambda m: m.group(1) + body + m.group(2), page, flags=re.S)
+open("bench/results.md", "w").write(new)
 print(body)

@@ -77,7 +77,7 @@ async function uploadsEverySize(t, lib, { options = {}, chunks = floorChunks, ex
   const result = await upload(page, lib, recv.url, specs, { options });
   const diag = () => `page log:\n${logs.join('\n')}\nresult: ${JSON.stringify(result, null, 1)}`;
 
-  // 0-byte files: what the library does with them (see README).
+  // 0-byte files: what the library does with them (see tests/browser/README.md).
   const accepted = expectEmpty === 'rejected' ? SPECS : specs;
   if (expectEmpty === 'rejected') {
     assert.deepEqual(result.rejected.map((r) => r.name), [EMPTY.name], diag());
