@@ -6,8 +6,8 @@ APP_BIN := $(APP_TARGET_DIR)/debug/twake-uploader
 APP_CLI_BIN := $(APP_TARGET_DIR)/debug/twake-upload
 APP_UI := ui
 APP_TAURI := $(CURDIR)/$(APP_UI)/node_modules/.bin/tauri
-# TAURI.md's list: WebKitGTK and friends to build and run, Xvfb and the WebKit driver for
-# tests, Chromium for the UI tests, ImageMagick for screenshots; plus dbus-daemon (the desktop
+# WebKitGTK and friends to build and run, Xvfb and the WebKit driver for tests, Chromium
+# for the UI tests, ImageMagick for screenshots; plus dbus-daemon (the desktop
 # test's private session bus) and xdg-utils ("Show in folder").
 APP_APT_PACKAGES := libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev \
 	libssl-dev libayatana-appindicator3-dev librsvg2-dev pkg-config xvfb xauth \

@@ -1,7 +1,7 @@
-//! Twake Uploader's desktop shell (DESIGN.md "src-tauri"): owns one upload engine, maps
-//! Tauri commands to engine calls and engine events to coalesced UI batches, and adds what
-//! only a desktop app has: native pickers, drag-and-drop paths, command-line files, a single
-//! instance, the tray and notifications.
+//! Twake Uploader's desktop shell (ARCHITECTURE.md, "The desktop shell"): owns one upload
+//! engine, maps Tauri commands to engine calls and engine events to coalesced UI batches, and
+//! adds what only a desktop app has: native pickers, drag-and-drop paths, command-line files,
+//! a single instance, the tray and notifications.
 
 mod bridge;
 mod coalesce;

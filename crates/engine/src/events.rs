@@ -1,4 +1,4 @@
-//! The event stream the UI and the CLI observe (DESIGN.md "Flow of one upload", step 5).
+//! The event stream the UI and the CLI observe (ARCHITECTURE.md, "The path of one event").
 //! Every state change of a file or a chunk is one event; front ends render events and never
 //! poll. Progress counts bytes the server acknowledged, never bytes merely written.
 

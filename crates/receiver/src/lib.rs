@@ -1,6 +1,7 @@
-//! Strict Resumable.js / Flow.js receiver (see PROTOCOL.md §2): an axum server that takes
-//! chunks in either dialect, checks each against the chunk plan and the limits, stores
-//! them atomically in a folder and assembles each file exactly once.
+//! Strict Resumable.js / Flow.js receiver (docs/receiver.md; its extensions to the protocol
+//! in docs/protocol.md): an axum server that takes chunks in either dialect, checks each
+//! against the chunk plan and the limits, stores them atomically in a folder and assembles
+//! each file exactly once.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), receiver::ReceiverError> {

@@ -1,4 +1,4 @@
-//! A Twake Drive API double (PROTOCOL.md §3) for tests: axum on 127.0.0.1:0, chunks stored as
+//! A Twake Drive API double (docs/protocol.md) for tests: axum on 127.0.0.1:0, chunks stored as
 //! separate files in a temp folder. It keeps the real server's strictness and quirks: chunk
 //! parameters are read from the query string only, chunk 1 creates the file, an unknown file
 //! id is refused, name collisions are silently renamed (`a-2.txt`, trashed items count), the

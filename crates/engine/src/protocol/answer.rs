@@ -1,5 +1,5 @@
 //! Status classes: what an HTTP answer to a GET test or a chunk POST means for the client
-//! (PROTOCOL.md §1 "Status classes"). Kept as pure functions so every target shares them.
+//! (docs/protocol.md, "What an answer means"). Pure functions, so every target shares them.
 
 use std::time::Duration;
 

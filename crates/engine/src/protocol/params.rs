@@ -1,4 +1,4 @@
-//! The nine chunk parameters of the wire protocol, in both dialects (PROTOCOL.md §1).
+//! The nine chunk parameters of the wire protocol, in both dialects (docs/protocol.md).
 //! One struct holds the values; the dialect only decides the names they go out under.
 
 use super::plan::ChunkPlan;

@@ -1,6 +1,7 @@
 //! The chunk plan: how a file of a given size is cut into numbered chunks.
-//! Both rules of the peers are here (PROTOCOL.md §1): the default "floor" rule, where the
-//! last chunk absorbs the remainder, and `forceChunkSize`, where every chunk is at most cs.
+//! Both rules of the peers are here (docs/protocol.md, "Cutting a file"): the default
+//! "floor" rule, where the last chunk absorbs the remainder, and `forceChunkSize`, where
+//! every chunk is at most cs.
 
 use serde::{Deserialize, Serialize};
 use std::ops::Range;

@@ -1,4 +1,4 @@
-//! Target `resumable`: any Resumable.js / Flow.js endpoint (PROTOCOL.md §1). GET test, then a
+//! Target `resumable`: any Resumable.js / Flow.js endpoint (docs/protocol.md). GET test, then a
 //! multipart POST carrying the parameters both in the query string and as form fields, so
 //! servers written for either library understand it. Uses our receiver's status extension
 //! when the server offers it, to learn every stored chunk in one request.

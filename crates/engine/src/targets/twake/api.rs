@@ -1,4 +1,4 @@
-//! The Twake Drive routes this target uses (PROTOCOL.md §3), as typed requests and answers,
+//! The Twake Drive routes this target uses (docs/protocol.md), as typed requests and answers,
 //! and the one place that turns an HTTP answer into a value or a `TwakeError`. Nothing here
 //! knows about tokens: `session.rs` adds the bearer header.
 

@@ -1,4 +1,4 @@
-//! Putting uploaded files into the Drive (PROTOCOL.md §3 "Put it in the Drive"): resolve the
+//! Putting uploaded files into the Drive (docs/protocol.md, "Put it in the Drive"): resolve the
 //! chosen folder, mirror the local folder tree under it (reusing folders that exist, never
 //! duplicating them), detect name collisions by listing the parent first (the server would
 //! silently rename), and apply the collision policy. A new top folder is built in the trash

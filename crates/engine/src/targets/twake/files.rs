@@ -1,4 +1,4 @@
-//! Chunk upload to the Twake Drive files service (PROTOCOL.md §3 "Upload one file"): chunk 1
+//! Chunk upload to the Twake Drive files service (docs/protocol.md, "Upload one file"): chunk 1
 //! creates the file with `POST …/files?{params}`, the others go to `…/files/{id}?{params}` in
 //! any order. The parameters travel in the query string only, as the server reads them there.
 //! There is no GET test: which chunks are done is known from our own acknowledgements.

@@ -1,4 +1,4 @@
-//! Target `twake`: Twake Drive (PROTOCOL.md §3). A signed-in session (`session`), chunk upload
+//! Target `twake`: Twake Drive (docs/protocol.md). A signed-in session (`session`), chunk upload
 //! to the files service (`files`), then the file is put into a Drive folder (`drive`) with a
 //! collision policy. Accounts and their secrets live in `account`. The session is opened on
 //! first use, so a target can be rebuilt from its `TargetSpec` alone after a restart.
