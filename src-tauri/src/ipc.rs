@@ -160,6 +160,7 @@ impl From<upload_engine::EngineError> for UserError {
             E::Unreadable { .. } | E::NotAFile { .. } => {
                 "Check that the file exists and that you may read it."
             }
+            E::BadName { .. } => "Rename the file, then add it again.",
             E::Http(_) | E::Internal(_) => "Restart Twake Uploader.",
             E::Store(_) => {
                 "Check that your data folder is writable and has free space, then restart."

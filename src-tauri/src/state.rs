@@ -95,7 +95,13 @@ impl AppState {
             let shown = path.display().to_string();
             let found = tokio::task::spawn_blocking(move || sources::collect(&[path])).await;
             let files = match found {
-                Ok(Ok(files)) => files,
+                Ok(Ok(found)) => {
+                    report.failures.extend(found.failures().map(|s| AddFailure {
+                        path: s.shown.clone(),
+                        reason: s.reason.clone(),
+                    }));
+                    found.files
+                }
                 Ok(Err(e)) => {
                     report.failures.push(AddFailure {
                         path: shown,

@@ -203,7 +203,9 @@ pub async fn nested_folder_with_unicode_names(server: &dyn ConformanceServer) {
     for (i, rel) in rels.iter().enumerate() {
         write_file(&top, rel, 1000 + i as u64 * 70_001, i as u64);
     }
-    let files = sources::collect(std::slice::from_ref(&top)).expect("collect folder");
+    let files = sources::collect(std::slice::from_ref(&top))
+        .expect("collect folder")
+        .files;
     assert_eq!(files.len(), rels.len());
     let engine = open(server, test_engine_config()).await;
     let spec = server.spec_for(server.addr());

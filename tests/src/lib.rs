@@ -1,7 +1,9 @@
 //! Shared harness for end-to-end tests.
+pub mod cli_run;
 pub mod conformance;
 pub mod fault_proxy;
 pub mod harness;
 pub mod scripted_server;
+pub mod tls_server;
 pub mod twake_double;
 pub mod twake_harness;

@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
+use futures::StreamExt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,6 +28,9 @@ pub struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// After `body`, the answer goes on forever (a misconfigured server streaming a file or a
+    /// log), to check that clients cap what they read.
+    pub endless: bool,
 }
 
 impl Answer {
@@ -35,6 +39,14 @@ impl Answer {
             status,
             headers: Vec::new(),
             body: body.to_string(),
+            endless: false,
+        }
+    }
+    /// An answer whose body never ends.
+    pub fn endless(status: u16) -> Answer {
+        Answer {
+            endless: true,
+            ..Answer::new(status, "")
         }
     }
     pub fn header(mut self, name: &str, value: &str) -> Answer {
@@ -116,7 +128,17 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
     if let Ok(mut log) = shared.log.lock() {
         log.push(seen);
     }
-    let mut response = Response::new(Body::from(answer.body));
+    let mut response = if answer.endless {
+        let block = bytes::Bytes::from(vec![b'x'; 64 * 1024]);
+        let first = bytes::Bytes::from(answer.body);
+        let rest = futures::stream::repeat(block);
+        let stream = futures::stream::once(async move { first })
+            .chain(rest)
+            .map(Ok::<_, std::io::Error>);
+        Response::new(Body::from_stream(stream))
+    } else {
+        Response::new(Body::from(answer.body))
+    };
     *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     for (k, v) in answer.headers {
         if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
@@ -124,4 +146,51 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
         }
     }
     response
+}
+
+/// A server that accepts connections, reads what is sent and never answers: a hung backend
+/// behind a live load balancer. Counts the connections it accepted.
+pub struct SilentServer {
+    addr: SocketAddr,
+    accepted: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SilentServer {
+    pub async fn start() -> SilentServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind silent server");
+        let addr = listener.local_addr().expect("local addr");
+        let accepted = Arc::new(AtomicU64::new(0));
+        let count = accepted.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut sink = tokio::io::sink();
+                    let _ = tokio::io::copy(&mut socket, &mut sink).await;
+                });
+            }
+        });
+        SilentServer {
+            addr,
+            accepted,
+            task,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/upload", self.addr)
+    }
+
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for SilentServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }

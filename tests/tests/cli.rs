@@ -1,32 +1,12 @@
 //! The `twake-upload` binary as a user runs it: its first line, exit statuses, JSON events,
 //! Ctrl-C, and a run through a proxy that resets, stalls and refuses requests.
 
+use e2e_tests::cli_run::Cli;
 use e2e_tests::fault_proxy::{FaultConfig, FaultProxy};
-use e2e_tests::harness::{cli_binary, sha256_file, write_file, ReceiverServer};
+use e2e_tests::harness::{sha256_file, write_file, ReceiverServer};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-/// Runs of the binary sharing one private queue database (never the user's).
-struct Cli {
-    dir: tempfile::TempDir,
-}
-
-impl Cli {
-    fn new() -> Cli {
-        Cli {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-    fn db(&self) -> std::path::PathBuf {
-        self.dir.path().join("queue.sqlite3")
-    }
-    fn cmd(&self) -> Command {
-        let mut c = Command::new(cli_binary());
-        c.stdin(Stdio::null()).env("TWAKE_UPLOADER_DB", self.db());
-        c
-    }
-}
 
 #[test]
 fn serve_prints_its_url_first_and_receives_an_upload() {

@@ -75,7 +75,7 @@ enum Command {
         #[arg(long)]
         to: String,
         /// Chunk size, e.g. 512KiB, 4MiB, 1GB [default: 1MiB, 8MiB for Twake Drive].
-        #[arg(long, value_parser = size::parse_size)]
+        #[arg(long, value_parser = size::parse_chunk_size)]
         chunk_size: Option<u64>,
         /// Cut every chunk to at most the chunk size (flow.js `forceChunkSize`).
         #[arg(long)]
@@ -146,7 +146,7 @@ enum Command {
         #[arg(long, default_value_t = 3.0)]
         settle: f64,
         /// Chunk size [default: 1MiB, 8MiB for Twake Drive].
-        #[arg(long, value_parser = size::parse_size)]
+        #[arg(long, value_parser = size::parse_chunk_size)]
         chunk_size: Option<u64>,
         /// Parameter names: resumable or flow.
         #[arg(long, default_value = "resumable")]
@@ -168,6 +168,19 @@ enum Command {
         /// Allow browser pages from any origin (for resumable.js / flow.js in a browser).
         #[arg(long)]
         cors: bool,
+        /// Unfinished uploads kept at once; a new one past this gets 503 until some finish
+        /// or expire.
+        #[arg(long, default_value_t = receiver::DEFAULT_MAX_UPLOADS_IN_PROGRESS)]
+        max_uploads_in_progress: usize,
+        /// Hours after which an untouched unfinished upload is deleted.
+        #[arg(long, default_value_t = 12.0)]
+        expire_after: f64,
+        /// Seconds a client has to send a request's headers.
+        #[arg(long, default_value_t = 30.0)]
+        header_timeout: f64,
+        /// Connections served at once; more are closed at once.
+        #[arg(long, default_value_t = receiver::DEFAULT_MAX_CONNECTIONS)]
+        max_connections: usize,
     },
 }
 
@@ -298,11 +311,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bind,
             max_chunk_size,
             cors,
+            max_uploads_in_progress,
+            expire_after,
+            header_timeout,
+            max_connections,
         } => serve::run(serve::ServeArgs {
             dir,
             bind,
             max_chunk_size,
             cors,
+            max_uploads_in_progress: max_uploads_in_progress.max(1),
+            expire_after: Duration::from_secs_f64(expire_after.clamp(0.001, 1e5) * 3600.0),
+            header_timeout: Duration::from_secs_f64(header_timeout.clamp(0.1, 3600.0)),
+            max_connections: max_connections.max(1),
         })
         .await
         .map(|()| ExitCode::SUCCESS),
@@ -324,6 +345,12 @@ fn quiet_options(db: PathBuf) -> RunOptions {
 }
 
 fn main() -> ExitCode {
+    // Like any Unix tool, end quietly when the reader of our output goes away (`status | head`)
+    // instead of panicking in println!; Rust starts programs with SIGPIPE ignored.
+    // SAFETY: called first thing, before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -3,12 +3,20 @@
 
 use crate::size::human_bytes;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::time::{Duration, Instant};
 use upload_engine::{Event, FileState, UploadId, UploadSummary};
 
-pub enum Renderer {
+/// Renders events, and remembers which files it announced and which results it printed, so
+/// that a resync from the queue after a lagging event stream fills what was missed, once.
+pub struct Renderer {
+    view: View,
+    announced: HashSet<UploadId>,
+    reported: HashMap<UploadId, FileState>,
+}
+
+enum View {
     Bars(Bars),
     Plain(Plain),
     Json,
@@ -16,44 +24,84 @@ pub enum Renderer {
 
 impl Renderer {
     pub fn new(json: bool, terminal: bool) -> Renderer {
-        if json {
-            Renderer::Json
+        let view = if json {
+            View::Json
         } else if terminal {
-            Renderer::Bars(Bars::new())
+            View::Bars(Bars::new())
         } else {
-            Renderer::Plain(Plain::default())
+            View::Plain(Plain::default())
+        };
+        Renderer {
+            view,
+            announced: HashSet::new(),
+            reported: HashMap::new(),
         }
     }
 
     pub fn event(&mut self, e: &Event) {
-        match self {
-            Renderer::Json => {
+        match e {
+            Event::Added { upload } if !self.announced.insert(upload.id) => return,
+            Event::File { id, state } => {
+                // After a resync, events older than the queue's state still arrive: a file
+                // whose result was printed does not go back to "uploading", nor print twice.
+                let before = self.reported.get(id);
+                if before.is_some_and(|b| b.is_finished() && (b == state || !state.is_finished())) {
+                    return;
+                }
+                self.reported.insert(*id, state.clone());
+            }
+            _ => {}
+        }
+        match &mut self.view {
+            View::Json => {
                 if let Ok(line) = serde_json::to_string(e) {
                     let mut out = std::io::stdout().lock();
                     let _ = writeln!(out, "{line}");
                 }
             }
-            Renderer::Bars(b) => b.event(e),
-            Renderer::Plain(p) => p.event(e),
+            View::Bars(b) => b.event(e),
+            View::Plain(p) => p.event(e),
+        }
+    }
+
+    /// Whether the file's `Added` event was rendered (a later event about a file not yet
+    /// announced means the stream lost events).
+    pub fn knows(&self, id: UploadId) -> bool {
+        self.announced.contains(&id)
+    }
+
+    /// Renders what the event stream lost, from the queue's own state: files never announced
+    /// and results never printed. Events that arrive later for the same results are dropped.
+    pub fn resync(&mut self, uploads: &[UploadSummary]) {
+        for u in uploads {
+            if !self.announced.contains(&u.id) {
+                self.event(&Event::Added { upload: u.clone() });
+            }
+            if u.state.is_finished() && self.reported.get(&u.id) != Some(&u.state) {
+                self.event(&Event::File {
+                    id: u.id,
+                    state: u.state.clone(),
+                });
+            }
         }
     }
 
     /// Prints a line without tearing the bars.
     pub fn note(&self, text: &str) {
-        match self {
-            Renderer::Bars(b) => {
+        match &self.view {
+            View::Bars(b) => {
                 let _ = b.multi.println(text);
             }
-            Renderer::Json => {
+            View::Json => {
                 let note = serde_json::json!({"type": "note", "message": text});
                 println!("{note}");
             }
-            Renderer::Plain(_) => eprintln!("{text}"),
+            View::Plain(_) => eprintln!("{text}"),
         }
     }
 
     pub fn finish(&mut self) {
-        if let Renderer::Bars(b) = self {
+        if let View::Bars(b) = &mut self.view {
             b.total.finish_and_clear();
             for bar in b.files.values() {
                 bar.finish_and_clear();

@@ -11,6 +11,10 @@ pub struct ServeArgs {
     pub bind: SocketAddr,
     pub max_chunk_size: u64,
     pub cors: bool,
+    pub max_uploads_in_progress: usize,
+    pub expire_after: std::time::Duration,
+    pub header_timeout: std::time::Duration,
+    pub max_connections: usize,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -18,6 +22,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.bind = args.bind;
     config.max_chunk_size = args.max_chunk_size;
     config.cors = args.cors;
+    config.max_uploads_in_progress = args.max_uploads_in_progress;
+    config.incomplete_expiry = args.expire_after;
+    config.header_read_timeout = args.header_timeout;
+    config.max_connections = args.max_connections;
     let server = Receiver::start(config)
         .await
         .with_context(|| format!("cannot start the receiver on {}", args.bind))?;

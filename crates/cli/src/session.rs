@@ -89,28 +89,41 @@ pub async fn drive(
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut interrupted = false;
+    // Ours and only ours: the queue may hold finished files of earlier runs.
+    let mine = |all: Vec<UploadSummary>| -> Vec<UploadSummary> {
+        all.into_iter().filter(|u| ours.contains(&u.id)).collect()
+    };
     loop {
         tokio::select! {
             ev = events.recv() => match ev {
-                Ok(e) => renderer.event(&e),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Ok(e) => {
+                    // An event about a file never announced: its `Added` was lost.
+                    if let Event::File { id, .. } = &e {
+                        if ours.contains(id) && !renderer.knows(*id) {
+                            renderer.resync(&mine(engine.snapshot().await?));
+                        }
+                    }
+                    renderer.event(&e)
+                }
+                // The stream dropped events (tens of thousands of files): every file's result
+                // still reaches the script, from the queue's own state.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    renderer.resync(&mine(engine.snapshot().await?));
+                }
                 Err(_) => break,
             },
             r = &mut idle => { r.context("the upload engine stopped")?; break; }
             _ = &mut ctrl_c => { interrupted = true; break; }
         }
     }
-    // Show what was still in the channel (the last done/failed lines).
+    // Show what was still in the channel (the last done/failed lines), then whatever the
+    // stream lost at the end.
     while let Ok(e) = events.try_recv() {
         renderer.event(&e);
     }
+    let all = mine(engine.snapshot().await?);
+    renderer.resync(&all);
     renderer.finish();
-    let all: Vec<_> = engine
-        .snapshot()
-        .await?
-        .into_iter()
-        .filter(|u| ours.contains(&u.id))
-        .collect();
     // Stop sending, and make sure every acknowledged chunk is on disk before exiting.
     engine.close().await;
 

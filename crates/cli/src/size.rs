@@ -34,6 +34,18 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(bytes.round() as u64)
 }
 
+/// Parses a chunk size: a size of at least 1 KiB (0 used to mean 1-byte chunks, a million
+/// requests a megabyte).
+pub fn parse_chunk_size(text: &str) -> Result<u64, String> {
+    let bytes = parse_size(text)?;
+    if bytes < 1024 {
+        return Err(format!(
+            "a chunk size of {bytes} bytes is too small: use at least 1KiB (e.g. 1MiB)"
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Formats bytes for people, binary units.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -53,6 +65,13 @@ pub fn human_bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chunk_size_below_one_kib_is_refused() {
+        assert!(parse_chunk_size("0").unwrap_err().contains("too small"));
+        assert!(parse_chunk_size("512").is_err());
+        assert_eq!(parse_chunk_size("1KiB"), Ok(1024));
+    }
 
     #[test]
     fn sizes_accept_binary_and_decimal_units() {

@@ -33,7 +33,17 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<Outcome> {
     for path in &args.paths {
         let p = path.clone();
         match tokio::task::spawn_blocking(move || sources::collect(&[p])).await? {
-            Ok(found) => files.extend(found),
+            Ok(found) => {
+                for skipped in &found.skipped {
+                    if skipped.not_a_file {
+                        renderer.note(&format!("skipped {skipped}"));
+                    } else {
+                        not_queued += 1;
+                        renderer.note(&format!("failed  {skipped}"));
+                    }
+                }
+                files.extend(found.files);
+            }
             Err(e) => {
                 not_queued += 1;
                 renderer.note(&format!("failed  {e}"));

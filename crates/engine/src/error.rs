@@ -15,6 +15,13 @@ pub enum EngineError {
     },
     #[error("{path} is not a regular file or folder")]
     NotAFile { path: PathBuf },
+    /// `shown` is the path with odd bytes escaped (`names::printable`).
+    #[error("{shown} cannot be uploaded: {reason}")]
+    BadName {
+        path: PathBuf,
+        shown: String,
+        reason: crate::names::BadName,
+    },
     #[error("no upload with id {0}")]
     UnknownUpload(u64),
     #[error("invalid target URL '{url}': {reason}")]
@@ -38,6 +45,15 @@ pub enum ChunkError {
     /// The request never got an HTTP answer (refused, reset, DNS): maybe offline.
     #[error("network error talking to {url}: {reason}")]
     Network { url: String, reason: String },
+    /// The server's TLS certificate is not trusted (unknown authority, expired, another name):
+    /// not an outage, so the queue does not wait for the network; retrying cannot help until
+    /// the certificate or the trust settings change.
+    #[error(
+        "the certificate of {url} is not trusted ({reason}): if this server uses a company or \
+         self-signed certificate authority, add that authority to the system's trusted \
+         certificates, or check the address"
+    )]
+    Untrusted { url: String, reason: String },
     /// No progress for the stall timeout.
     #[error("no progress for {0:?} (stalled connection)")]
     Stalled(Duration),
@@ -68,6 +84,17 @@ pub enum ChunkError {
     /// Stopped on purpose (pause, cancel, shutdown).
     #[error("stopped")]
     Cancelled,
+}
+
+impl EngineError {
+    /// The refusal of a file whose name cannot be stored on a server.
+    pub fn bad_name(path: &std::path::Path, reason: crate::names::BadName) -> EngineError {
+        EngineError::BadName {
+            path: path.to_path_buf(),
+            shown: crate::names::printable(path),
+            reason,
+        }
+    }
 }
 
 impl ChunkError {

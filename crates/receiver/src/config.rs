@@ -29,18 +29,30 @@ pub struct ReceiverConfig {
     /// Answer CORS preflights and add `Access-Control-Allow-Origin: *`, so the browser
     /// libraries (resumable.js, flow.js) served from another origin can talk to us.
     pub cors: bool,
+    /// A request's headers must have arrived this long after its first byte could be sent;
+    /// a slower client is disconnected.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; a new one past this is closed at once.
+    pub max_connections: usize,
 }
 
 /// Default largest chunk: 512 MiB, enough for a client that sends big files whole.
 pub const DEFAULT_MAX_CHUNK_SIZE: u64 = 512 * 1024 * 1024;
-/// Default cap on unfinished uploads.
-pub const DEFAULT_MAX_UPLOADS_IN_PROGRESS: usize = 1000;
-/// Default expiry of unfinished uploads and of the memory of finished ones.
-pub const DEFAULT_INCOMPLETE_EXPIRY: Duration = Duration::from_secs(24 * 60 * 60);
+/// Default cap on unfinished uploads: enough for a folder of ten thousand files in flight.
+pub const DEFAULT_MAX_UPLOADS_IN_PROGRESS: usize = 10_000;
+/// Default expiry of unfinished uploads and of the memory of finished ones: long enough for a
+/// laptop closed overnight to resume, short enough that abandoned uploads do not keep the cap
+/// reached for a day.
+pub const DEFAULT_INCOMPLETE_EXPIRY: Duration = Duration::from_secs(12 * 60 * 60);
+/// Default time for a request's headers to arrive.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default cap on connections served at once (below the usual 1,024 file descriptors).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
 impl ReceiverConfig {
     /// Defaults: bind 127.0.0.1 on a free port, 512 MiB chunks, no file size limit,
-    /// 1000 uploads in progress, 24 h expiry, CORS off.
+    /// 10,000 uploads in progress, 12 h expiry, CORS off, 30 s for request headers,
+    /// 512 connections at once.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         ReceiverConfig {
             dir: dir.into(),
@@ -50,6 +62,8 @@ impl ReceiverConfig {
             max_uploads_in_progress: DEFAULT_MAX_UPLOADS_IN_PROGRESS,
             incomplete_expiry: DEFAULT_INCOMPLETE_EXPIRY,
             cors: false,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }

@@ -13,6 +13,7 @@
 //! ```
 
 mod config;
+mod connections;
 mod error;
 mod handlers;
 mod intake;
@@ -26,8 +27,8 @@ mod storage;
 mod uploads;
 
 pub use config::{
-    ReceiverConfig, DEFAULT_INCOMPLETE_EXPIRY, DEFAULT_MAX_CHUNK_SIZE,
-    DEFAULT_MAX_UPLOADS_IN_PROGRESS,
+    ReceiverConfig, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_INCOMPLETE_EXPIRY, DEFAULT_MAX_CHUNK_SIZE,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UPLOADS_IN_PROGRESS,
 };
 pub use error::ReceiverError;
 pub use server::Receiver;

@@ -6,12 +6,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::ReceiverConfig;
+use crate::connections::{self, ConnectionLimits};
 use crate::error::ReceiverError;
 use crate::handlers;
 use crate::intake;
@@ -92,19 +92,14 @@ impl Receiver {
         intake::recover_complete_uploads(&app).await;
 
         let (stop, stopped) = oneshot::channel::<()>();
-        // Small answers must not wait for Nagle's algorithm.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
         let router = handlers::routes(Arc::clone(&app));
-        let server = tokio::spawn(async move {
-            let serving = axum::serve(listener, router).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(err) = serving.await {
-                tracing::error!(%err, "receiver stopped serving");
-            }
-        });
+        let limits = ConnectionLimits {
+            header_read_timeout: app.config.header_read_timeout,
+            max_connections: app.config.max_connections.max(1),
+        };
+        let server = tokio::spawn(connections::serve(listener, router, limits, async {
+            let _ = stopped.await;
+        }));
         let sweeper = tokio::spawn(sweep_expired(Arc::clone(&app)));
         tracing::info!(addr = %local_addr, dir = %app.config.dir.display(), "receiver listening");
         Ok(Receiver {

@@ -533,10 +533,9 @@ where
                 "chunk_too_large",
                 format!("the body of {what} is larger than this receiver's max chunk size {max}"),
             ),
-            CopyError::Write(err) => Rejection::from_io(
-                format_args!("writing {what} to {}", temp.path().display()),
-                &err,
-            ),
+            CopyError::Write(err) => {
+                Rejection::from_io(format_args!("writing {what} to its staging file"), &err)
+            }
         })?;
     Ok(StagedChunk {
         bytes: ChunkBytes::Staged(temp),
@@ -709,19 +708,23 @@ fn prepare_target(root: &Path, path: &RelativePath) -> Result<PathBuf, Rejection
         .split_last()
         .ok_or_else(|| conflict("empty path".into()))?;
     let mut current = root.to_path_buf();
+    // Answers name folders inside the storage folder only: where it is on disk is the
+    // server's business, not the client's.
+    let mut inside: Vec<&str> = Vec::new();
     for folder in folders {
         current.push(folder);
+        inside.push(folder);
         match fs::symlink_metadata(&current) {
             Ok(meta) if meta.file_type().is_symlink() => {
                 return Err(conflict(format!(
                     "'{}' is a symbolic link",
-                    current.display()
+                    inside.join("/")
                 )))
             }
             Ok(meta) if !meta.is_dir() => {
                 return Err(conflict(format!(
                     "'{}' is a file, not a folder",
-                    current.display()
+                    inside.join("/")
                 )))
             }
             Ok(_) => {}
@@ -731,14 +734,14 @@ fn prepare_target(root: &Path, path: &RelativePath) -> Result<PathBuf, Rejection
                 Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(err) => {
                     return Err(Rejection::from_io(
-                        format_args!("creating folder {}", current.display()),
+                        format_args!("creating folder '{}'", inside.join("/")),
                         &err,
                     ))
                 }
             },
             Err(err) => {
                 return Err(Rejection::from_io(
-                    format_args!("checking folder {}", current.display()),
+                    format_args!("checking folder '{}'", inside.join("/")),
                     &err,
                 ))
             }
@@ -747,7 +750,7 @@ fn prepare_target(root: &Path, path: &RelativePath) -> Result<PathBuf, Rejection
     current.push(file_name);
     if let Ok(meta) = fs::symlink_metadata(&current) {
         if meta.is_dir() {
-            return Err(conflict(format!("'{}' is a folder", current.display())));
+            return Err(conflict(format!("'{}' is a folder", path.as_str())));
         }
     }
     Ok(current)

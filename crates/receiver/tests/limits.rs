@@ -245,3 +245,52 @@ async fn a_full_disk_gets_507_and_stores_nothing() {
     assert_eq!(std::fs::read(root.join("small.bin")).unwrap(), small);
     server.receiver.shutdown().await;
 }
+
+/// Reads until the server closes the connection, or gives up after `within`.
+async fn closed_within(socket: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 1024];
+    let read_to_end = async {
+        loop {
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(within, read_to_end).await.is_ok()
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use tokio::io::AsyncWriteExt;
+    let server = start_with(|c| c.header_read_timeout = Duration::from_millis(500)).await;
+    let mut slow = tokio::net::TcpStream::connect(server.receiver.local_addr())
+        .await
+        .unwrap();
+    slow.write_all(b"GET /upload HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    assert!(
+        closed_within(&mut slow, Duration::from_secs(10)).await,
+        "a slow client must not hold its connection forever"
+    );
+    // Others are still served.
+    let c = chunk(&data(100, 2), 1000, "ok", "ok.bin", 1);
+    assert_eq!(c.test(&server).await.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_are_closed_at_once_and_served_again_later() {
+    let server = start_with(|c| c.max_connections = 2).await;
+    let addr = server.receiver.local_addr();
+    let _a = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _b = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut third = tokio::net::TcpStream::connect(addr).await.unwrap();
+    assert!(closed_within(&mut third, Duration::from_secs(5)).await);
+    drop((_a, _b));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let c = chunk(&data(100, 2), 1000, "ok", "ok.bin", 1);
+    assert_eq!(c.test(&server).await.status(), StatusCode::NO_CONTENT);
+}

@@ -331,3 +331,19 @@ async fn a_refused_first_chunk_leaves_no_file_behind() {
     refused(&server, &c, "body_size_mismatch").await;
     assert!(!server.stored("one.bin").exists());
 }
+
+#[tokio::test]
+async fn a_path_through_a_file_is_refused_without_showing_where_the_storage_is() {
+    let server = start().await;
+    std::fs::write(server.stored("reports"), b"a file, not a folder").unwrap();
+    let c = chunk(&data(500, 3), CS, "p", "reports/q1/sum.txt", 1);
+    let reason = expect_refusal(
+        c.post(&server, ParamsIn::Both).await,
+        StatusCode::CONFLICT,
+        "path_conflict",
+    )
+    .await;
+    assert!(reason.contains("'reports' is a file"), "{reason}");
+    let root = server.stored("").display().to_string();
+    assert!(!reason.contains(root.trim_end_matches('/')), "{reason}");
+}

@@ -53,7 +53,7 @@ async fn the_defaults_follow_the_protocol_notes() {
     assert_eq!(config.max_file_size, u64::MAX);
     assert_eq!(
         config.incomplete_expiry,
-        std::time::Duration::from_secs(24 * 3600)
+        std::time::Duration::from_secs(12 * 3600)
     );
     assert!(!config.cors);
 }

@@ -15,7 +15,7 @@ pub(crate) const ORDER_GAP: i64 = order::GAP;
 
 use crate::config::{ChangedFilePolicy, EngineConfig, Limits, UploadSettings};
 use crate::error::EngineError;
-use crate::events::{Event, QueueTotals, UploadSummary};
+use crate::events::{Event, FileState, QueueTotals, UploadSummary};
 use crate::ids::UploadId;
 use crate::protocol::strong_identifier;
 use crate::sources::SourceFile;
@@ -53,7 +53,14 @@ pub struct Engine {
     /// Ids for queues kept in memory; a store hands out its own.
     next_id: Arc<AtomicU64>,
     notices: Arc<Vec<String>>,
+    /// Finished uploads of the durable queue, which the scheduler does not hold: queuing the
+    /// same unchanged file to the same target again brings its entry back as done instead
+    /// of sending it twice.
+    finished: Arc<Mutex<HashMap<FinishedKey, StoredUpload>>>,
 }
+
+/// A finished upload's local file, server path and target.
+type FinishedKey = (PathBuf, String, TargetSpec);
 
 impl Engine {
     /// Starts an engine. With `config.database` set, the queue is durable: unfinished
@@ -104,11 +111,18 @@ impl Engine {
         let targets: Arc<Mutex<HashMap<TargetSpec, Arc<dyn Target>>>> =
             Arc::new(Mutex::new(known.into_iter().collect()));
         let mut restored = Vec::new();
+        let mut finished = HashMap::new();
         for s in stored {
-            if matches!(
-                s.state,
-                crate::events::FileState::Done | crate::events::FileState::Cancelled
-            ) {
+            if s.state == FileState::Done {
+                let key = (
+                    s.new.path.clone(),
+                    s.new.relative_path.clone(),
+                    s.new.target.clone(),
+                );
+                finished.insert(key, s);
+                continue;
+            }
+            if s.state == FileState::Cancelled {
                 continue;
             }
             let position = s.position;
@@ -131,6 +145,7 @@ impl Engine {
             throttle,
             next_id: Arc::new(AtomicU64::new(1)),
             notices: Arc::new(notices),
+            finished: Arc::new(Mutex::new(finished)),
         })
     }
 
@@ -217,11 +232,18 @@ impl Engine {
             path: path.clone(),
             source,
         })?;
-        let filename = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "file".into());
+        let filename = match path.file_name() {
+            Some(n) => crate::names::upload_name(n)
+                .map_err(|reason| EngineError::bad_name(&path, reason))?
+                .to_string(),
+            None => "file".into(),
+        };
         let relative_path = request.relative_path.unwrap_or_else(|| filename.clone());
+        // A server path given by the caller gets the same check as a file's own name.
+        for part in relative_path.split('/') {
+            crate::names::upload_name(std::ffi::OsStr::new(part))
+                .map_err(|reason| EngineError::bad_name(&path, reason))?;
+        }
         let settings = request.settings;
         let plan =
             crate::protocol::ChunkPlan::new(meta.len(), settings.chunk_size, settings.chunk_rule);
@@ -240,7 +262,13 @@ impl Engine {
                 .first_raw()
                 .unwrap_or("")
                 .to_string(),
-            identifier: strong_identifier(plan.size, &relative_path, mtime_nanos(mtime), 0),
+            identifier: strong_identifier(
+                plan.size,
+                plan.chunk_size,
+                &relative_path,
+                mtime_nanos(mtime),
+                0,
+            ),
             filename: relative_path
                 .rsplit('/')
                 .next()
@@ -252,14 +280,23 @@ impl Engine {
             path,
             remote_id: None,
         };
-        // The same unchanged file to the same target already waiting in the queue (an
-        // interrupted command run again) is the same upload, not a second one.
-        let label = target.label();
-        let existing = self
-            .ask(|r| Command::FindUnfinished(file.identifier.clone(), label, r))
-            .await?;
-        if let Some(id) = existing {
+        // The same unchanged file to the same target already in the queue (an interrupted or
+        // finished command run again) is the same upload, not a second one: it keeps its plan
+        // (whatever chunk size is asked now), a finished one is not sent again, and a failed
+        // one is retried.
+        if let Some(id) = self.bring_back_finished(&file, &request.target).await? {
             return Ok(id);
+        }
+        let label = target.label();
+        let probe = Box::new(file.clone());
+        let existing = self.ask(|r| Command::FindSame(probe, label, r)).await?;
+        match existing {
+            Some((id, FileState::Failed { .. })) => {
+                self.retry(id).await?;
+                return Ok(id);
+            }
+            Some((id, _)) => return Ok(id),
+            None => {}
         }
         let id = match &self.store {
             Some(store) => {
@@ -294,6 +331,45 @@ impl Engine {
         })
         .await?;
         Ok(id)
+    }
+
+    /// The finished entry of this same unchanged file to this target, put back in the queue
+    /// (as done), if the durable queue has one.
+    async fn bring_back_finished(
+        &self,
+        file: &UploadFile,
+        spec: &TargetSpec,
+    ) -> Result<Option<UploadId>, EngineError> {
+        let key = (file.path.clone(), file.relative_path.clone(), spec.clone());
+        let found = {
+            let mut finished = self
+                .finished
+                .lock()
+                .map_err(|_| EngineError::Internal("finished uploads lock poisoned".into()))?;
+            let same = finished.get(&key).is_some_and(|s| {
+                s.new.size == file.plan.size
+                    && s.new.mtime == file.mtime
+                    && s.new.quick_hash == file.quick_hash
+            });
+            if same {
+                finished.remove(&key)
+            } else {
+                None
+            }
+        };
+        let Some(stored) = found else {
+            return Ok(None);
+        };
+        let id = stored.id;
+        let position = stored.position;
+        let upload = Box::new(restore(stored, &self.targets, &self.http));
+        self.ask(|reply| Command::Restore {
+            upload,
+            position,
+            reply,
+        })
+        .await?;
+        Ok(Some(id))
     }
 
     /// Queues files found by `sources::collect`, stopping at the first that cannot be read.

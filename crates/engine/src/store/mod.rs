@@ -41,6 +41,9 @@ pub enum StoreError {
     Batch(String),
     #[error("the upload queue's writer has stopped")]
     Stopped,
+    /// SQLite's own check found damaged pages (a crash of the disk, not of this program).
+    #[error("the upload queue is damaged: {0}")]
+    Damaged(String),
 }
 
 /// Where the queue lives by default: `$TWAKE_UPLOADER_DB`, else the XDG data dir
@@ -236,6 +239,12 @@ fn open_and_migrate(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     schema::migrate_to(&mut conn, schema::CURRENT_VERSION)?;
     conn.query_row("SELECT count(*) FROM uploads", [], |r| r.get::<_, i64>(0))?;
+    // A damaged page deep inside passes the lines above and would stop the writer later, on
+    // every command; SQLite's quick check reads every page once (milliseconds for a queue).
+    let verdict: String = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
+    if verdict != "ok" {
+        return Err(StoreError::Damaged(verdict));
+    }
     Ok(conn)
 }
 
@@ -243,6 +252,7 @@ fn open_and_migrate(path: &Path) -> Result<Connection, StoreError> {
 /// (permissions, a full disk) is reported and the file left alone.
 fn is_corruption(e: &StoreError) -> bool {
     let sql = match e {
+        StoreError::Damaged(_) => return true,
         StoreError::Sql(e) | StoreError::Migration(schema::MigrationError::Sql(e)) => e,
         _ => return false,
     };

@@ -180,6 +180,33 @@ async fn a_corrupt_database_is_moved_aside_and_a_new_queue_started() {
 }
 
 #[tokio::test]
+async fn a_damaged_page_inside_the_queue_is_found_on_open_and_moved_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.db");
+    {
+        let store = Store::open(&path, quiet()).unwrap().store;
+        let many: Vec<NewUpload> = (0..2000).map(|i| sample(&format!("f{i}"))).collect();
+        store.insert(many).await.unwrap();
+        store.close().await;
+    }
+    // Garbage over a page in the middle; the header (first page) stays intact.
+    let len = std::fs::metadata(&path).unwrap().len();
+    assert!(len > 40_000, "the queue spans many pages ({len} bytes)");
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.seek(SeekFrom::Start((len / 4096 / 2) * 4096)).unwrap();
+        f.write_all(&[0xA5; 4096]).unwrap();
+    }
+    let opened = Store::open(&path, quiet()).unwrap();
+    let aside = opened.moved_aside.clone().expect("moved aside");
+    assert!(aside.exists());
+    assert!(opened.store.load_all().await.unwrap().is_empty());
+    opened.store.insert(vec![sample("fresh")]).await.unwrap();
+    assert_eq!(opened.store.load_all().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn the_queue_can_be_read_while_another_process_owns_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("q.db");

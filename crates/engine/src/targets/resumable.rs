@@ -2,8 +2,17 @@
 //! multipart POST carrying the parameters both in the query string and as form fields, so
 //! servers written for either library understand it. Uses our receiver's status extension
 //! when the server offers it, to learn every stored chunk in one request.
+//!
+//! A "present" test answer lets us skip bytes, so it is believed only when it is plausible: not
+//! a web page, not a redirect (redirects are never followed), and only once the same server
+//! has said "absent" for a chunk that cannot exist (the control test). A server that answers
+//! 200 to everything — a sign-in front, a catch-all web app — would otherwise make us report
+//! files uploaded with nothing sent.
 
-use super::http::{chunk_part, describe_transport_error, parse_http_url, stalled};
+use super::http::{
+    chunk_part, content_type, looks_like_html, parse_http_url, read_capped, redact_url, stalled,
+    too_long_answer, transport_error, CappedBody,
+};
 use super::{ChunkReceipt, HttpSettings, Target, UploadFile};
 use crate::body::ChunkBody;
 use crate::error::{ChunkError, EngineError};
@@ -19,6 +28,12 @@ const STATUS_UNKNOWN: u8 = 0;
 const STATUS_YES: u8 = 1;
 const STATUS_NO: u8 = 2;
 
+/// Whether the server's test answers can be believed. Learnt once per target by the control
+/// test, the first time a chunk is said to be present.
+const TESTS_UNKNOWN: u8 = 0;
+const TESTS_TRUSTED: u8 = 1;
+const TESTS_UNTRUSTED: u8 = 2;
+
 /// A reachability probe that takes longer than this counts as "still offline".
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -28,6 +43,8 @@ pub struct ResumableTarget {
     client: reqwest::Client,
     stall_timeout: Duration,
     status_extension: AtomicU8,
+    tests: AtomicU8,
+    deciding: tokio::sync::Mutex<()>,
 }
 
 impl ResumableTarget {
@@ -36,6 +53,9 @@ impl ResumableTarget {
         let client = reqwest::Client::builder()
             .connect_timeout(http.connect_timeout)
             .user_agent(concat!("twake-uploader/", env!("CARGO_PKG_VERSION")))
+            // A redirect is an answer of its own (a sign-in page, a moved endpoint): following
+            // it would turn a login page's 200 into "chunk present".
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| EngineError::Http(e.to_string()))?;
         Ok(ResumableTarget {
@@ -44,6 +64,8 @@ impl ResumableTarget {
             client,
             stall_timeout: http.stall_timeout,
             status_extension: AtomicU8::new(STATUS_UNKNOWN),
+            tests: AtomicU8::new(TESTS_UNKNOWN),
+            deciding: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -52,10 +74,68 @@ impl ResumableTarget {
     }
 
     fn network(&self, e: &reqwest::Error) -> ChunkError {
-        ChunkError::Network {
-            url: self.url.to_string(),
-            reason: describe_transport_error(e),
+        transport_error(self.url.as_str(), e, self.stall_timeout)
+    }
+
+    /// One GET test with these parameters, read as the protocol's answer or as "absent" when
+    /// it is not plausibly one.
+    async fn ask(&self, params: &[(String, String)]) -> Result<TestAnswer, ChunkError> {
+        let resp = self
+            .client
+            .get(self.url.clone())
+            .query(params)
+            .timeout(self.stall_timeout)
+            .send()
+            .await
+            .map_err(|e| self.network(&e))?;
+        let status = resp.status().as_u16();
+        let kind = content_type(&resp);
+        let body = read_capped(resp).await.map_err(|e| self.network(&e))?;
+        Ok(match body {
+            CappedBody::Text(text) if !looks_like_html(&kind, &text) => classify_test(status),
+            _ => TestAnswer::Absent,
+        })
+    }
+
+    /// Whether "present" answers of this server mean anything: asks once about a chunk of a
+    /// file that was never uploaded; a server that has that too answers yes to everything.
+    async fn tests_trusted(&self, file: &UploadFile, number: u32) -> Result<bool, ChunkError> {
+        match self.tests.load(Ordering::Relaxed) {
+            TESTS_TRUSTED => return Ok(true),
+            TESTS_UNTRUSTED => return Ok(false),
+            _ => {}
         }
+        // One control test per target: tests running side by side wait for its verdict.
+        let _deciding = self.deciding.lock().await;
+        match self.tests.load(Ordering::Relaxed) {
+            TESTS_TRUSTED => return Ok(true),
+            TESTS_UNTRUSTED => return Ok(false),
+            _ => {}
+        }
+        let control = format!("twake-uploader-control-{:016x}", rand::random::<u64>());
+        let params: Vec<(String, String)> = self
+            .params(file, number)
+            .into_iter()
+            .map(|(k, v)| {
+                if k.ends_with("Identifier") || k == "identifier" {
+                    (k, control.clone())
+                } else {
+                    (k, v)
+                }
+            })
+            .collect();
+        let trusted = self.ask(&params).await? == TestAnswer::Absent;
+        let verdict = if trusted {
+            TESTS_TRUSTED
+        } else {
+            tracing::warn!(
+                url = %self.url,
+                "the server says it has chunks of a file never sent: its test answers are ignored"
+            );
+            TESTS_UNTRUSTED
+        };
+        self.tests.store(verdict, Ordering::Relaxed);
+        Ok(trusted)
     }
 
     fn status_url(&self) -> url::Url {
@@ -70,7 +150,7 @@ impl ResumableTarget {
 /// Parses and checks a user-given upload URL, with a message that says what is wrong.
 pub fn parse_upload_url(url: &str) -> Result<url::Url, EngineError> {
     parse_http_url(url).map_err(|reason| EngineError::BadUrl {
-        url: url.to_string(),
+        url: redact_url(url),
         reason,
     })
 }
@@ -82,7 +162,7 @@ impl Target for ResumableTarget {
     }
 
     fn can_test(&self) -> bool {
-        true
+        self.tests.load(Ordering::Relaxed) != TESTS_UNTRUSTED
     }
 
     async fn stored_chunks(&self, file: &UploadFile) -> Result<Option<Vec<u32>>, ChunkError> {
@@ -100,7 +180,15 @@ impl Target for ResumableTarget {
             Err(e) => return Err(self.network(&e)),
         };
         let ok = resp.status().is_success();
-        let parsed: Option<serde_json::Value> = if ok { resp.json().await.ok() } else { None };
+        let body = if ok {
+            read_capped(resp).await.map_err(|e| self.network(&e))?
+        } else {
+            CappedBody::TooLong
+        };
+        let parsed: Option<serde_json::Value> = match body {
+            CappedBody::Text(text) => serde_json::from_str(&text).ok(),
+            CappedBody::TooLong => None,
+        };
         // Only a JSON answer naming our identifier counts: catch-all servers answer 200 with
         // HTML or with anything at all to any path.
         let chunks = parsed.as_ref().and_then(|v| {
@@ -137,15 +225,14 @@ impl Target for ResumableTarget {
     }
 
     async fn test_chunk(&self, file: &UploadFile, number: u32) -> Result<TestAnswer, ChunkError> {
-        let resp = self
-            .client
-            .get(self.url.clone())
-            .query(&self.params(file, number))
-            .timeout(self.stall_timeout)
-            .send()
-            .await
-            .map_err(|e| self.network(&e))?;
-        Ok(classify_test(resp.status().as_u16()))
+        if self.tests.load(Ordering::Relaxed) == TESTS_UNTRUSTED {
+            return Ok(TestAnswer::Absent);
+        }
+        let answer = self.ask(&self.params(file, number)).await?;
+        if answer == TestAnswer::Present && !self.tests_trusted(file, number).await? {
+            return Ok(TestAnswer::Absent);
+        }
+        Ok(answer)
     }
 
     async fn send_chunk(
@@ -172,23 +259,54 @@ impl Target for ResumableTarget {
         let exchange = async {
             let resp = request.await?;
             let status = resp.status().as_u16();
-            let retry_after = resp
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
+            let header = |name| {
+                resp.headers()
+                    .get(name)
+                    .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            let retry_after = header(reqwest::header::RETRY_AFTER)
+                .as_deref()
                 .and_then(parse_retry_after);
-            let text = resp.text().await?;
-            Ok::<_, reqwest::Error>((status, retry_after, text))
+            let location = header(reqwest::header::LOCATION);
+            let kind = content_type(&resp);
+            let text = read_capped(resp).await?;
+            Ok::<_, reqwest::Error>((status, retry_after, location, kind, text))
         };
         let outcome = tokio::select! {
             r = exchange => r,
             e = stalled(progress.clone(), self.stall_timeout) => return Err(e),
         };
-        let (status, retry_after, text) = match outcome {
+        let (status, retry_after, location, kind, text) = match outcome {
             Ok(v) => v,
             Err(e) => return Err(progress.failure().unwrap_or_else(|| self.network(&e))),
         };
         let url = self.url.to_string();
+        let text = match text {
+            CappedBody::Text(text) => text,
+            CappedBody::TooLong => return Err(too_long_answer(&url, status)),
+        };
+        if (300..400).contains(&status) {
+            let to = location.unwrap_or_else(|| "another address".into());
+            return Err(ChunkError::Permanent {
+                url,
+                status,
+                message: format!(
+                    "the server redirected the upload to {to} (a sign-in page, or a moved \
+                     endpoint): check the upload URL"
+                ),
+            });
+        }
+        if (200..300).contains(&status) && looks_like_html(&kind, &text) {
+            // A sign-in front answers 200 with its login page: that stores nothing.
+            return Err(ChunkError::Permanent {
+                url,
+                status,
+                message: "the server answered with a web page, not an upload acknowledgement \
+                          (a sign-in page in front of the server? check the upload URL)"
+                    .into(),
+            });
+        }
         let message = ChunkError::summarize_body(&text);
         match classify_post(status, retry_after, &text) {
             PostAnswer::Accepted => Ok(ChunkReceipt {
@@ -225,6 +343,10 @@ mod tests {
         assert!(e.contains("only http"), "{e}");
         let e = parse_upload_url("not a url").unwrap_err().to_string();
         assert!(e.contains("not a url"), "{e}");
+        let e = parse_upload_url("http://alice:secret@h/upload")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("secret"), "{e}");
     }
 
     #[test]

@@ -39,13 +39,14 @@ pub fn stat(path: &Path) -> Option<(u64, i128)> {
     Some((meta.len(), mtime_to_nanos(meta.modified().ok()?)))
 }
 
-/// The `/`-separated path of `path` inside `root`, if it is inside.
+/// The `/`-separated path of `path` inside `root`, if it is inside and every name on the way
+/// can be stored on a server (`names::upload_name`: a lossy name could merge two files).
 pub fn relative(root: &Path, path: &Path) -> Option<String> {
     let rest = path.strip_prefix(root).ok()?;
-    let parts: Vec<String> = rest
+    let parts: Vec<&str> = rest
         .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
+        .map(|c| crate::names::upload_name(c.as_os_str()).ok())
+        .collect::<Option<_>>()?;
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
@@ -87,6 +88,11 @@ pub fn scan(
                 continue;
             };
             let Some(rel_path) = relative(root, &path) else {
+                out.problems.push(format!(
+                    "{} is not synced: its name is not valid UTF-8 or has a control character; \
+                     rename it",
+                    crate::names::printable(&path)
+                ));
                 continue;
             };
             out.files += 1;

@@ -13,14 +13,31 @@ impl Scheduler {
                 settings,
                 reply,
             } => {
+                let key = SourceKey::of(&file, &target.label());
                 let mut upload = Upload::new(id, *file, target, settings);
                 let summary = upload.summary(Instant::now());
                 self.uploads.insert(id, upload);
+                self.by_source.insert(key, id);
                 let position = self.order.push_back(id);
                 if let Some(store) = &self.store {
                     store.set_positions(vec![(id, position)]);
                 }
                 self.wait_in_line(id);
+                self.dirty = true;
+                self.emit(Event::Added { upload: summary });
+                let _ = reply.send(());
+            }
+            Command::Restore {
+                mut upload,
+                position,
+                reply,
+            } => {
+                let id = upload.id;
+                let key = SourceKey::of(&upload.file, &upload.target.label());
+                let summary = upload.summary(Instant::now());
+                self.uploads.insert(id, *upload);
+                self.by_source.insert(key, id);
+                self.order.place(id, position);
                 self.dirty = true;
                 self.emit(Event::Added { upload: summary });
                 let _ = reply.send(());
@@ -99,7 +116,12 @@ impl Scheduler {
                     .map(|(id, _)| *id)
                     .collect();
                 for id in &gone {
-                    self.uploads.remove(id);
+                    if let Some(u) = self.uploads.remove(id) {
+                        let key = SourceKey::of(&u.file, &u.target.label());
+                        if self.by_source.get(&key) == Some(id) {
+                            self.by_source.remove(&key);
+                        }
+                    }
                     self.order.remove(*id);
                     self.emit(Event::Removed { id: *id });
                 }
@@ -110,16 +132,18 @@ impl Scheduler {
                 let _ = reply.send(gone);
             }
             Command::WhenIdle(reply) => self.idle_waiters.push(reply),
-            Command::FindUnfinished(identifier, target, reply) => {
+            Command::FindSame(file, target, reply) => {
                 let found = self
-                    .uploads
-                    .values()
-                    .find(|u| {
-                        !u.state.is_finished()
-                            && u.file.identifier == identifier
-                            && u.target.label() == target
+                    .by_source
+                    .get(&SourceKey::of(&file, &target))
+                    .and_then(|id| self.uploads.get(id))
+                    .filter(|u| {
+                        u.state != FileState::Cancelled
+                            && u.file.plan.size == file.plan.size
+                            && u.file.mtime == file.mtime
+                            && u.file.quick_hash == file.quick_hash
                     })
-                    .map(|u| u.id);
+                    .map(|u| (u.id, u.state.clone()));
                 let _ = reply.send(found);
             }
             Command::Shutdown(_) => {}

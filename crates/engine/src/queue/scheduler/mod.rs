@@ -14,7 +14,8 @@ use crate::protocol::{strong_identifier, ChunkPlan};
 use crate::store::{Replan, Store};
 use crate::targets::{Target, UploadFile};
 use crate::throttle::Throttle;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -41,6 +42,13 @@ pub enum Command {
         settings: UploadSettings,
         reply: Reply<()>,
     },
+    /// An upload of the durable queue brought back as it was stored (a finished file queued
+    /// again), at its old place in line.
+    Restore {
+        upload: Box<Upload>,
+        position: i64,
+        reply: Reply<()>,
+    },
     /// `None` = every upload.
     Pause(Option<UploadId>, Reply<Result<(), EngineError>>),
     Resume(Option<UploadId>, Reply<Result<(), EngineError>>),
@@ -62,8 +70,13 @@ pub enum Command {
     Chunks(UploadId, Reply<Option<Vec<ChunkInfo>>>),
     Totals(Reply<QueueTotals>),
     ClearFinished(Reply<Vec<UploadId>>),
-    /// An unfinished upload with this identifier to the target with this label.
-    FindUnfinished(String, String, Reply<Option<UploadId>>),
+    /// The upload of this same unchanged file to the same target, if one is in the queue
+    /// (finished or not; a cancelled one does not count), with its state.
+    FindSame(
+        Box<UploadFile>,
+        String,
+        Reply<Option<(UploadId, FileState)>>,
+    ),
     /// Answered once nothing is queued or running (paused and finished files may remain).
     WhenIdle(Reply<()>),
     /// Stops everything; the reply (if any) comes once the queue is saved and released.
@@ -84,6 +97,9 @@ pub struct ChunkInfo {
 pub struct Scheduler {
     config: EngineConfig,
     uploads: BTreeMap<UploadId, Upload>,
+    /// The latest upload of each local file to each target, so that queuing the same files
+    /// again finds them at once, even among 50,000.
+    by_source: HashMap<SourceKey, UploadId>,
     /// Where each file stands in line: the order of snapshots and of `queued`.
     order: QueueOrder,
     /// Files waiting for a slot, in queue order.
@@ -119,17 +135,20 @@ impl Scheduler {
         let mut uploads = BTreeMap::new();
         let mut order = QueueOrder::default();
         let mut queued = VecDeque::new();
+        let mut by_source = HashMap::new();
         restored.sort_by_key(|(u, position)| (*position, u.id));
         for (u, position) in restored {
             if u.state == FileState::Queued {
                 queued.push_back(u.id);
             }
             order.place(u.id, position);
+            by_source.insert(SourceKey::of(&u.file, &u.target.label()), u.id);
             uploads.insert(u.id, u);
         }
         Scheduler {
             config,
             uploads,
+            by_source,
             order,
             queued,
             active: Vec::new(),
@@ -217,10 +236,29 @@ impl Scheduler {
     }
 }
 
+/// Which local file goes where: the same path under the same server name to the same target.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct SourceKey {
+    path: PathBuf,
+    relative_path: String,
+    target: String,
+}
+
+impl SourceKey {
+    fn of(file: &UploadFile, target_label: &str) -> SourceKey {
+        SourceKey {
+            path: file.path.clone(),
+            relative_path: file.relative_path.clone(),
+            target: target_label.to_string(),
+        }
+    }
+}
+
 /// The identifier of a file under a given generation.
 fn identifier_for(file: &UploadFile, generation: u32) -> String {
     strong_identifier(
         file.plan.size,
+        file.plan.chunk_size,
         &file.relative_path,
         mtime_nanos(file.mtime),
         generation,

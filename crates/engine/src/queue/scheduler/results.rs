@@ -196,6 +196,11 @@ impl Scheduler {
             }
             Err(ChunkError::TooLarge { chunk_bytes, .. }) => self.too_large(id, chunk_bytes),
             Err(e @ ChunkError::Network { .. }) => self.lost_network(id, number, e),
+            Err(e @ ChunkError::Untrusted { .. }) => {
+                // Not an outage: say so now rather than wait for a network that is there.
+                self.chunk_failed(id, number, &e);
+                self.fail_file(id, e.to_string(), true);
+            }
             Err(e @ (ChunkError::Stalled(_) | ChunkError::Retryable { .. })) => {
                 self.chunk_retry(id, number, e, now)
             }

@@ -140,12 +140,21 @@ impl AccountStore {
     ) -> Result<T, TwakeError> {
         let path = self.dir.join(name);
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                self.config_error(
+            Ok(bytes) => {
+                // A file an older version (or a copy) left readable by others is made private
+                // on first use; a read-only disk just keeps it as it is.
+                #[cfg(unix)]
+                let _ = std::fs::set_permissions(
                     &path,
-                    format!("{e}; fix or delete the file and sign in again"),
-                )
-            }),
+                    std::os::unix::fs::PermissionsExt::from_mode(0o600),
+                );
+                serde_json::from_slice(&bytes).map_err(|e| {
+                    self.config_error(
+                        &path,
+                        format!("{e}; fix or delete the file and sign in again"),
+                    )
+                })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
             Err(e) => Err(self.config_error(&path, e)),
         }
@@ -155,7 +164,7 @@ impl AccountStore {
     fn write_private(&self, name: &str, value: &impl Serialize) -> Result<(), TwakeError> {
         let path = self.dir.join(name);
         let err = |e: std::io::Error| self.config_error(&path, e);
-        std::fs::create_dir_all(&self.dir).map_err(err)?;
+        private_dir(&self.dir).map_err(err)?;
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let bytes = serde_json::to_vec_pretty(value).map_err(|e| self.config_error(&path, e))?;
         let mut options = std::fs::OpenOptions::new();
@@ -163,6 +172,10 @@ impl AccountStore {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut f = options.open(&tmp).map_err(err)?;
+        // The mode above applies only to a new file, and only through the umask: set it.
+        #[cfg(unix)]
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(err)?;
         f.write_all(&bytes).map_err(err)?;
         f.sync_all().map_err(err)?;
         std::fs::rename(&tmp, &path).map_err(err)
@@ -386,5 +399,39 @@ mod tests {
         assert!(store
             .load_tokens("unit-test@twake-uploader.invalid")
             .is_err());
+    }
+}
+
+/// Creates the settings folder (and its parents) and makes it the user's alone (0700),
+/// whatever the umask: it holds the session file when no keyring is reachable.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+    Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod permission_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn settings_are_private_whatever_the_umask_and_earlier_modes() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("twake-uploader");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o777)).unwrap();
+        let store = AccountStore::at(&dir).without_keyring();
+        // A leftover temporary file readable by all must not carry its mode over.
+        let tmp = dir.join(".accounts.json.tmp");
+        std::fs::write(&tmp, b"{}").unwrap();
+        std::fs::set_permissions(&tmp, PermissionsExt::from_mode(0o644)).unwrap();
+        store
+            .write_private("accounts.json", &AccountsFile::default())
+            .unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("accounts.json")), 0o600);
     }
 }

@@ -6,6 +6,7 @@ use super::error::TwakeError;
 use super::secret::Secret;
 use crate::error::ChunkError;
 use crate::protocol::parse_retry_after;
+use crate::targets::http::{looks_like_html, read_capped, CappedBody, MAX_ANSWER_BYTES};
 use serde::{Deserialize, Serialize};
 
 pub const LOGIN: &str = "/internal/services/console/v1/login";
@@ -198,7 +199,11 @@ pub struct Answer {
     pub status: u16,
     pub content_type: String,
     pub retry_after: Option<std::time::Duration>,
+    /// Where a redirect (one that was not followed: to another origin) pointed.
+    pub location: Option<String>,
     pub body: String,
+    /// The body went on past the cap of `http::read_capped`; `body` is then empty.
+    pub too_long: bool,
 }
 
 impl Answer {
@@ -215,21 +220,43 @@ impl Answer {
         let retry_after = header(reqwest::header::RETRY_AFTER)
             .as_deref()
             .and_then(parse_retry_after);
-        let body = resp.text().await?;
+        let location = header(reqwest::header::LOCATION);
+        let (body, too_long) = match read_capped(resp).await? {
+            CappedBody::Text(text) => (text, false),
+            CappedBody::TooLong => (String::new(), true),
+        };
         Ok(Answer {
             url,
             status,
             content_type,
             retry_after,
+            location,
             body,
+            too_long,
         })
     }
 
-    fn looks_like_html(&self) -> bool {
-        let start = self.body.trim_start().to_ascii_lowercase();
-        self.content_type.contains("text/html")
-            || start.starts_with("<!doctype")
-            || start.starts_with("<html")
+    pub fn looks_like_html(&self) -> bool {
+        looks_like_html(&self.content_type, &self.body)
+    }
+
+    /// The error of an answer that is not one (too long, or a redirect not followed), if any.
+    fn not_an_answer(&self) -> Option<TwakeError> {
+        if (300..400).contains(&self.status) {
+            return Some(TwakeError::RedirectedAway {
+                url: self.url.clone(),
+                to: self.location.clone().unwrap_or_else(|| "?".into()),
+            });
+        }
+        self.too_long.then(|| TwakeError::Server {
+            url: self.url.clone(),
+            status: 502,
+            message: format!(
+                "its answer went on past {} KiB, which no Twake Drive answer does",
+                MAX_ANSWER_BYTES / 1024
+            ),
+            retry_after: None,
+        })
     }
 
     /// The JSON document of a 2xx answer, or the error it stands for.
@@ -238,7 +265,7 @@ impl Answer {
         server: &str,
         kind: RouteKind,
     ) -> Result<T, TwakeError> {
-        if !(200..300).contains(&self.status) {
+        if !(200..300).contains(&self.status) || self.too_long {
             return Err(self.error(server, kind));
         }
         if self.looks_like_html() {
@@ -255,7 +282,7 @@ impl Answer {
 
     /// Checks a 2xx answer whose body does not matter.
     pub fn ok(self, server: &str) -> Result<(), TwakeError> {
-        if (200..300).contains(&self.status) {
+        if (200..300).contains(&self.status) && !self.too_long {
             Ok(())
         } else {
             Err(self.error(server, RouteKind::Other))
@@ -264,6 +291,9 @@ impl Answer {
 
     /// The error a non-2xx answer stands for. 401 is handled by the session before this.
     pub fn error(self, server: &str, kind: RouteKind) -> TwakeError {
+        if let Some(e) = self.not_an_answer() {
+            return e;
+        }
         let message = ChunkError::summarize_body(&self.body);
         let lower = message.to_ascii_lowercase();
         if self.looks_like_html() || (self.status == 404 && kind == RouteKind::Login) {
@@ -326,7 +356,9 @@ mod tests {
             status,
             content_type: String::new(),
             retry_after: None,
+            location: None,
             body: body.into(),
+            too_long: false,
         }
     }
 

@@ -93,6 +93,12 @@ pub enum TwakeError {
     #[error("{account} belongs to no company on {server}: ask the administrator to add you")]
     NoCompany { server: String, account: String },
 
+    #[error(
+        "{url} redirected to another server ({to}); it was not followed, so nothing (no password, \
+         no session) went there: use the address of the Twake Drive server itself"
+    )]
+    RedirectedAway { url: String, to: String },
+
     #[error("cannot use the account settings in {path}: {reason}")]
     Config { path: PathBuf, reason: String },
 }
@@ -127,6 +133,7 @@ impl TwakeError {
                     TwakeError::QuotaExceeded { server, .. }
                     | TwakeError::NoWriteAccess { server, .. } => (server.clone(), 403),
                     TwakeError::NotTwakeDrive { url, .. } => (url.clone(), 404),
+                    TwakeError::RedirectedAway { url, .. } => (url.clone(), 307),
                     TwakeError::FolderNotFound { server, .. } => (server.clone(), 404),
                     TwakeError::Server { url, status, .. } => (url.clone(), *status),
                     _ => (String::new(), 400),

@@ -9,7 +9,7 @@ use super::session::Session;
 use crate::body::ChunkBody;
 use crate::error::ChunkError;
 use crate::protocol::Dialect;
-use crate::targets::http::{chunk_part, describe_transport_error, stalled};
+use crate::targets::http::{chunk_part, stalled, transport_error};
 use crate::targets::{ChunkReceipt, UploadFile};
 use std::time::Duration;
 
@@ -111,10 +111,7 @@ async fn post_chunk(
     body: ChunkBody,
     stall: Duration,
 ) -> Result<Answer, ChunkError> {
-    let network = |e: &reqwest::Error| ChunkError::Network {
-        url: url.to_string(),
-        reason: describe_transport_error(e),
-    };
+    let network = |e: &reqwest::Error| transport_error(url, e, stall);
     let (part, progress) = chunk_part(body, &file.filename).map_err(|e| network(&e))?;
     let form = reqwest::multipart::Form::new().part("file", part);
     let request = session
@@ -133,6 +130,12 @@ async fn post_chunk(
 }
 
 fn receipt(session: &Session, number: u32, answer: Answer) -> Result<ChunkReceipt, ChunkError> {
+    // A web page (a sign-in front) or an endless body is no acknowledgement, whatever its status.
+    if answer.too_long || answer.looks_like_html() {
+        return Err(answer
+            .error(session.server(), RouteKind::Other)
+            .into_chunk_error());
+    }
     let text = format!(
         "{} {}",
         answer.status,

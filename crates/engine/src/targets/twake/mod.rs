@@ -67,10 +67,23 @@ pub struct TwakeTarget {
 /// The journal's file name in the account settings folder.
 const HIDDEN_JOURNAL: &str = "hidden-folders.json";
 
-/// An HTTP client for one Twake Drive server.
+/// An HTTP client for one Twake Drive server. Redirects are followed only within the same
+/// origin: a sign-in re-sent to another host would hand it the email and password (a 307/308
+/// keeps the body), and an upload re-sent there would hand it the session.
 pub fn http_client(http: &HttpSettings) -> Result<reqwest::Client, TwakeError> {
+    let same_origin = reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(|u| u.origin());
+        if attempt.previous().len() > 5 {
+            attempt.error("too many redirects")
+        } else if first.is_some_and(|o| o != attempt.url().origin()) {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    });
     reqwest::Client::builder()
         .connect_timeout(http.connect_timeout)
+        .redirect(same_origin)
         .user_agent(concat!("twake-uploader/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| TwakeError::Config {

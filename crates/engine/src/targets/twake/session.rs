@@ -111,7 +111,7 @@ impl std::fmt::Debug for Session {
 /// Checks a user-given server URL and returns it without a trailing slash.
 pub fn normalize_server(url: &str) -> Result<String, TwakeError> {
     let parsed = parse_http_url(url).map_err(|reason| TwakeError::BadServerUrl {
-        url: url.to_string(),
+        url: crate::targets::http::redact_url(url),
         reason,
     })?;
     Ok(parsed.as_str().trim_end_matches('/').to_string())
