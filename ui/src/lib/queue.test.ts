@@ -18,6 +18,19 @@ describe('queue model', () => {
     expect(m.get(2)?.folder).toBe('photos');
   });
 
+  it('files added to a non-empty queue give a new id list, so views that derive from it redraw', () => {
+    const m = new QueueModel();
+    m.apply(batch({ added: [summary(1), summary(2)] }));
+    const before = m.ids('all');
+    m.apply(batch({ added: [summary(3)] }));
+    const after = m.ids('all');
+    expect(after).not.toBe(before);
+    expect(after).toEqual([1, 2, 3]);
+    expect(before).toEqual([1, 2]);
+    m.load({ uploads: [summary(1), summary(2), summary(3), summary(4)], totals: m.totals });
+    expect(m.ids('all')).toEqual([1, 2, 3, 4]);
+  });
+
   it('acknowledged bytes never go backwards nor past the size', () => {
     const m = new QueueModel();
     m.apply(batch({ added: [summary(1)] }));

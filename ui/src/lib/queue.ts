@@ -1,6 +1,8 @@
 // The UI's copy of the queue, built only from the shell's snapshots and event batches (the
-// UI never decides anything about an upload). Rows are replaced, never mutated, so Svelte
-// sees which ones changed; acknowledged bytes only grow, except when the engine re-plans.
+// UI never decides anything about an upload). Rows and the order are replaced, never
+// mutated, so Svelte sees which ones changed (a derived value that returns the same array
+// is "unchanged", and the list would go on drawing the old count); acknowledged bytes only
+// grow, except when the engine re-plans.
 
 import type { ChunkState } from '../generated/ChunkState';
 import type { ChunkView } from '../generated/ChunkView';
@@ -100,21 +102,21 @@ export interface Applied {
 
 export class QueueModel {
   rows = new Map<number, Row>();
-  /** Ids in queue order (the order files were added, as the person rearranged it). */
-  order: number[] = [];
+  /** Ids in queue order (the order files were added, as the person rearranged it). Replaced
+   * on every change, never pushed to. */
+  order: readonly number[] = [];
   totals: QueueTotals = EMPTY_TOTALS;
   chunkMap: ChunkMapData | null = null;
 
   load(snapshot: QueueSnapshot): void {
     this.rows = new Map();
-    this.order = [];
-    for (const u of snapshot.uploads) this.add(u);
+    const order: number[] = [];
+    for (const u of snapshot.uploads) {
+      if (!this.rows.has(u.id)) order.push(u.id);
+      this.rows.set(u.id, rowFrom(u));
+    }
+    this.order = order;
     this.totals = snapshot.totals;
-  }
-
-  private add(u: UploadSummary): void {
-    if (!this.rows.has(u.id)) this.order.push(u.id);
-    this.rows.set(u.id, rowFrom(u));
   }
 
   get(id: number): Row | undefined {
@@ -130,12 +132,17 @@ export class QueueModel {
 
   apply(batch: EventBatch): Applied {
     const out: Applied = { rows: false, chunks: false, resync: batch.resync };
+    const added: number[] = [];
     for (const u of batch.added) {
       // A batch may repeat what a snapshot already showed: the snapshot is newer.
       if (!this.rows.has(u.id)) {
-        this.add(u);
-        out.rows = true;
+        this.rows.set(u.id, rowFrom(u));
+        added.push(u.id);
       }
+    }
+    if (added.length > 0) {
+      this.order = [...this.order, ...added];
+      out.rows = true;
     }
     for (const p of batch.replanned) {
       out.rows =
@@ -217,7 +224,7 @@ export class QueueModel {
     this.chunkMap = { id, chunks, sent: new Map() };
   }
 
-  ids(tab: Tab): number[] {
+  ids(tab: Tab): readonly number[] {
     if (tab === 'all') return this.order;
     return this.order.filter((id) => {
       const r = this.rows.get(id);

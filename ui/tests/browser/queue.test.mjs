@@ -26,6 +26,43 @@ describe('queue', () => {
     await context.close();
   });
 
+  test('files handed over in several batches to a non-empty queue are all drawn, and every count agrees', async () => {
+    const { page, context, problems } = await fresh();
+    const drawn = () => page.locator('[role="row"]').count();
+    const agree = async (n, active) => {
+      await page.getByRole('tab', { name: `All ${n}` }).waitFor();
+      await page.waitForFunction((n) => document.querySelectorAll('[role="row"]').length === n, n);
+      assert.equal(await drawn(), n, 'rows drawn');
+      assert.equal(await page.getByTestId('queue').getAttribute('aria-label'), `Upload queue, ${n} ${n === 1 ? 'file' : 'files'}`);
+      assert.equal(await page.getByTestId('queue').getAttribute('aria-rowcount'), String(n));
+      assert.match(await page.getByTestId('totals').textContent(), new RegExp(`^\\d+ of ${n} files? ·`));
+      assert.equal(await page.getByRole('tab', { name: /^Active/ }).textContent(), `Active ${active}`);
+    };
+    // Three launches, as a file manager hands files over: 2, then 3, then 2.
+    await page.evaluate(() => window.fake.handOver(['a.bin', 'b.bin']));
+    await agree(2, 2);
+    await page.evaluate(() => window.fake.handOver(['c.bin', 'd.bin', 'e.bin']));
+    await agree(5, 5);
+    await page.evaluate(async () => {
+      await window.fake.setState(1, { state: 'done' });
+      await window.fake.handOver(['f.bin', 'g.bin']);
+    });
+    await agree(7, 6);
+    assert.deepEqual(await page.locator('[role="row"] .title').allTextContents(), ['a.bin', 'b.bin', 'c.bin', 'd.bin', 'e.bin', 'f.bin', 'g.bin']);
+    // Other tabs and the other ways in (picker, a drop of plain files) draw every file too.
+    await page.getByRole('tab', { name: 'Active 6' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[role="row"]').length === 6);
+    await page.getByTestId('add-files').click();
+    await page.getByRole('tab', { name: 'Active 9' }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('[role="row"]').length === 9);
+    assert.equal(await page.getByTestId('queue').getAttribute('aria-label'), 'Upload queue, 9 files');
+    await page.getByRole('tab', { name: 'All 10' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[role="row"]').length === 10);
+    assert.match(await page.getByTestId('totals').textContent(), /^1 of 10 files ·/);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   test('pausing and resuming a row calls the shell and follows its answer', async () => {
     const { page, context } = await fresh();
     await page.evaluate(() => {

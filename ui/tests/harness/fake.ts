@@ -203,6 +203,15 @@ export class FakeShell {
     return added;
   }
 
+  /**
+   * A second launch with `names` on its command line, as the real shell hands it over: the
+   * files are queued in one batch and the window is told what was added.
+   */
+  async handOver(names: string[]): Promise<void> {
+    const added = this.add(names);
+    await emit('files-added', { added: added.length, target: this.current().name, failures: [], error: null });
+  }
+
   /** `n` files named file-1 … file-n in one batch (the 10,000-row tests). */
   addMany(n: number): void {
     this.add(Array.from({ length: n }, (_, i) => `folder-${Math.floor(i / 100)}/file-${i + 1}.bin`));
