@@ -12,7 +12,6 @@ import type { EventBatch } from '../generated/EventBatch';
 import type { QueueSnapshot } from '../generated/QueueSnapshot';
 import type { TargetInfo } from '../generated/TargetInfo';
 import type { TargetList } from '../generated/TargetList';
-import type { UserError } from '../generated/UserError';
 import type { TwakeAccountInfo } from '../generated/TwakeAccountInfo';
 import type { TwakeFolders } from '../generated/TwakeFolders';
 import type { DropChoice } from '../generated/DropChoice';
@@ -102,13 +101,4 @@ export async function onDragHover(cb: (over: boolean) => void): Promise<Unlisten
   return () => offs.forEach((off) => off());
 }
 
-/** Any rejection as a UserError: commands reject with one; anything else is a bug or IPC failure. */
-export function asUserError(e: unknown): UserError {
-  if (typeof e === 'object' && e !== null && 'message' in e && 'hint' in e) {
-    return e as UserError;
-  }
-  return {
-    message: `Something went wrong: ${String(e)}`,
-    hint: 'Try again; if it keeps happening, restart Twake Uploader.',
-  };
-}
+export { asUserError } from './errors';

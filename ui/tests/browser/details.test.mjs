@@ -205,11 +205,59 @@ describe('errors and drops', () => {
     await dialog.getByRole('button', { name: 'Save' }).click();
     const err = page.getByTestId('settings-error');
     await err.waitFor();
-    assert.match(await err.textContent(), /Choose between 1 and 16 parallel chunks/);
+    assert.match(await err.textContent(), /Chunks sent at once must be a whole number from 1 to 16/);
+    assert.equal(await dialog.getByLabel('Chunks sent at once').getAttribute('aria-invalid'), 'true');
     await dialog.getByLabel('Chunks sent at once').fill('4');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });
     assert.equal(await page.evaluate(() => window.fake.settings.parallel_chunks), 4);
+    await context.close();
+  });
+
+  test('an empty or negative speed limit is refused in the form, by its label and range, never with raw text', async () => {
+    const { page, context } = await open();
+    await page.getByTestId('settings').click();
+    const dialog = page.getByTestId('settings-dialog');
+    await dialog.waitFor();
+    const speed = dialog.getByLabel(/^Speed limit/);
+    const err = page.getByTestId('settings-error');
+    for (const typed of ['', '-5']) {
+      await speed.fill(typed);
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      await err.waitFor();
+      const text = await err.textContent();
+      assert.match(text, /Speed limit must be a whole number 0 or more/);
+      assert.match(text, /0 for no limit/);
+      assert.doesNotMatch(text, /invalid args|save_settings|u64|restart/i);
+      // The field to correct has the keyboard, and says it is wrong.
+      assert.equal(await speed.getAttribute('aria-invalid'), 'true');
+      assert.ok(await speed.evaluate((el) => el === document.activeElement), 'focus is on the speed limit');
+    }
+    assert.equal(await page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'save_settings').length), 0, 'nothing was sent');
+    await speed.fill('500');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate(() => window.fake.settings.bandwidth_limit_kbps), 500);
+    await context.close();
+  });
+
+  test('an error the shell did not write for people is shown in plain words', async () => {
+    const { page, context } = await open();
+    await page.evaluate(() => {
+      window.fake.add(['a.bin']);
+      window.fake.failures.set('pause_all', 'invalid args `ids` for command `pause_all`: missing field');
+      window.fake.failures.set('pause', 'command pause not found');
+    });
+    await page.getByTestId('pause-all').click();
+    const banner = page.getByTestId('banner-error');
+    await banner.waitFor();
+    const text = await banner.textContent();
+    assert.match(text, /Could not pause: Twake Uploader could not do this/);
+    assert.doesNotMatch(text, /invalid args|pause_all|missing field|restart/i);
+    await page.getByRole('button', { name: 'Pause a.bin' }).click();
+    const rowError = page.locator('[role="row"] [role="alert"]');
+    await rowError.waitFor();
+    assert.doesNotMatch(await rowError.textContent(), /not found|command|restart/i);
     await context.close();
   });
 

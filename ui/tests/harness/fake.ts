@@ -112,8 +112,8 @@ export class FakeShell {
   nextId = 1;
   /** Every command received, for assertions. */
   calls: { cmd: string; args?: Record<string, unknown> }[] = [];
-  /** Commands that should fail, with the error they reject with. */
-  failures = new Map<string, UserError>();
+  /** Commands that should fail, with what they reject with (a UserError, or Tauri's own text). */
+  failures = new Map<string, UserError | string>();
   /** What the next "Add files…" returns: files to add and paths that fail. */
   nextPick: { names: string[]; failures: { path: string; reason: string }[] } = {
     names: ['report.pdf', 'holiday.mov', 'notes.txt'],
@@ -413,6 +413,14 @@ export class FakeShell {
         return this.settings;
       case 'save_settings': {
         const s = args?.settings as AppSettings;
+        // Tauri itself refuses what does not deserialise into the Rust type, with its own text.
+        for (const [k, v] of Object.entries(s)) {
+          if (typeof v === 'number' || v === null) {
+            if (v === null || v < 0 || !Number.isInteger(v)) {
+              throw `invalid args \`settings\` for command \`save_settings\`: invalid type: ${v === null ? 'null' : `floating point \`${v}\``}, expected u64 (field ${k})`;
+            }
+          }
+        }
         if (s.parallel_chunks < 1 || s.parallel_chunks > 16) {
           throw { message: `${s.parallel_chunks} parallel chunks cannot be used.`, hint: 'Choose between 1 and 16 parallel chunks.' };
         }
