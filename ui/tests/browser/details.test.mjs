@@ -261,6 +261,28 @@ describe('errors and drops', () => {
     await context.close();
   });
 
+  test('every dialog opens with the keyboard on its first field and keeps Tab inside', async () => {
+    const { page, context } = await open();
+    const inside = (testid) => page.evaluate((t) => !!document.activeElement?.closest(`[data-testid="${t}"]`), testid);
+    await page.getByTestId('settings').click();
+    await page.getByTestId('settings-dialog').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'SELECT', 'the chunk size, the first field');
+    for (let i = 0; i < 30; i++) {
+      await page.keyboard.press(i % 3 === 2 ? 'Shift+Tab' : 'Tab');
+      assert.ok(await inside('settings-dialog'), `key ${i + 1} stays in Settings`);
+    }
+    await page.keyboard.press('Escape');
+    await page.getByTestId('settings-dialog').waitFor({ state: 'detached' });
+    await page.getByTestId('target').selectOption({ label: 'Add a Resumable.js server…' });
+    await page.getByTestId('add-target-dialog').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.closest('label')?.textContent.trim()), 'Upload address');
+    for (let i = 0; i < 8; i++) {
+      await page.keyboard.press('Tab');
+      assert.ok(await inside('add-target-dialog'), `Tab ${i + 1} stays in the dialog`);
+    }
+    await context.close();
+  });
+
   test('losing the network shows a calm banner until it comes back, and engine notices show', async () => {
     const { page, context } = await open();
     const batch = (over) => ({ added: [], replanned: [], files: [], chunks: [], progress: [], removed: [], totals: null, connectivity: null, notices: [], resync: false, ...over });

@@ -86,6 +86,85 @@ describe('twake drive', () => {
     await context.close();
   });
 
+  test('the dialog keeps the keyboard: first field on open, the field to correct after a failure, the folders next', async () => {
+    const { page, context } = await open();
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.textContent?.trim());
+    const inDialog = () => page.evaluate(() => !!document.activeElement?.closest('[data-testid="twake-dialog"]'));
+    await openSignIn(page);
+    assert.equal(await focused(), 'twake-server', 'the first field has the keyboard');
+    // Tab and Shift+Tab go round inside the dialog.
+    for (let i = 0; i < 8; i++) {
+      await page.keyboard.press('Tab');
+      assert.ok(await inDialog(), `Tab ${i + 1} stays in the dialog`);
+    }
+    for (let i = 0; i < 8; i++) {
+      await page.keyboard.press('Shift+Tab');
+      assert.ok(await inDialog(), `Shift+Tab ${i + 1} stays in the dialog`);
+    }
+
+    // A wrong password, sent with the button: the password is cleared and has the keyboard.
+    await fill(page, { server: 'https://drive.example.com', email: 'alice@example.com', password: 'nope' });
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByTestId('twake-error').waitFor();
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'twake-password');
+    assert.equal(await page.getByLabel('Password').inputValue(), '', 'the password is cleared after a failure');
+    assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.getByLabel('Email').inputValue(), 'alice@example.com', 'the rest stays filled');
+
+    // An unreachable server: the address is the field to correct.
+    await page.getByLabel('Server address').fill('https://elsewhere.example.com');
+    await page.getByLabel('Password').fill('correct horse battery staple');
+    await page.getByLabel('Password').press('Enter');
+    await page.getByTestId('twake-error').filter({ hasText: 'Cannot reach' }).waitFor();
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'twake-server');
+    assert.equal(await page.getByLabel('Server address').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), null);
+
+    // Signed in: the keyboard moves on to the folder list.
+    await page.getByLabel('Server address').fill('https://drive.example.com');
+    await page.getByLabel('Password').fill('correct horse battery staple');
+    await page.getByLabel('Password').press('Enter');
+    await page.getByTestId('folder-chooser').getByRole('button', { name: 'Open Photos' }).waitFor();
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Open Photos');
+    // Escape closes the dialog, as Cancel does.
+    await page.keyboard.press('Escape');
+    await page.getByTestId('twake-dialog').waitFor({ state: 'detached' });
+    await context.close();
+  });
+
+  test('server addresses are taken as people type or paste them', async () => {
+    const { page, context } = await open();
+    const sentServer = () => page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'twake_sign_in').at(-1)?.args.server);
+    await openSignIn(page);
+    // Copied from the browser's address bar: the origin is used.
+    await fill(page, { server: 'https://drive.example.com/#/client/d1/v/folder', email: 'alice@example.com', password: 'nope' });
+    await page.getByLabel('Password').press('Enter');
+    await page.getByTestId('twake-error').waitFor();
+    assert.equal(await sentServer(), 'https://drive.example.com');
+    assert.equal(await page.getByLabel('Server address').inputValue(), 'https://drive.example.com', 'the field shows what was used');
+    // Without a scheme: tried as https.
+    await page.getByLabel('Server address').fill('drive.example.com');
+    await page.getByLabel('Password').fill('correct horse battery staple');
+    await page.getByLabel('Password').press('Enter');
+    await page.getByTestId('folder-chooser').waitFor();
+    assert.equal(await sentServer(), 'https://drive.example.com');
+    await context.close();
+  });
+
+  test('an address that cannot be one is told in words, without asking the shell', async () => {
+    const { page, context } = await open();
+    await openSignIn(page);
+    await fill(page, { server: 'drive example com', email: 'alice@example.com', password: 'x' });
+    await page.getByLabel('Password').press('Enter');
+    const error = page.getByTestId('twake-error');
+    await error.waitFor();
+    assert.match(await error.textContent(), /'drive example com' is not a server address/);
+    assert.doesNotMatch(await error.textContent(), /relative URL|without a base/);
+    assert.equal(await page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'twake_sign_in').length), 0);
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'twake-server');
+    await context.close();
+  });
+
   test('several companies ask which one before the folders', async () => {
     const { page, context } = await open();
     await page.evaluate(() => {

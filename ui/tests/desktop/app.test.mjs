@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { REPO_DIR } from '../support.mjs';
 import { spawn } from 'node:child_process';
-import { startReceiver, startSessionBus, startSlowProxy, startTauriDriver, startXvfb } from './processes.mjs';
+import { freePort, startReceiver, startSessionBus, startSlowProxy, startTauriDriver, startXvfb } from './processes.mjs';
 import { Session } from './webdriver.mjs';
 
 const TARGET_DIR = process.env.CARGO_TARGET_DIR ?? path.join(REPO_DIR, 'target');
@@ -177,4 +177,35 @@ test('files from the command line upload; pause and resume from the UI hold and 
     const got = fs.readFileSync(path.join(received, rel));
     assert.ok(got.equals(fs.readFileSync(src)), `${rel} arrived different`);
   }
+});
+
+test('a failed Twake Drive sign-in keeps the keyboard in the dialog, on the field to correct', { timeout: 60_000 }, async () => {
+  assert.ok(session, 'the app started by the test above is needed');
+  const ENTER = '\uE007';
+  const ESCAPE = '\uE00C';
+  const active = () => session.run(`return document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.tagName;`);
+  await session.run(`const s = document.querySelector('[data-testid="target"]');
+    s.value = '__twake__';
+    s.dispatchEvent(new Event('change', { bubbles: true }));`);
+  await session.until('the sign-in dialog', `return !!document.querySelector('[data-testid="twake-dialog"][open]');`, 5_000);
+  assert.equal(await active(), 'twake-server', 'the first field has the keyboard on open');
+  // Nothing listens on this port: the server cannot be reached.
+  await session.type('[data-testid="twake-server"]', `127.0.0.1:${await freePort()}`);
+  await session.type('[data-testid="twake-email"]', 'alice@example.com');
+  await session.type('[data-testid="twake-password"]', `secret${ENTER}`);
+  await session.until('the sign-in error', `return document.querySelector('[data-testid="twake-error"]')?.textContent;`, 20_000);
+  const after = await session.run(`return {
+    error: document.querySelector('[data-testid="twake-error"]').textContent,
+    server: document.querySelector('[data-testid="twake-server"]').value,
+    password: document.querySelector('[data-testid="twake-password"]').value,
+    invalid: document.querySelector('[data-testid="twake-server"]').getAttribute('aria-invalid'),
+  };`);
+  assert.doesNotMatch(after.error, /relative URL|without a base|invalid args/);
+  assert.match(after.server, /^https:\/\/127\.0\.0\.1:\d+$/, 'an address without a scheme is tried as https');
+  assert.equal(after.password, '', 'the password is cleared after a failure');
+  assert.equal(after.invalid, 'true');
+  await session.until('the keyboard on the server address', `return document.activeElement?.getAttribute('data-testid') === 'twake-server';`, 5_000);
+  // Escape closes the dialog.
+  await session.type('[data-testid="twake-server"]', ESCAPE);
+  await session.until('the dialog closed', `return !document.querySelector('[data-testid="twake-dialog"]');`, 5_000);
 });
