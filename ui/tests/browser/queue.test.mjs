@@ -85,6 +85,27 @@ describe('queue', () => {
     await context.close();
   });
 
+  test('an empty file is not shown full before it is done, and reads Uploaded · 0 B after', async () => {
+    const { page, context } = await fresh();
+    const id = await page.evaluate(() => window.fake.add(['empty.txt'], 0)[0].id);
+    const row = page.locator('[role="row"]:has(.title:text-is("empty.txt"))');
+    await row.waitFor();
+    const seen = async () => ({
+      state: await row.getByTestId('state').textContent(),
+      pct: await row.locator('.pct').textContent(),
+      bar: await row.getByRole('progressbar').getAttribute('aria-valuenow'),
+      detail: await row.getByTestId('detail').textContent(),
+    });
+    assert.deepEqual(await seen(), { state: 'Waiting', pct: '0 %', bar: '0', detail: 'Empty file (0 B)' });
+    await page.evaluate((id) => window.fake.setState(id, { state: 'uploading' }), id);
+    await row.getByTestId('state').filter({ hasText: 'Uploading' }).waitFor();
+    assert.doesNotMatch(await row.getByTestId('detail').textContent(), /0 B of 0 B/);
+    await page.evaluate((id) => window.fake.setState(id, { state: 'done' }), id);
+    await row.getByTestId('state').filter({ hasText: 'Uploaded' }).waitFor();
+    assert.deepEqual(await seen(), { state: 'Uploaded', pct: '100 %', bar: '100', detail: '0 B uploaded' });
+    await context.close();
+  });
+
   test('progress never goes backwards when an older figure arrives late', async () => {
     const { page, context } = await fresh();
     await page.evaluate(async () => {
