@@ -51,9 +51,11 @@ export function parentPath(path: string): string {
   return p.slice(0, p.lastIndexOf('/'));
 }
 
-/** "/Drive/Reports", as the target menu names folders. */
-export function shownFolder(path: string): string {
-  return `/Drive${normalFolder(path)}`;
+/** "My Drive › Reports": a Drive folder as the window names it everywhere. */
+export function driveWords(path: string): string {
+  return crumbs(path)
+    .map((c) => c.name)
+    .join(' › ');
 }
 
 /** The breadcrumb trail of a folder, from My Drive down. */

@@ -41,7 +41,7 @@ describe('twake drive', () => {
     const signIn = await page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'twake_sign_in').at(-1).args);
     assert.equal(signIn.password, 'correct horse battery staple', 'the password goes to the shell once');
     assert.deepEqual(
-      await chooser.getByRole('list', { name: 'Folders in /Drive' }).getByRole('button').allTextContents(),
+      await chooser.getByRole('list', { name: 'Folders in My Drive' }).getByRole('button').allTextContents(),
       ['📁 Photos', '📁 Reports'],
     );
 
@@ -50,7 +50,7 @@ describe('twake drive', () => {
     await page.keyboard.press('Enter');
     await chooser.getByRole('button', { name: 'Open 2026' }).waitFor();
     assert.equal(await chooser.locator('[aria-current="location"]').textContent(), 'Reports');
-    await chooser.getByRole('button', { name: 'Upload to /Drive/Reports' }).click();
+    await chooser.getByRole('button', { name: 'Upload to My Drive › Reports' }).click();
 
     await page.getByTestId('twake-dialog').waitFor({ state: 'detached' });
     const target = page.getByTestId('target');
@@ -58,15 +58,26 @@ describe('twake drive', () => {
     assert.equal(await target.inputValue(), 'twake:alice@example.com@drive.example.com:/Reports');
     assert.equal(
       await target.locator('option:checked').textContent(),
-      'Twake Drive — alice@example.com — /Drive/Reports',
+      'Twake Drive — alice@example.com — My Drive › Reports',
     );
+    // The menu is wide enough for the whole name (measured in its own font).
+    const room = await target.evaluate((s) => {
+      const cs = getComputedStyle(s);
+      const ctx = document.createElement('canvas').getContext('2d');
+      ctx.font = `${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+      const text = ctx.measureText(s.options[s.selectedIndex].text).width;
+      return s.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - text;
+    });
+    assert.ok(room >= 16, `the target menu cuts its name (${room.toFixed(0)} px left for the arrow)`);
     const chosen = await page.evaluate(() => window.fake.calls.filter((c) => c.cmd.startsWith('twake_')).map((c) => c.cmd));
     assert.ok(!chosen.includes('twake_choose_company'), 'one company: no choice asked');
 
     // Files added now go there, and the queue names the target.
     await page.getByTestId('add-files').click();
     await page.locator('[role="row"]').first().waitFor();
-    assert.match(await page.locator('[role="row"] .sub').first().textContent(), /to Twake Drive — alice@example.com — \/Drive\/Reports/);
+    const sub = page.locator('[role="row"] .sub').first();
+    assert.match(await sub.textContent(), /· to My Drive › Reports$/);
+    assert.equal(await sub.locator('.to').getAttribute('title'), 'Twake Drive — alice@example.com — My Drive › Reports');
     assert.deepEqual(problems, []);
     assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
     await context.close();
@@ -83,6 +94,28 @@ describe('twake drive', () => {
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByTestId('twake-error').filter({ hasText: "'drive example com' is not a server address" }).waitFor();
     assert.match(await page.getByTestId('twake-error').textContent(), /like https:\/\/drive\.example\.com/);
+    await context.close();
+  });
+
+  test('the internal account id never shows, and a watched Drive folder reads from My Drive', async () => {
+    const { page, context } = await open();
+    await openSignIn(page);
+    await fill(page, { server: 'https://drive.example.com', email: 'alice@example.com', password: 'correct horse battery staple' });
+    await page.getByLabel('Password').press('Enter');
+    await page.getByTestId('choose-folder').click();
+    await page.getByTestId('twake-dialog').waitFor({ state: 'detached' });
+    await page.evaluate(() => window.fake.setFolder('/home/me/Scans', { target: 'Twake Drive /Reports (alice@example.com@drive.example.com)' }));
+    await page.getByRole('tab', { name: 'Watched folders' }).click();
+    const row = page.locator('[data-testid="watched"][data-path="/home/me/Scans"]');
+    await row.waitFor();
+    assert.match(await row.locator('.sub').textContent(), /^to My Drive › Reports ·/);
+    assert.equal(await row.locator('.to').getAttribute('title'), 'Twake Drive — alice@example.com — My Drive › Reports');
+    assert.match(await page.getByTestId('watch-panel').locator('.note').first().textContent(), /go to Twake Drive — alice@example.com — My Drive\./);
+    await page.getByTestId('settings').click();
+    await page.getByTestId('settings-dialog').waitFor();
+    const shown = await page.evaluate(() => document.body.innerText + [...document.querySelectorAll('[title], [aria-label]')].map((e) => `${e.title} ${e.getAttribute('aria-label')}`).join(' '));
+    assert.doesNotMatch(shown, /alice@example\.com@drive/, 'the account id shows somewhere');
+    assert.doesNotMatch(shown, /\/Drive\b/, 'the root has one name, My Drive');
     await context.close();
   });
 
@@ -216,7 +249,7 @@ describe('twake drive', () => {
     await page.getByTestId('sign-in-again').waitFor({ state: 'detached' });
 
     await page.getByTestId('settings').click();
-    await page.getByRole('button', { name: 'Sign out of Twake Drive — alice@example.com — /Drive' }).click();
+    await page.getByRole('button', { name: 'Sign out of Twake Drive — alice@example.com — My Drive' }).click();
     await page.getByTestId('twake-sign-out').waitFor({ state: 'detached' });
     assert.equal(await page.getByTestId('target').inputValue(), 'local');
     await context.close();
