@@ -19,6 +19,12 @@ import type { DropOffer } from '../generated/DropOffer';
 import type { WatchBatch } from '../generated/WatchBatch';
 import type { WatchOverview } from '../generated/WatchOverview';
 
+/**
+ * A folder's listing. `files` (how many files it holds) is not in the shell's answer yet
+ * (SHELL-TODO.md); without it the chooser cannot tell "only files" from "empty".
+ */
+export type FolderListing = TwakeFolders & { files?: number };
+
 export const api = {
   uiReady: () => invoke<void>('ui_ready'),
   snapshot: () => invoke<QueueSnapshot>('snapshot'),
@@ -50,7 +56,7 @@ export const api = {
   twakeChooseCompany: (account: string, companyId: string) =>
     invoke<TwakeAccountInfo>('twake_choose_company', { account, companyId }),
   twakeAccounts: () => invoke<TwakeAccountInfo[]>('twake_accounts'),
-  twakeFolders: (account: string, path: string) => invoke<TwakeFolders>('twake_folders', { account, path }),
+  twakeFolders: (account: string, path: string) => invoke<FolderListing>('twake_folders', { account, path }),
   twakeChooseFolder: (account: string, folder: string) =>
     invoke<TargetInfo>('twake_choose_folder', { account, folder }),
   twakeSignOut: (account: string) => invoke<TargetList>('twake_sign_out', { account }),

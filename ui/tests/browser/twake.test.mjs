@@ -119,6 +119,27 @@ describe('twake drive', () => {
     await context.close();
   });
 
+  test('the folder chooser tells an empty folder from one with only files, with room around its list', async () => {
+    const { page, context } = await open();
+    await openSignIn(page);
+    await fill(page, { server: 'https://drive.example.com', email: 'alice@example.com', password: 'correct horse battery staple' });
+    await page.getByLabel('Password').press('Enter');
+    const chooser = page.getByTestId('folder-chooser');
+    await chooser.getByRole('button', { name: 'Open Photos' }).waitFor();
+    const list = chooser.getByRole('list', { name: 'Folders in My Drive' });
+    const pad = await list.evaluate((el) => ['paddingTop', 'paddingLeft'].map((k) => parseFloat(getComputedStyle(el)[k])));
+    assert.ok(pad.every((p) => p >= 4), `the folder list has inner padding (${pad})`);
+    await chooser.getByRole('button', { name: 'Open Photos' }).click();
+    await chooser.getByTestId('no-folders').waitFor();
+    assert.equal(await chooser.getByTestId('no-folders').textContent(), '3 files, no folders');
+    await chooser.getByRole('button', { name: 'My Drive', exact: true }).click();
+    await chooser.getByRole('button', { name: 'Open Reports' }).click();
+    await chooser.getByRole('button', { name: 'Open 2026' }).click();
+    await chooser.getByTestId('no-folders').filter({ hasText: 'No folders here' }).waitFor();
+    assert.equal(await chooser.getByTestId('no-folders').textContent(), 'No folders here');
+    await context.close();
+  });
+
   test('the dialog keeps the keyboard: first field on open, the field to correct after a failure, the folders next', async () => {
     const { page, context } = await open();
     const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.textContent?.trim());

@@ -32,6 +32,8 @@ export class FakeTwake {
   companies = [{ id: 'c1', name: 'Acme' }];
   /** Sub-folder names by folder path ("" is My Drive's root). */
   folders: Record<string, string[]> = { '': ['Photos', 'Reports'], '/Photos': [], '/Reports': ['2026'], '/Reports/2026': [] };
+  /** How many files each folder holds (only the count reaches the chooser). */
+  files: Record<string, number> = { '/Photos': 3 };
   accounts: TwakeAccountInfo[] = [];
   /** Chosen folders, as the shell's saved targets. */
   saved: { account: string; folder: string }[] = [];
@@ -73,12 +75,12 @@ export class FakeTwake {
     return a;
   }
 
-  list(name: string, path: string): { path: string; folders: string[] } {
+  list(name: string, path: string): { path: string; folders: string[]; files: number } {
     const a = this.account(name);
     const p = path.split('/').filter((s) => s).map((s) => `/${s}`).join('');
     const folders = this.folders[p];
     if (!folders) throw { message: `There is no Drive folder /Drive${p} on ${a.server}.`, hint: 'Choose another folder; it may have been moved or deleted.' };
-    return { path: p, folders: [...folders].sort((x, y) => x.toLowerCase().localeCompare(y.toLowerCase())) };
+    return { path: p, folders: [...folders].sort((x, y) => x.toLowerCase().localeCompare(y.toLowerCase())), files: this.files[p] ?? 0 };
   }
 
   targetId(account: string, folder: string): string {
