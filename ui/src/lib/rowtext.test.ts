@@ -42,7 +42,7 @@ describe('a file with bytes', () => {
   it('tells the bytes acknowledged, and the speed only while uploading', () => {
     const r = row({ size: 300_000_000, acked: 7_000_000, speed: 500_000, eta: 120, state: at('uploading') });
     expect(rowPercent(r)).toBe(2);
-    expect(rowDetail(r)).toMatch(/^7.0 MB of 300 MB \(/);
-    expect(rowDetail({ ...r, state: at('paused') })).toBe('7.0 MB of 300 MB');
+    expect(rowDetail(r)).toMatch(/^6\.7 MiB of 286 MiB \(/);
+    expect(rowDetail({ ...r, state: at('paused') })).toBe('6.7 MiB of 286 MiB');
   });
 });

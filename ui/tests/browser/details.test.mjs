@@ -100,7 +100,7 @@ describe('chunk map', () => {
     const box = await page.getByTestId('chunk-map').boundingBox();
     const [cell, gap] = await page.getByTestId('chunk-map').evaluate((c) => ['cell', 'gap'].map((k) => Number(c.dataset[k])));
     await page.mouse.move(box.x + cell + gap + cell / 2, box.y + cell / 2);
-    await page.getByTestId('chunk-info').filter({ hasText: 'sending, 900 KB on the way' }).waitFor();
+    await page.getByTestId('chunk-info').filter({ hasText: 'sending, 879 KiB on the way' }).waitFor();
     assert.equal(await page.locator('[role="row"] [role="progressbar"]').getAttribute('aria-valuenow'), '0');
     // Acknowledged: the whole cell turns done.
     await page.evaluate((id) => window.fake.push({ chunks: [{ id, chunk: 2, state: { state: 'done' }, acked_bytes: 1_000_000 }] }), id);
@@ -123,7 +123,7 @@ describe('chunk map', () => {
     const info = page.getByTestId('chunk-info');
     await info.filter({ hasText: 'Chunk 2 of 5' }).waitFor();
     const text = await info.textContent();
-    assert.match(text, /bytes 1,000,000–1,999,999 \(1\.0 MB\)/);
+    assert.match(text, /bytes 1,000,000–1,999,999 \(977 KiB\)/);
     assert.match(text, /last answer: answered 503: busy/);
     // Keyboard: focus the map, End goes to the last chunk.
     await page.mouse.move(0, 0);
@@ -219,7 +219,7 @@ describe('errors and drops', () => {
     await page.getByTestId('settings').click();
     const dialog = page.getByTestId('settings-dialog');
     await dialog.waitFor();
-    const speed = dialog.getByLabel(/^Speed limit/);
+    const speed = dialog.getByLabel('Speed limit (KiB/s, 0 for none)');
     const err = page.getByTestId('settings-error');
     for (const typed of ['', '-5']) {
       await speed.fill(typed);
@@ -237,7 +237,8 @@ describe('errors and drops', () => {
     await speed.fill('500');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });
-    assert.equal(await page.evaluate(() => window.fake.settings.bandwidth_limit_kbps), 500);
+    // 500 KiB/s, kept by the shell in KB/s (1 KB = 1000 bytes).
+    assert.equal(await page.evaluate(() => window.fake.settings.bandwidth_limit_kbps), 512);
     await context.close();
   });
 

@@ -18,8 +18,8 @@ describe('queue', () => {
     const names = await page.locator('[role="row"] .title').allTextContents();
     assert.deepEqual(names, ['report.pdf', 'holiday.mov', 'notes.txt']);
     const sub = await page.locator('[role="row"] .sub').first().textContent();
-    assert.match(sub, /24 MB · to Local test server/);
-    assert.match(await page.getByTestId('totals').textContent(), /0 of 3 files · 0 B of 72 MB/);
+    assert.match(sub, /23 MiB · to Local test server/);
+    assert.match(await page.getByTestId('totals').textContent(), /0 of 3 files · 0 B of 69 MiB/);
     assert.equal(await page.getByRole('tab', { name: /All/ }).textContent(), 'All 3');
     assert.deepEqual(problems, []);
     assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
@@ -70,13 +70,13 @@ describe('queue', () => {
       window.fake.setState(u.id, { state: 'uploading' });
       window.fake.setProgress(u.id, 7_000_000, 500_000, 120);
     });
-    await page.getByText('7.0 MB of 24 MB (500 KB/s) · 2 min left').waitFor();
+    await page.getByText('6.7 MiB of 23 MiB (488 KiB/s) · 2 min left').waitFor();
     assert.equal(await rowState(page, 'movie.mkv'), 'Uploading');
     await page.getByRole('button', { name: 'Pause movie.mkv' }).click();
     await page.getByRole('button', { name: 'Resume movie.mkv' }).waitFor();
     assert.equal(await rowState(page, 'movie.mkv'), 'Paused');
     // Paused: no speed or time left, and the bytes stay where they were.
-    assert.equal(await page.getByTestId('detail').first().textContent(), '7.0 MB of 24 MB');
+    assert.equal(await page.getByTestId('detail').first().textContent(), '6.7 MiB of 23 MiB');
     await page.getByRole('button', { name: 'Resume movie.mkv' }).click();
     await page.getByRole('button', { name: 'Pause movie.mkv' }).waitFor();
     assert.equal(await rowState(page, 'movie.mkv'), 'Waiting');
@@ -114,8 +114,8 @@ describe('queue', () => {
       await window.fake.setProgress(u.id, 12_000_000, 1_000_000, 12);
       await window.fake.setProgress(u.id, 3_000_000, 1_000_000, 21);
     });
-    await page.getByTestId('detail').filter({ hasText: 'of 24 MB' }).waitFor();
-    assert.match(await page.getByTestId('detail').first().textContent(), /^12 MB of 24 MB/);
+    await page.getByTestId('detail').filter({ hasText: 'of 23 MiB' }).waitFor();
+    assert.match(await page.getByTestId('detail').first().textContent(), /^11 MiB of 23 MiB/);
     assert.equal(await page.locator('[role="row"] [role="progressbar"]').getAttribute('aria-valuenow'), '50');
     await context.close();
   });
