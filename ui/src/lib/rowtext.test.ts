@@ -14,6 +14,7 @@ const row = (over: Partial<Row>): Row => ({
   totalChunks: 1,
   state: { state: 'queued' },
   acked: 0,
+  inFlight: 0,
   speed: 0,
   eta: null,
   replanReason: null,

@@ -70,7 +70,9 @@ describe('queue', () => {
       window.fake.setState(u.id, { state: 'uploading' });
       window.fake.setProgress(u.id, 7_000_000, 500_000, 120);
     });
-    await page.getByText('6.7 MiB of 23 MiB (488 KiB/s) · 2 min left').waitFor();
+    // The time left follows the speed shown: 17 MB at 500 KB/s.
+    await page.getByTestId('detail').filter({ hasText: '6.7 MiB of 23 MiB (488 KiB/s) · 34 s left' }).waitFor();
+    assert.match(await page.getByTestId('totals').textContent(), /6\.7 MiB of 23 MiB \(488 KiB\/s\) · 34 s left$/);
     assert.equal(await rowState(page, 'movie.mkv'), 'Uploading');
     await page.getByRole('button', { name: 'Pause movie.mkv' }).click();
     await page.getByRole('button', { name: 'Resume movie.mkv' }).waitFor();
@@ -103,6 +105,21 @@ describe('queue', () => {
     await page.evaluate((id) => window.fake.setState(id, { state: 'done' }), id);
     await row.getByTestId('state').filter({ hasText: 'Uploaded' }).waitFor();
     assert.deepEqual(await seen(), { state: 'Uploaded', pct: '100 %', bar: '100', detail: '0 B uploaded' });
+    await context.close();
+  });
+
+  test('a row and the totals show one speed and one time left', async () => {
+    const { page, context } = await fresh();
+    await page.evaluate(async () => {
+      const [a] = window.fake.add(['only.iso'], 100 * 1024 * 1024);
+      await window.fake.setState(a.id, { state: 'uploading' });
+      // The engine's own totals disagree (another window of time): the window does not use them.
+      await window.fake.push({ progress: [{ id: a.id, acked_bytes: 20 * 1024 * 1024, total_bytes: 100 * 1024 * 1024, bytes_per_sec: 4 * 1024 * 1024, eta_secs: 4 }], totals: { ...window.fake.totals(), bytes_per_sec: 2 * 1024 * 1024, eta_secs: 8 } });
+    });
+    await page.getByTestId('detail').filter({ hasText: '4.0 MiB/s' }).waitFor();
+    const row = await page.getByTestId('detail').textContent();
+    assert.equal(row, '20 MiB of 100 MiB (4.0 MiB/s) · 20 s left');
+    assert.match(await page.getByTestId('totals').textContent(), /· 20 MiB of 100 MiB \(4\.0 MiB\/s\) · 20 s left$/);
     await context.close();
   });
 

@@ -287,13 +287,14 @@ export class FakeShell {
     return emit(event, payload);
   }
 
-  push(batch: EventBatch): Promise<void> {
+  push(given: Partial<EventBatch>): Promise<void> {
+    // The shell always sends every field; tests may give only the ones they care about.
+    const batch = { ...emptyBatch(), ...given };
     for (const c of batch.chunks) {
       const map = this.chunkMaps.get(c.id);
       if (map?.[c.chunk - 1]) map[c.chunk - 1] = { ...map[c.chunk - 1], state: c.state };
     }
-    // The shell always sends every field; tests may give only the ones they care about.
-    return emit('queue-batch', { ...emptyBatch(), ...batch });
+    return emit('queue-batch', batch);
   }
 
   chunks(id: number): ChunkView[] {
