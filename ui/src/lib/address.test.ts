@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { serverAddress } from './address';
+import { serverAddress, uploadAddress } from './address';
 
 describe('server addresses as people type them', () => {
   it('try a bare host as https', () => {
@@ -29,5 +29,20 @@ describe('server addresses as people type them', () => {
     expect('error' in empty && empty.error.message).toBe('Type the server address');
     const ftp = serverAddress('ftp://drive.example.com');
     expect('error' in ftp && ftp.error.message).toContain('https://');
+  });
+});
+
+describe('upload addresses (Resumable.js / Flow.js servers)', () => {
+  it('keep their path, and are tried as https without a scheme', () => {
+    expect(uploadAddress('uploads.example.com/upload')).toEqual({ url: 'https://uploads.example.com/upload' });
+    expect(uploadAddress(' http://127.0.0.1:8080/upload?x=1 ')).toEqual({ url: 'http://127.0.0.1:8080/upload?x=1' });
+  });
+
+  it('say what is wrong in words', () => {
+    const r = uploadAddress('not an address');
+    expect('error' in r && r.error.message).toBe("'not an address' is not a server address");
+    expect('error' in r && r.error.hint).toContain('https://example.com/upload');
+    const empty = uploadAddress('');
+    expect('error' in empty && empty.error.message).toBe('Type the upload address');
   });
 });

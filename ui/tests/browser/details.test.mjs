@@ -284,6 +284,26 @@ describe('errors and drops', () => {
     await context.close();
   });
 
+  test('a Resumable.js server address is taken as typed: https when it has no scheme, errors in words', async () => {
+    const { page, context } = await open();
+    await page.getByTestId('target').selectOption({ label: 'Add a Resumable.js server…' });
+    const dialog = page.getByTestId('add-target-dialog');
+    await dialog.waitFor();
+    await dialog.getByLabel('Upload address').fill('uploads example com');
+    await dialog.getByRole('button', { name: 'Add and use it' }).click();
+    await dialog.getByRole('alert').waitFor();
+    assert.match(await dialog.getByRole('alert').textContent(), /'uploads example com' is not a server address.*like https:\/\/example\.com\/upload/);
+    assert.equal(await dialog.getByLabel('Upload address').getAttribute('aria-invalid'), 'true');
+    assert.ok(await dialog.getByLabel('Upload address').evaluate((el) => el === document.activeElement), 'the address has the keyboard');
+    await dialog.getByLabel('Upload address').fill('uploads.example.com/upload');
+    await dialog.getByRole('button', { name: 'Add and use it' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const added = await page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'add_resumable_target').map((c) => c.args.url));
+    assert.deepEqual(added, ['https://uploads.example.com/upload']);
+    assert.equal(await page.getByTestId('target').inputValue(), 'resumable:https://uploads.example.com/upload');
+    await context.close();
+  });
+
   test('losing the network shows a calm banner until it comes back, and engine notices show', async () => {
     const { page, context } = await open();
     const batch = (over) => ({ added: [], replanned: [], files: [], chunks: [], progress: [], removed: [], totals: null, connectivity: null, notices: [], resync: false, ...over });

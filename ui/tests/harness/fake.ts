@@ -134,6 +134,8 @@ export class FakeShell {
     local_server_port: 0,
     watch_ignore: [],
   };
+  /** Resumable.js / Flow.js servers added with "Add a Resumable.js server…". */
+  resumable: { url: string; dialect: string }[] = [];
   /** Watched folders by path, as the shell's `FolderSync` reports them. */
   watched = new Map<string, WatchedFolder>();
   /** What the next "Watch a folder…" picker returns (empty: the person cancelled). */
@@ -143,7 +145,10 @@ export class FakeShell {
 
   targets(): TargetList {
     const twake = this.twake.targets();
-    const known = this.defaultId === 'local' || twake.some((t) => t.id === this.defaultId);
+    const known =
+      this.defaultId === 'local' ||
+      twake.some((t) => t.id === this.defaultId) ||
+      this.resumable.some((r) => `${r.dialect}:${r.url}` === this.defaultId);
     return {
       default_id: known ? this.defaultId : 'local',
       targets: [
@@ -155,6 +160,14 @@ export class FakeShell {
           engine_label: LOCAL_URL,
           removable: false,
         },
+        ...this.resumable.map(({ url, dialect }) => ({
+          id: `${dialect}:${url}`,
+          kind: 'resumable' as const,
+          name: new URL(url).host,
+          detail: url,
+          engine_label: url,
+          removable: true,
+        })),
         ...twake,
       ],
     };
@@ -385,6 +398,16 @@ export class FakeShell {
       case 'targets':
       case 'remove_target':
         return this.targets();
+      case 'add_resumable_target': {
+        const url = args?.url as string;
+        // As `check_upload_url`: a full http(s) address, or it says so.
+        if (!/^https?:\/\/[^/\s]+/.test(url)) {
+          throw { message: `${url} is not a valid upload address: relative URL without a base`, hint: 'Type the full address of the upload endpoint, like https://example.com/upload.' };
+        }
+        this.resumable.push({ url, dialect: args?.dialect as string });
+        this.defaultId = `${args?.dialect}:${url}`;
+        return this.targets().targets.find((t) => t.id === this.defaultId);
+      }
       case 'set_default_target':
         this.defaultId = args?.id as string;
         return this.targets();
