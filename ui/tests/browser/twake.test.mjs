@@ -129,6 +129,13 @@ describe('twake drive', () => {
     const list = chooser.getByRole('list', { name: 'Folders in My Drive' });
     const pad = await list.evaluate((el) => ['paddingTop', 'paddingLeft'].map((k) => parseFloat(getComputedStyle(el)[k])));
     assert.ok(pad.every((p) => p >= 4), `the folder list has inner padding (${pad})`);
+    // The chooser's step has the same margins inside the dialog as the sign-in form.
+    const dialogBox = await page.getByTestId('twake-dialog').boundingBox();
+    for (const part of [list, chooser.getByTestId('choose-folder'), page.getByRole('heading', { name: 'Where should files go?' })]) {
+      const box = await part.boundingBox();
+      assert.ok(box.x - dialogBox.x >= 16 && dialogBox.x + dialogBox.width - (box.x + box.width) >= 16, `${await part.textContent()} keeps 16 px from the dialog's sides`);
+      assert.ok(box.y - dialogBox.y >= 16, 'and from its top');
+    }
     await chooser.getByRole('button', { name: 'Open Photos' }).click();
     await chooser.getByTestId('no-folders').waitFor();
     assert.equal(await chooser.getByTestId('no-folders').textContent(), '3 files, no folders');
