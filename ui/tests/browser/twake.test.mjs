@@ -235,6 +235,8 @@ describe('twake drive', () => {
     await fill(page, { server: 'https://drive.example.com', email: 'alice@example.com', password: 'correct horse battery staple' });
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('radiogroup', { name: 'Company' }).waitFor();
+    // The keyboard moves on to the choice: the company already chosen.
+    await page.waitForFunction(() => document.activeElement?.closest('label')?.textContent.trim() === 'Acme');
     await page.getByLabel('Beta').check();
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByTestId('folder-chooser').waitFor();
@@ -264,6 +266,8 @@ describe('twake drive', () => {
     await page.getByRole('dialog', { name: 'Sign in to Twake Drive' }).waitFor();
     assert.equal(await page.getByLabel('Server address').inputValue(), 'https://drive.example.com');
     assert.equal(await page.getByLabel('Email').inputValue(), 'alice@example.com');
+    // Filled in: the keyboard is on the one field left, the password.
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'twake-password');
     await page.getByTestId('twake-dialog').getByRole('button', { name: 'Cancel' }).click();
     await page.getByTestId('twake-dialog').waitFor({ state: 'detached' });
     assert.equal(await page.getByTestId('sign-in-again').count(), 1, 'cancelled: still signed out');
