@@ -222,6 +222,7 @@ describe('twake drive', () => {
     assert.match(await error.textContent(), /'drive example com' is not a server address/);
     assert.doesNotMatch(await error.textContent(), /relative URL|without a base/);
     assert.equal(await page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'twake_sign_in').length), 0);
+    assert.equal(await page.getByLabel('Password').inputValue(), 'x', 'a password that was not sent is kept');
     await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'twake-server');
     await context.close();
   });
