@@ -31,6 +31,21 @@ describe('queue model', () => {
     expect(m.ids('all')).toEqual([1, 2, 3, 4]);
   });
 
+  it('files added while a snapshot is read are kept when the older snapshot lands', () => {
+    const m = new QueueModel();
+    m.load({ uploads: [summary(1)], totals: m.totals });
+    m.startRead();
+    // The shell took the snapshot, then queued file 3 and sent its batch before the reply.
+    m.apply(batch({ added: [summary(3)], files: [{ id: 3, state: { state: 'uploading' } }] }));
+    m.load({ uploads: [summary(1), summary(2)], totals: m.totals });
+    expect(m.ids('all')).toEqual([1, 2, 3]);
+    expect(m.counts().all).toBe(3);
+    expect(m.get(3)?.state.state).toBe('uploading');
+    // Only while a read is in flight: a later load is the whole truth again.
+    m.load({ uploads: [summary(1)], totals: m.totals });
+    expect(m.ids('all')).toEqual([1]);
+  });
+
   it('acknowledged bytes never go backwards nor past the size', () => {
     const m = new QueueModel();
     m.apply(batch({ added: [summary(1)] }));

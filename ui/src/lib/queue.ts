@@ -122,8 +122,25 @@ export class QueueModel {
   private meters = new Map<number, SpeedMeter>();
   /** Bytes in flight per chunk of each file, as the latest batches said. */
   private flying = new Map<number, Map<number, number>>();
+  /** Files added by batches while a snapshot is being read (`startRead`), or null. */
+  private addedDuringRead: UploadSummary[] | null = null;
+
+  /**
+   * A snapshot is being asked for. Batches keep coming meanwhile, and one may add a file the
+   * snapshot (taken before it) does not hold: `load` keeps those, or the file would vanish
+   * from the list until the next restart.
+   */
+  startRead(): void {
+    this.addedDuringRead = [];
+  }
+
+  /** The snapshot could not be read: nothing to keep for it. */
+  cancelRead(): void {
+    this.addedDuringRead = null;
+  }
 
   load(snapshot: QueueSnapshot): void {
+    const before = this.rows;
     this.rows = new Map();
     this.meters = new Map();
     this.flying = new Map();
@@ -132,6 +149,13 @@ export class QueueModel {
       if (!this.rows.has(u.id)) order.push(u.id);
       this.rows.set(u.id, rowFrom(u));
     }
+    for (const u of this.addedDuringRead ?? []) {
+      if (this.rows.has(u.id)) continue;
+      order.push(u.id);
+      // As the batches since have made it (its state, its bytes), not as it was added.
+      this.rows.set(u.id, before.get(u.id) ?? rowFrom(u));
+    }
+    this.addedDuringRead = null;
     this.order = order;
     this.totals = snapshot.totals;
   }
@@ -153,6 +177,7 @@ export class QueueModel {
     /** Files whose moved bytes may have changed in this batch. */
     const touched = new Set<number>();
     const added: number[] = [];
+    this.addedDuringRead?.push(...batch.added);
     for (const u of batch.added) {
       // A batch may repeat what a snapshot already showed: the snapshot is newer.
       if (!this.rows.has(u.id)) {

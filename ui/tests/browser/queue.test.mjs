@@ -63,6 +63,30 @@ describe('queue', () => {
     await context.close();
   });
 
+  test('files added while the window re-reads the queue are not lost when the older snapshot lands', async () => {
+    const { page, context } = await fresh();
+    await page.evaluate(async () => {
+      window.fake.add(['a.bin', 'b.bin']);
+      let open;
+      window.fake.snapshotGate = new Promise((r) => (open = r));
+      window.openSnapshot = open;
+      // The shell fell behind: the window asks for a snapshot, which is taken at once…
+      await window.fake.push({ resync: true });
+    });
+    await page.waitForFunction(() => window.fake.calls.filter((c) => c.cmd === 'snapshot').length === 2);
+    // …then a second launch hands a file over before the snapshot's answer arrives.
+    await page.evaluate(async () => {
+      await window.fake.handOver(['late.bin']);
+      window.fake.snapshotGate = null;
+      window.openSnapshot();
+    });
+    await page.getByRole('tab', { name: 'All 3' }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('[role="row"]').length === 3);
+    assert.deepEqual(await page.locator('[role="row"] .title').allTextContents(), ['a.bin', 'b.bin', 'late.bin']);
+    assert.match(await page.getByTestId('totals').textContent(), /^0 of 3 files/);
+    await context.close();
+  });
+
   test('pausing and resuming a row calls the shell and follows its answer', async () => {
     const { page, context } = await fresh();
     await page.evaluate(() => {

@@ -136,6 +136,8 @@ export class FakeShell {
   };
   /** Resumable.js / Flow.js servers added with "Add a Resumable.js server…". */
   resumable: { url: string; dialect: string }[] = [];
+  /** While set, `snapshot` answers only once it resolves. */
+  snapshotGate: Promise<void> | null = null;
   /** Watched folders by path, as the shell's `FolderSync` reports them. */
   watched = new Map<string, WatchedFolder>();
   /** What the next "Watch a folder…" picker returns (empty: the person cancelled). */
@@ -356,8 +358,12 @@ export class FakeShell {
     switch (cmd) {
       case 'ui_ready':
         return null;
-      case 'snapshot':
-        return { uploads: [...this.uploads.values()], totals: this.totals() };
+      case 'snapshot': {
+        // Taken now, answered when the test lets it (batches may overtake it, as in the shell).
+        const snapshot = { uploads: [...this.uploads.values()].map((u) => ({ ...u })), totals: this.totals() };
+        await this.snapshotGate;
+        return snapshot;
+      }
       case 'chunks':
         return this.chunks(id);
       case 'pause':
