@@ -41,7 +41,7 @@ group('chunk hover text', () => {
       300,
     );
     expect(text).toContain('Chunk 17 of 300');
-    expect(text).toContain('bytes 16,000,000–16,999,999 (1.0 MB)');
+    expect(text).toContain('bytes 16,000,000–16,999,999 (977 KiB)');
     expect(text).toContain('trying again in 2 s · 2 failed attempts');
     expect(text).toContain('last answer: http://h/upload answered 503: busy');
   });
@@ -58,7 +58,7 @@ group('bytes in flight', () => {
   });
 
   it('are told in the hover text', () => {
-    expect(describe(sending, 10, 400_000)).toContain('sending, 400 KB on the way');
+    expect(describe(sending, 10, 400_000)).toContain('sending, 391 KiB on the way');
     expect(describe(sending, 10)).toContain(' · sending');
   });
 });

@@ -10,16 +10,21 @@ import {
 } from './format';
 
 describe('sizes', () => {
-  it('use decimal units with at most three significant figures', () => {
+  it('use binary units, as the command line and the chunk sizes do, with at most three significant figures', () => {
     expect(formatBytes(0)).toBe('0 B');
     expect(formatBytes(999)).toBe('999 B');
-    expect(formatBytes(1000)).toBe('1.0 KB');
-    expect(formatBytes(7_340_032)).toBe('7.3 MB');
-    expect(formatBytes(300_000_000)).toBe('300 MB');
-    expect(formatBytes(1_234_567_890)).toBe('1.2 GB');
+    expect(formatBytes(1024)).toBe('1.0 KiB');
+    expect(formatBytes(7_340_032)).toBe('7.0 MiB');
+    expect(formatBytes(300_000_000)).toBe('286 MiB');
+    expect(formatBytes(1_234_567_890)).toBe('1.1 GiB');
   });
-  it('never print 1000 of a unit', () => {
-    expect(formatBytes(999_960)).toBe('1.0 MB');
+  it('say 150 MiB for a 150 MiB file, as a chunk size of that many bytes reads', () => {
+    expect(formatBytes(150 * 1024 * 1024)).toBe('150 MiB');
+    expect(formatBinary(150 * 1024 * 1024)).toBe('150 MiB');
+  });
+  it('never print 1000 or more of a unit', () => {
+    expect(formatBytes(1000)).toBe('1.0 KiB');
+    expect(formatBytes(1_048_000)).toBe('1.0 MiB');
   });
   it('treat nonsense as zero', () => {
     expect(formatBytes(-5)).toBe('0 B');
@@ -29,7 +34,7 @@ describe('sizes', () => {
 
 describe('speed and time left', () => {
   it('speeds are sizes per second', () => {
-    expect(formatSpeed(500_000)).toBe('500 KB/s');
+    expect(formatSpeed(512_000)).toBe('500 KiB/s');
   });
   it('durations round up and grow units', () => {
     expect(formatDuration(0)).toBe('0 s');
@@ -43,8 +48,8 @@ describe('speed and time left', () => {
 
 describe('progress text', () => {
   it('reads like the brief', () => {
-    expect(progressText(7_000_000, 300_000_000, 500_000, 120)).toBe(
-      '7.0 MB of 300 MB (500 KB/s) · 2 min left',
+    expect(progressText(7 * 1024 * 1024, 300 * 1024 * 1024, 512_000, 120)).toBe(
+      '7.0 MiB of 300 MiB (500 KiB/s) · 2 min left',
     );
   });
   it('never passes 100 % even when the server acknowledged more than the size', () => {
@@ -53,7 +58,7 @@ describe('progress text', () => {
     expect(percent(299, 300)).toBe(99);
   });
   it('hides speed and time left while unknown', () => {
-    expect(progressText(0, 1000, 0, null)).toBe('0 B of 1.0 KB');
+    expect(progressText(0, 1000, 0, null)).toBe('0 B of 1.0 KiB');
   });
   it('an empty file is 100 % done once acknowledged', () => {
     expect(percent(0, 0)).toBe(100);

@@ -1,24 +1,21 @@
-// Sizes, speeds and times for people. Decimal units (1 MB = 1,000,000 bytes), as file
-// managers show them, so "300 MB" here matches what the person sees next to the file.
+// Sizes, speeds and times for people. One unit system everywhere: binary units (1 MiB =
+// 1,048,576 bytes), as the command line prints them and as chunk sizes (powers of two) are
+// named, so a 150 MiB file is "150 MiB" in the window, the settings and the terminal alike.
 
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
-/** "0 B", "980 B", "7.3 MB", "12 MB", "1.2 GB": at most three significant figures. */
+/** "0 B", "980 B", "7.3 MiB", "12 MiB", "1.2 GiB": at most three significant figures. */
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return '0 B';
   let v = bytes;
   let i = 0;
-  while (v >= 1000 && i < UNITS.length - 1) {
-    v /= 1000;
+  // From 999.5 up a unit would print as "1000 KiB" (or 1023): the next one reads better.
+  while (v >= 999.5 && i < UNITS.length - 1) {
+    v /= 1024;
     i++;
   }
   if (i === 0) return `${Math.round(v)} B`;
-  // 999.96 KB would print as "1000 KB": move to the next unit instead.
-  if (v >= 999.5 && i < UNITS.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  const digits = v < 10 ? 1 : 0;
+  const digits = v < 9.95 ? 1 : 0;
   return `${v.toFixed(digits)} ${UNITS[i]}`;
 }
 
@@ -50,7 +47,7 @@ export function percent(done: number, total: number): number {
 }
 
 /**
- * "7 MB of 300 MB (500 KB/s) · 2 min left". Speed and time left appear only while they are
+ * "7.0 MiB of 300 MiB (500 KiB/s) · 2 min left". Speed and time left appear only while they are
  * known and meaningful (moving, not finished).
  */
 export function progressText(

@@ -12,13 +12,18 @@ import type { EventBatch } from '../generated/EventBatch';
 import type { QueueSnapshot } from '../generated/QueueSnapshot';
 import type { TargetInfo } from '../generated/TargetInfo';
 import type { TargetList } from '../generated/TargetList';
-import type { UserError } from '../generated/UserError';
 import type { TwakeAccountInfo } from '../generated/TwakeAccountInfo';
 import type { TwakeFolders } from '../generated/TwakeFolders';
 import type { DropChoice } from '../generated/DropChoice';
 import type { DropOffer } from '../generated/DropOffer';
 import type { WatchBatch } from '../generated/WatchBatch';
 import type { WatchOverview } from '../generated/WatchOverview';
+
+/**
+ * A folder's listing. `files` (how many files it holds) is not in the shell's answer yet
+ * (SHELL-TODO.md); without it the chooser cannot tell "only files" from "empty".
+ */
+export type FolderListing = TwakeFolders & { files?: number };
 
 export const api = {
   uiReady: () => invoke<void>('ui_ready'),
@@ -51,7 +56,7 @@ export const api = {
   twakeChooseCompany: (account: string, companyId: string) =>
     invoke<TwakeAccountInfo>('twake_choose_company', { account, companyId }),
   twakeAccounts: () => invoke<TwakeAccountInfo[]>('twake_accounts'),
-  twakeFolders: (account: string, path: string) => invoke<TwakeFolders>('twake_folders', { account, path }),
+  twakeFolders: (account: string, path: string) => invoke<FolderListing>('twake_folders', { account, path }),
   twakeChooseFolder: (account: string, folder: string) =>
     invoke<TargetInfo>('twake_choose_folder', { account, folder }),
   twakeSignOut: (account: string) => invoke<TargetList>('twake_sign_out', { account }),
@@ -102,13 +107,4 @@ export async function onDragHover(cb: (over: boolean) => void): Promise<Unlisten
   return () => offs.forEach((off) => off());
 }
 
-/** Any rejection as a UserError: commands reject with one; anything else is a bug or IPC failure. */
-export function asUserError(e: unknown): UserError {
-  if (typeof e === 'object' && e !== null && 'message' in e && 'hint' in e) {
-    return e as UserError;
-  }
-  return {
-    message: `Something went wrong: ${String(e)}`,
-    hint: 'Try again; if it keeps happening, restart Twake Uploader.',
-  };
-}
+export { asUserError } from './errors';

@@ -18,6 +18,34 @@ describe('queue model', () => {
     expect(m.get(2)?.folder).toBe('photos');
   });
 
+  it('files added to a non-empty queue give a new id list, so views that derive from it redraw', () => {
+    const m = new QueueModel();
+    m.apply(batch({ added: [summary(1), summary(2)] }));
+    const before = m.ids('all');
+    m.apply(batch({ added: [summary(3)] }));
+    const after = m.ids('all');
+    expect(after).not.toBe(before);
+    expect(after).toEqual([1, 2, 3]);
+    expect(before).toEqual([1, 2]);
+    m.load({ uploads: [summary(1), summary(2), summary(3), summary(4)], totals: m.totals });
+    expect(m.ids('all')).toEqual([1, 2, 3, 4]);
+  });
+
+  it('files added while a snapshot is read are kept when the older snapshot lands', () => {
+    const m = new QueueModel();
+    m.load({ uploads: [summary(1)], totals: m.totals });
+    m.startRead();
+    // The shell took the snapshot, then queued file 3 and sent its batch before the reply.
+    m.apply(batch({ added: [summary(3)], files: [{ id: 3, state: { state: 'uploading' } }] }));
+    m.load({ uploads: [summary(1), summary(2)], totals: m.totals });
+    expect(m.ids('all')).toEqual([1, 2, 3]);
+    expect(m.counts().all).toBe(3);
+    expect(m.get(3)?.state.state).toBe('uploading');
+    // Only while a read is in flight: a later load is the whole truth again.
+    m.load({ uploads: [summary(1)], totals: m.totals });
+    expect(m.ids('all')).toEqual([1]);
+  });
+
   it('acknowledged bytes never go backwards nor past the size', () => {
     const m = new QueueModel();
     m.apply(batch({ added: [summary(1)] }));
@@ -157,5 +185,77 @@ describe('queue model', () => {
     expect(m.chunkMap?.sent.has(1)).toBe(false);
     m.apply(batch({ chunks: [{ id: 1, chunk: 1, state: sending, acked_bytes: 0 }], in_flight: [fly(1, 50_000)] }));
     expect(m.chunkMap?.sent.get(1)).toBe(50_000);
+  });
+});
+
+describe('one speed and one time left for rows and totals', () => {
+  const MiB = 1024 * 1024;
+
+  /**
+   * A 64 MiB file in 8 MiB chunks at a 1 MiB/s limit, as the engine reports it: bytes in
+   * flight every 250 ms, an acknowledgement every 8 s, and once a second its own speed
+   * (acknowledged bytes over 5 s, so 1.6 MiB/s or 0) and time left.
+   */
+  function throttled(onSecond: (m: QueueModel, t: number) => void) {
+    const m = new QueueModel();
+    m.apply(batch({ added: [summary(1, { size: 64 * MiB, chunk_size: 8 * MiB, total_chunks: 8 })], files: [{ id: 1, state: { state: 'uploading' } }] }), 0);
+    const acks: number[] = [];
+    let acked = 0;
+    for (let t = 250; t <= 60_000 && acked < 64 * MiB; t += 250) {
+      const sentTotal = (t / 1000) * MiB;
+      const chunk = Math.floor(sentTotal / (8 * MiB)) + 1;
+      const b = batch();
+      if (sentTotal - acked >= 8 * MiB) {
+        acked += 8 * MiB;
+        acks.push(t);
+        b.chunks = [{ id: 1, chunk: chunk - 1, state: { state: 'done' }, acked_bytes: acked }];
+      }
+      b.in_flight = [{ id: 1, chunk, sent_bytes: sentTotal - acked, chunk_bytes: 8 * MiB }];
+      if (t % 1000 === 0) {
+        const engineSpeed = (acks.filter((a) => a > t - 5000).length * 8 * MiB) / 5;
+        b.progress = [{ id: 1, acked_bytes: acked, total_bytes: 64 * MiB, bytes_per_sec: engineSpeed, eta_secs: engineSpeed > 0 ? Math.ceil((64 * MiB - acked) / engineSpeed) : null }];
+      }
+      m.apply(b, t);
+      if (t % 1000 === 0) onSecond(m, t);
+    }
+  }
+
+  it('at a speed limit with large chunks, the time left goes down steadily', () => {
+    const etas: number[] = [];
+    throttled((m, t) => {
+      if (t >= 3000 && t <= 56_000) etas.push(m.get(1)?.eta ?? -1);
+    });
+    expect(etas.every((e) => e > 0)).toBe(true);
+    for (let i = 1; i < etas.length; i++) {
+      const step = etas[i - 1] - etas[i];
+      expect(step, `${etas[i - 1]} s then ${etas[i]} s`).toBeGreaterThanOrEqual(-1);
+      expect(step, `${etas[i - 1]} s then ${etas[i]} s`).toBeLessThanOrEqual(3);
+    }
+  });
+
+  it('the totals say what the one file uploading says', () => {
+    throttled((m, t) => {
+      if (t < 1000) return;
+      const row = m.get(1);
+      const totals = m.liveTotals();
+      expect(totals.bytes_per_sec, `at ${t} ms`).toBe(row?.speed);
+      expect(totals.eta_secs, `at ${t} ms`).toBe(row?.eta);
+    });
+  });
+
+  it('the totals speed is the sum of the rows’, and their time left counts the files still waiting', () => {
+    const m = new QueueModel();
+    m.apply(batch({ added: [summary(1), summary(2), summary(3)], files: [{ id: 1, state: { state: 'uploading' } }, { id: 2, state: { state: 'uploading' } }] }), 0);
+    m.apply(batch({ progress: [{ ...progress(1, 2_000_000), bytes_per_sec: 1_000_000 }, { ...progress(2, 0), bytes_per_sec: 500_000 }] }), 100);
+    expect(m.get(1)?.speed).toBe(1_000_000);
+    expect(m.get(1)?.eta).toBe(8);
+    expect(m.get(2)?.eta).toBe(20);
+    const t = m.liveTotals();
+    expect(t.bytes_per_sec).toBe(1_500_000);
+    // 8 + 10 + 10 MB left (the third waits its turn) at 1.5 MB/s.
+    expect(t.eta_secs).toBe(Math.ceil(28_000_000 / 1_500_000));
+    // A paused file's speed leaves the totals at once.
+    m.apply(batch({ files: [{ id: 2, state: { state: 'paused' } }] }), 200);
+    expect(m.liveTotals().bytes_per_sec).toBe(1_000_000);
   });
 });

@@ -1,6 +1,8 @@
 // The UI's copy of the queue, built only from the shell's snapshots and event batches (the
-// UI never decides anything about an upload). Rows are replaced, never mutated, so Svelte
-// sees which ones changed; acknowledged bytes only grow, except when the engine re-plans.
+// UI never decides anything about an upload). Rows and the order are replaced, never
+// mutated, so Svelte sees which ones changed (a derived value that returns the same array
+// is "unchanged", and the list would go on drawing the old count); acknowledged bytes only
+// grow, except when the engine re-plans.
 
 import type { ChunkState } from '../generated/ChunkState';
 import type { ChunkView } from '../generated/ChunkView';
@@ -11,6 +13,7 @@ import type { QueueTotals } from '../generated/QueueTotals';
 import type { UploadSummary } from '../generated/UploadSummary';
 import { clampDone, splitRelative } from './format';
 import { applyOrder } from './reorder';
+import { secondsLeft, SpeedMeter } from './speed';
 
 export interface Row {
   id: number;
@@ -25,7 +28,11 @@ export interface Row {
   state: FileState;
   /** Bytes the server acknowledged; never decreases within one plan. */
   acked: number;
+  /** Bytes handed to the connection but not acknowledged yet. */
+  inFlight: number;
+  /** Bytes per second while it uploads (lib/speed.ts), 0 otherwise. */
   speed: number;
+  /** Seconds left at `speed`; null while nothing moves. */
   eta: number | null;
   /** Why the engine cut the file anew, when it did. */
   replanReason: string | null;
@@ -60,6 +67,11 @@ export function inTab(state: FileState, tab: Tab): boolean {
   }
 }
 
+/** A file whose bytes are moving (or about to), so it has a speed. */
+export function isMoving(state: FileState): boolean {
+  return state.state === 'uploading' || state.state === 'testing';
+}
+
 export function isFinished(state: FileState): boolean {
   return state.state === 'done' || state.state === 'failed' || state.state === 'cancelled';
 }
@@ -77,8 +89,9 @@ function rowFrom(u: UploadSummary): Row {
     totalChunks: u.total_chunks,
     state: u.state,
     acked: clampDone(u.acked_bytes, u.size),
-    speed: u.bytes_per_sec,
-    eta: u.eta_secs,
+    inFlight: 0,
+    speed: isMoving(u.state) ? u.bytes_per_sec : 0,
+    eta: isMoving(u.state) ? secondsLeft(u.size - clampDone(u.acked_bytes, u.size), u.bytes_per_sec) : null,
     replanReason: null,
   };
 }
@@ -100,21 +113,51 @@ export interface Applied {
 
 export class QueueModel {
   rows = new Map<number, Row>();
-  /** Ids in queue order (the order files were added, as the person rearranged it). */
-  order: number[] = [];
+  /** Ids in queue order (the order files were added, as the person rearranged it). Replaced
+   * on every change, never pushed to. */
+  order: readonly number[] = [];
   totals: QueueTotals = EMPTY_TOTALS;
   chunkMap: ChunkMapData | null = null;
+  /** Speed meters of the files uploading, fed with every batch. */
+  private meters = new Map<number, SpeedMeter>();
+  /** Bytes in flight per chunk of each file, as the latest batches said. */
+  private flying = new Map<number, Map<number, number>>();
+  /** Files added by batches while a snapshot is being read (`startRead`), or null. */
+  private addedDuringRead: UploadSummary[] | null = null;
 
-  load(snapshot: QueueSnapshot): void {
-    this.rows = new Map();
-    this.order = [];
-    for (const u of snapshot.uploads) this.add(u);
-    this.totals = snapshot.totals;
+  /**
+   * A snapshot is being asked for. Batches keep coming meanwhile, and one may add a file the
+   * snapshot (taken before it) does not hold: `load` keeps those, or the file would vanish
+   * from the list until the next restart.
+   */
+  startRead(): void {
+    this.addedDuringRead = [];
   }
 
-  private add(u: UploadSummary): void {
-    if (!this.rows.has(u.id)) this.order.push(u.id);
-    this.rows.set(u.id, rowFrom(u));
+  /** The snapshot could not be read: nothing to keep for it. */
+  cancelRead(): void {
+    this.addedDuringRead = null;
+  }
+
+  load(snapshot: QueueSnapshot): void {
+    const before = this.rows;
+    this.rows = new Map();
+    this.meters = new Map();
+    this.flying = new Map();
+    const order: number[] = [];
+    for (const u of snapshot.uploads) {
+      if (!this.rows.has(u.id)) order.push(u.id);
+      this.rows.set(u.id, rowFrom(u));
+    }
+    for (const u of this.addedDuringRead ?? []) {
+      if (this.rows.has(u.id)) continue;
+      order.push(u.id);
+      // As the batches since have made it (its state, its bytes), not as it was added.
+      this.rows.set(u.id, before.get(u.id) ?? rowFrom(u));
+    }
+    this.addedDuringRead = null;
+    this.order = order;
+    this.totals = snapshot.totals;
   }
 
   get(id: number): Row | undefined {
@@ -128,21 +171,32 @@ export class QueueModel {
     return true;
   }
 
-  apply(batch: EventBatch): Applied {
+  /** Applies one batch; `now` (ms) times the speed meters. */
+  apply(batch: EventBatch, now: number = performance.now()): Applied {
     const out: Applied = { rows: false, chunks: false, resync: batch.resync };
+    /** Files whose moved bytes may have changed in this batch. */
+    const touched = new Set<number>();
+    const added: number[] = [];
+    this.addedDuringRead?.push(...batch.added);
     for (const u of batch.added) {
       // A batch may repeat what a snapshot already showed: the snapshot is newer.
       if (!this.rows.has(u.id)) {
-        this.add(u);
-        out.rows = true;
+        this.rows.set(u.id, rowFrom(u));
+        added.push(u.id);
       }
     }
+    if (added.length > 0) {
+      this.order = [...this.order, ...added];
+      out.rows = true;
+    }
     for (const p of batch.replanned) {
+      this.stopMeter(p.id);
       out.rows =
         this.update(p.id, () => ({
           chunkSize: p.chunk_size,
           totalChunks: p.total_chunks,
           acked: 0,
+          inFlight: 0,
           replanReason: p.reason,
         })) || out.rows;
       if (this.chunkMap?.id === p.id) {
@@ -151,11 +205,26 @@ export class QueueModel {
       }
     }
     for (const f of batch.files) {
+      // A file that stops moving starts its speed afresh when it moves again.
+      if (!isMoving(f.state)) this.stopMeter(f.id);
+      else touched.add(f.id);
       out.rows =
         this.update(f.id, (r) =>
           // Done is final in the engine; an older batch must not bring a file back to life.
-          r.state.state === 'done' ? {} : { state: f.state, ...(isFinished(f.state) ? { speed: 0 } : {}) },
+          r.state.state === 'done' ? {} : { state: f.state, ...(isMoving(f.state) ? {} : { speed: 0, eta: null, inFlight: 0 }) },
         ) || out.rows;
+    }
+    // The coalescer sends a chunk's bytes in flight after its latest state: a new state
+    // (done, retrying, sending again) ends the old fill.
+    for (const c of batch.chunks) {
+      this.flying.get(c.id)?.delete(c.chunk);
+      touched.add(c.id);
+    }
+    for (const f of batch.in_flight) {
+      let chunks = this.flying.get(f.id);
+      if (!chunks) this.flying.set(f.id, (chunks = new Map()));
+      chunks.set(f.chunk, f.sent_bytes);
+      touched.add(f.id);
     }
     if (this.chunkMap) {
       const map = this.chunkMap;
@@ -184,20 +253,21 @@ export class QueueModel {
       out.rows = this.update(c.id, (r) => ({ acked: grow(r, c.acked_bytes) })) || out.rows;
     }
     for (const p of batch.progress) {
+      if (this.rows.has(p.id)) this.meter(p.id).engine(p.bytes_per_sec);
+      touched.add(p.id);
       out.rows =
         this.update(p.id, (r) => {
           const size = p.total_bytes;
-          return {
-            size,
-            acked: clampDone(Math.max(r.acked, p.acked_bytes), size),
-            speed: isFinished(r.state) ? 0 : p.bytes_per_sec,
-            eta: p.eta_secs,
-          };
+          return { size, acked: clampDone(Math.max(r.acked, p.acked_bytes), size) };
         }) || out.rows;
     }
+    for (const id of touched) out.rows = this.measure(id, now) || out.rows;
     if (batch.removed.length > 0) {
       const gone = new Set(batch.removed);
-      for (const id of gone) this.rows.delete(id);
+      for (const id of gone) {
+        this.rows.delete(id);
+        this.stopMeter(id);
+      }
       this.order = this.order.filter((id) => !gone.has(id));
       if (this.chunkMap && gone.has(this.chunkMap.id)) this.chunkMap = null;
       out.rows = true;
@@ -213,11 +283,39 @@ export class QueueModel {
     return out;
   }
 
+  private meter(id: number): SpeedMeter {
+    let m = this.meters.get(id);
+    if (!m) this.meters.set(id, (m = new SpeedMeter()));
+    return m;
+  }
+
+  private stopMeter(id: number): void {
+    this.meters.delete(id);
+    this.flying.delete(id);
+  }
+
+  /** Feeds a moving file's meter with the bytes it moved so far; its speed and time left follow. */
+  private measure(id: number, now: number): boolean {
+    const r = this.rows.get(id);
+    if (!r || !isMoving(r.state)) return false;
+    let inFlight = 0;
+    for (const sent of this.flying.get(id)?.values() ?? []) inFlight += sent;
+    const meter = this.meter(id);
+    meter.moved(now, r.acked + inFlight);
+    const speed = Math.round(meter.speed(now));
+    // The time left is for the bytes not handed over yet: counting a chunk in flight as
+    // not sent would hold the figure still for a whole chunk, then drop it all at once.
+    const eta = secondsLeft(unsent(r.size, r.acked, inFlight), speed);
+    if (speed === r.speed && eta === r.eta && inFlight === r.inFlight) return false;
+    this.rows.set(id, { ...r, speed, eta, inFlight });
+    return true;
+  }
+
   setChunks(id: number, chunks: ChunkView[]): void {
     this.chunkMap = { id, chunks, sent: new Map() };
   }
 
-  ids(tab: Tab): number[] {
+  ids(tab: Tab): readonly number[] {
     if (tab === 'all') return this.order;
     return this.order.filter((id) => {
       const r = this.rows.get(id);
@@ -226,22 +324,23 @@ export class QueueModel {
   }
 
   /**
-   * Totals for the toolbar: files and bytes from the rows (so they agree with the rows at
-   * every moment), speed and time left from the engine's last totals (sent once a second).
+   * Totals for the toolbar, all from the rows, so they agree with the rows at every moment:
+   * the speed is the sum of the rows' speeds, the time left is every unfinished byte at that
+   * speed (files still waiting included).
    */
   liveTotals(): QueueTotals {
-    const t = { ...this.totals, files: 0, files_done: 0, files_failed: 0, bytes_total: 0, bytes_acked: 0 };
+    const t = { ...this.totals, files: 0, files_done: 0, files_failed: 0, bytes_total: 0, bytes_acked: 0, bytes_per_sec: 0 };
+    let remaining = 0;
     for (const r of this.rows.values()) {
       t.files++;
       if (r.state.state === 'done') t.files_done++;
       if (r.state.state === 'failed') t.files_failed++;
       t.bytes_total += r.size;
       t.bytes_acked += r.acked;
+      if (isMoving(r.state)) t.bytes_per_sec += r.speed;
+      if (!isFinished(r.state)) remaining += unsent(r.size, r.acked, r.inFlight);
     }
-    if (t.files_done + t.files_failed === t.files) {
-      t.bytes_per_sec = 0;
-      t.eta_secs = null;
-    }
+    t.eta_secs = t.bytes_per_sec > 0 ? secondsLeft(remaining, t.bytes_per_sec) : null;
     return t;
   }
 
@@ -254,6 +353,10 @@ export class QueueModel {
     }
     return c;
   }
+}
+
+function unsent(size: number, acked: number, inFlight: number): number {
+  return Math.max(0, size - acked - inFlight);
 }
 
 function grow(r: Row, acked: number): number {

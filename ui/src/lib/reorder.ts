@@ -6,7 +6,7 @@
  * `current` sorted as in `order`; ids the order does not know (added after it was taken)
  * keep their relative place at the end.
  */
-export function applyOrder(current: number[], order: number[]): number[] {
+export function applyOrder(current: readonly number[], order: number[]): number[] {
   const rank = new Map(order.map((id, i) => [id, i]));
   return current
     .map((id, i) => ({ id, key: rank.get(id) ?? order.length + i }))
@@ -24,7 +24,7 @@ export interface MoveRequest {
  * The move that puts row `id` into gap `slot` of `ids` (0 = above the first row, ids.length =
  * below the last); `null` when it would not move.
  */
-export function moveRequest(ids: number[], id: number, slot: number): MoveRequest | null {
+export function moveRequest(ids: readonly number[], id: number, slot: number): MoveRequest | null {
   const at = ids.indexOf(id);
   if (at < 0) return null;
   const gap = Math.max(0, Math.min(ids.length, slot));
@@ -33,7 +33,7 @@ export function moveRequest(ids: number[], id: number, slot: number): MoveReques
 }
 
 /** Alt+↑ / Alt+↓: one row up or down. */
-export function stepRequest(ids: number[], id: number, step: -1 | 1): MoveRequest | null {
+export function stepRequest(ids: readonly number[], id: number, step: -1 | 1): MoveRequest | null {
   const at = ids.indexOf(id);
   if (at < 0) return null;
   return moveRequest(ids, id, step < 0 ? at - 1 : at + 2);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { TwakeAccountInfo } from '../generated/TwakeAccountInfo';
-import { afterSignIn, childPath, crumbs, needsSignIn, normalFolder, parentPath, prefillFor, shownFolder } from './twake';
+import { afterSignIn, childPath, crumbs, needsSignIn, normalFolder, parentPath, prefillFor, driveWords } from './twake';
 
 const alice: TwakeAccountInfo = {
   name: 'alice@example.com@drive.example.com',
@@ -26,8 +26,8 @@ describe('twake sign-in flow', () => {
     expect(childPath('/Reports', '2026')).toBe('/Reports/2026');
     expect(parentPath('/Reports/2026')).toBe('/Reports');
     expect(parentPath('/Reports')).toBe('');
-    expect(shownFolder('')).toBe('/Drive');
-    expect(shownFolder('/Reports')).toBe('/Drive/Reports');
+    expect(driveWords('')).toBe('My Drive');
+    expect(driveWords('/Reports/2026')).toBe('My Drive › Reports › 2026');
   });
 
   test('breadcrumbs start at My Drive', () => {

@@ -3,6 +3,7 @@
 
 import type { TargetInfo } from '../generated/TargetInfo';
 import type { TwakeAccountInfo } from '../generated/TwakeAccountInfo';
+import type { UserError } from '../generated/UserError';
 
 /** What the sign-in dialog starts with: empty, or the account to sign in again. */
 export interface SignInPrefill {
@@ -14,6 +15,18 @@ export type TwakeStep =
   | { step: 'sign_in' }
   | { step: 'company'; account: TwakeAccountInfo }
   | { step: 'folder'; account: TwakeAccountInfo };
+
+export type SignInField = 'server' | 'email' | 'password';
+
+/**
+ * The sign-in field a refusal is about, for the keyboard to go back to: the credentials
+ * when the server refused them, else the address (unreachable, not Twake Drive, malformed).
+ * The shell's UserError has no field yet (SHELL-TODO.md), so this reads the one refusal it
+ * words as a refusal of the credentials.
+ */
+export function fieldToCorrect(e: UserError): SignInField {
+  return /refused this email and password/.test(e.message) ? 'password' : 'server';
+}
 
 /** After a sign-in: the company choice when there are several, else the folder chooser. */
 export function afterSignIn(account: TwakeAccountInfo): TwakeStep {
@@ -38,9 +51,11 @@ export function parentPath(path: string): string {
   return p.slice(0, p.lastIndexOf('/'));
 }
 
-/** "/Drive/Reports", as the target menu names folders. */
-export function shownFolder(path: string): string {
-  return `/Drive${normalFolder(path)}`;
+/** "My Drive › Reports": a Drive folder as the window names it everywhere. */
+export function driveWords(path: string): string {
+  return crumbs(path)
+    .map((c) => c.name)
+    .join(' › ');
 }
 
 /** The breadcrumb trail of a folder, from My Drive down. */

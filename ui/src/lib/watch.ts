@@ -6,6 +6,7 @@ import type { FolderState } from '../generated/FolderState';
 import type { WatchBatch } from '../generated/WatchBatch';
 import type { WatchedFolder } from '../generated/WatchedFolder';
 import type { WatchOverview } from '../generated/WatchOverview';
+import { count } from './words';
 
 /** Folders by path, in the order they are shown (by path, so they do not jump around). */
 export class WatchModel {
@@ -34,8 +35,6 @@ export class WatchModel {
   }
 }
 
-const count = (n: number, one: string, many = `${one}s`) =>
-  `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
 /** A folder's state in words: "Scanning: 120 of 5,000 files", "3 files pending", … */
 export function stateWords(s: FolderState): string {

@@ -100,7 +100,7 @@ describe('chunk map', () => {
     const box = await page.getByTestId('chunk-map').boundingBox();
     const [cell, gap] = await page.getByTestId('chunk-map').evaluate((c) => ['cell', 'gap'].map((k) => Number(c.dataset[k])));
     await page.mouse.move(box.x + cell + gap + cell / 2, box.y + cell / 2);
-    await page.getByTestId('chunk-info').filter({ hasText: 'sending, 900 KB on the way' }).waitFor();
+    await page.getByTestId('chunk-info').filter({ hasText: 'sending, 879 KiB on the way' }).waitFor();
     assert.equal(await page.locator('[role="row"] [role="progressbar"]').getAttribute('aria-valuenow'), '0');
     // Acknowledged: the whole cell turns done.
     await page.evaluate((id) => window.fake.push({ chunks: [{ id, chunk: 2, state: { state: 'done' }, acked_bytes: 1_000_000 }] }), id);
@@ -123,7 +123,7 @@ describe('chunk map', () => {
     const info = page.getByTestId('chunk-info');
     await info.filter({ hasText: 'Chunk 2 of 5' }).waitFor();
     const text = await info.textContent();
-    assert.match(text, /bytes 1,000,000–1,999,999 \(1\.0 MB\)/);
+    assert.match(text, /bytes 1,000,000–1,999,999 \(977 KiB\)/);
     assert.match(text, /last answer: answered 503: busy/);
     // Keyboard: focus the map, End goes to the last chunk.
     await page.mouse.move(0, 0);
@@ -205,11 +205,102 @@ describe('errors and drops', () => {
     await dialog.getByRole('button', { name: 'Save' }).click();
     const err = page.getByTestId('settings-error');
     await err.waitFor();
-    assert.match(await err.textContent(), /Choose between 1 and 16 parallel chunks/);
+    assert.match(await err.textContent(), /Chunks sent at once must be a whole number from 1 to 16/);
+    assert.equal(await dialog.getByLabel('Chunks sent at once').getAttribute('aria-invalid'), 'true');
     await dialog.getByLabel('Chunks sent at once').fill('4');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });
     assert.equal(await page.evaluate(() => window.fake.settings.parallel_chunks), 4);
+    await context.close();
+  });
+
+  test('an empty or negative speed limit is refused in the form, by its label and range, never with raw text', async () => {
+    const { page, context } = await open();
+    await page.getByTestId('settings').click();
+    const dialog = page.getByTestId('settings-dialog');
+    await dialog.waitFor();
+    const speed = dialog.getByLabel('Speed limit (KiB/s, 0 for none)');
+    const err = page.getByTestId('settings-error');
+    for (const typed of ['', '-5']) {
+      await speed.fill(typed);
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      await err.waitFor();
+      const text = await err.textContent();
+      assert.match(text, /Speed limit must be a whole number 0 or more/);
+      assert.match(text, /0 for no limit/);
+      assert.doesNotMatch(text, /invalid args|save_settings|u64|restart/i);
+      // The field to correct has the keyboard, and says it is wrong.
+      assert.equal(await speed.getAttribute('aria-invalid'), 'true');
+      assert.ok(await speed.evaluate((el) => el === document.activeElement), 'focus is on the speed limit');
+    }
+    assert.equal(await page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'save_settings').length), 0, 'nothing was sent');
+    await speed.fill('500');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    // 500 KiB/s, kept by the shell in KB/s (1 KB = 1000 bytes).
+    assert.equal(await page.evaluate(() => window.fake.settings.bandwidth_limit_kbps), 512);
+    await context.close();
+  });
+
+  test('an error the shell did not write for people is shown in plain words', async () => {
+    const { page, context } = await open();
+    await page.evaluate(() => {
+      window.fake.add(['a.bin']);
+      window.fake.failures.set('pause_all', 'invalid args `ids` for command `pause_all`: missing field');
+      window.fake.failures.set('pause', 'command pause not found');
+    });
+    await page.getByTestId('pause-all').click();
+    const banner = page.getByTestId('banner-error');
+    await banner.waitFor();
+    const text = await banner.textContent();
+    assert.match(text, /Could not pause: Twake Uploader could not do this/);
+    assert.doesNotMatch(text, /invalid args|pause_all|missing field|restart/i);
+    await page.getByRole('button', { name: 'Pause a.bin' }).click();
+    const rowError = page.locator('[role="row"] [role="alert"]');
+    await rowError.waitFor();
+    assert.doesNotMatch(await rowError.textContent(), /not found|command|restart/i);
+    await context.close();
+  });
+
+  test('every dialog opens with the keyboard on its first field and keeps Tab inside', async () => {
+    const { page, context } = await open();
+    const inside = (testid) => page.evaluate((t) => !!document.activeElement?.closest(`[data-testid="${t}"]`), testid);
+    await page.getByTestId('settings').click();
+    await page.getByTestId('settings-dialog').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'SELECT', 'the chunk size, the first field');
+    for (let i = 0; i < 30; i++) {
+      await page.keyboard.press(i % 3 === 2 ? 'Shift+Tab' : 'Tab');
+      assert.ok(await inside('settings-dialog'), `key ${i + 1} stays in Settings`);
+    }
+    await page.keyboard.press('Escape');
+    await page.getByTestId('settings-dialog').waitFor({ state: 'detached' });
+    await page.getByTestId('target').selectOption({ label: 'Add a Resumable.js server…' });
+    await page.getByTestId('add-target-dialog').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.closest('label')?.textContent.trim()), 'Upload address');
+    for (let i = 0; i < 8; i++) {
+      await page.keyboard.press('Tab');
+      assert.ok(await inside('add-target-dialog'), `Tab ${i + 1} stays in the dialog`);
+    }
+    await context.close();
+  });
+
+  test('a Resumable.js server address is taken as typed: https when it has no scheme, errors in words', async () => {
+    const { page, context } = await open();
+    await page.getByTestId('target').selectOption({ label: 'Add a Resumable.js server…' });
+    const dialog = page.getByTestId('add-target-dialog');
+    await dialog.waitFor();
+    await dialog.getByLabel('Upload address').fill('uploads example com');
+    await dialog.getByRole('button', { name: 'Add and use it' }).click();
+    await dialog.getByRole('alert').waitFor();
+    assert.match(await dialog.getByRole('alert').textContent(), /'uploads example com' is not a server address.*like https:\/\/example\.com\/upload/);
+    assert.equal(await dialog.getByLabel('Upload address').getAttribute('aria-invalid'), 'true');
+    assert.ok(await dialog.getByLabel('Upload address').evaluate((el) => el === document.activeElement), 'the address has the keyboard');
+    await dialog.getByLabel('Upload address').fill('uploads.example.com/upload');
+    await dialog.getByRole('button', { name: 'Add and use it' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const added = await page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'add_resumable_target').map((c) => c.args.url));
+    assert.deepEqual(added, ['https://uploads.example.com/upload']);
+    assert.equal(await page.getByTestId('target').inputValue(), 'resumable:https://uploads.example.com/upload');
     await context.close();
   });
 

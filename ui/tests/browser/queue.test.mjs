@@ -18,11 +18,72 @@ describe('queue', () => {
     const names = await page.locator('[role="row"] .title').allTextContents();
     assert.deepEqual(names, ['report.pdf', 'holiday.mov', 'notes.txt']);
     const sub = await page.locator('[role="row"] .sub').first().textContent();
-    assert.match(sub, /24 MB · to Local test server/);
-    assert.match(await page.getByTestId('totals').textContent(), /0 of 3 files · 0 B of 72 MB/);
+    assert.match(sub, /23 MiB · to Local test server/);
+    assert.match(await page.getByTestId('totals').textContent(), /0 of 3 files · 0 B of 69 MiB/);
     assert.equal(await page.getByRole('tab', { name: /All/ }).textContent(), 'All 3');
     assert.deepEqual(problems, []);
     assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
+    await context.close();
+  });
+
+  test('files handed over in several batches to a non-empty queue are all drawn, and every count agrees', async () => {
+    const { page, context, problems } = await fresh();
+    const drawn = () => page.locator('[role="row"]').count();
+    const agree = async (n, active) => {
+      await page.getByRole('tab', { name: `All ${n}` }).waitFor();
+      await page.waitForFunction((n) => document.querySelectorAll('[role="row"]').length === n, n);
+      assert.equal(await drawn(), n, 'rows drawn');
+      assert.equal(await page.getByTestId('queue').getAttribute('aria-label'), `Upload queue, ${n} ${n === 1 ? 'file' : 'files'}`);
+      assert.equal(await page.getByTestId('queue').getAttribute('aria-rowcount'), String(n));
+      assert.match(await page.getByTestId('totals').textContent(), new RegExp(`^\\d+ of ${n} files? ·`));
+      assert.equal(await page.getByRole('tab', { name: /^Active/ }).textContent(), `Active ${active}`);
+    };
+    // Three launches, as a file manager hands files over: 2, then 3, then 2.
+    await page.evaluate(() => window.fake.handOver(['a.bin', 'b.bin']));
+    await agree(2, 2);
+    await page.evaluate(() => window.fake.handOver(['c.bin', 'd.bin', 'e.bin']));
+    await agree(5, 5);
+    await page.evaluate(async () => {
+      await window.fake.setState(1, { state: 'done' });
+      await window.fake.handOver(['f.bin', 'g.bin']);
+    });
+    await agree(7, 6);
+    assert.deepEqual(await page.locator('[role="row"] .title').allTextContents(), ['a.bin', 'b.bin', 'c.bin', 'd.bin', 'e.bin', 'f.bin', 'g.bin']);
+    // Other tabs and the other ways in (picker, a drop of plain files) draw every file too.
+    await page.getByRole('tab', { name: 'Active 6' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[role="row"]').length === 6);
+    await page.getByTestId('add-files').click();
+    await page.getByRole('tab', { name: 'Active 9' }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('[role="row"]').length === 9);
+    assert.equal(await page.getByTestId('queue').getAttribute('aria-label'), 'Upload queue, 9 files');
+    await page.getByRole('tab', { name: 'All 10' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[role="row"]').length === 10);
+    assert.match(await page.getByTestId('totals').textContent(), /^1 of 10 files ·/);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  test('files added while the window re-reads the queue are not lost when the older snapshot lands', async () => {
+    const { page, context } = await fresh();
+    await page.evaluate(async () => {
+      window.fake.add(['a.bin', 'b.bin']);
+      let open;
+      window.fake.snapshotGate = new Promise((r) => (open = r));
+      window.openSnapshot = open;
+      // The shell fell behind: the window asks for a snapshot, which is taken at once…
+      await window.fake.push({ resync: true });
+    });
+    await page.waitForFunction(() => window.fake.calls.filter((c) => c.cmd === 'snapshot').length === 2);
+    // …then a second launch hands a file over before the snapshot's answer arrives.
+    await page.evaluate(async () => {
+      await window.fake.handOver(['late.bin']);
+      window.fake.snapshotGate = null;
+      window.openSnapshot();
+    });
+    await page.getByRole('tab', { name: 'All 3' }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('[role="row"]').length === 3);
+    assert.deepEqual(await page.locator('[role="row"] .title').allTextContents(), ['a.bin', 'b.bin', 'late.bin']);
+    assert.match(await page.getByTestId('totals').textContent(), /^0 of 3 files/);
     await context.close();
   });
 
@@ -33,18 +94,56 @@ describe('queue', () => {
       window.fake.setState(u.id, { state: 'uploading' });
       window.fake.setProgress(u.id, 7_000_000, 500_000, 120);
     });
-    await page.getByText('7.0 MB of 24 MB (500 KB/s) · 2 min left').waitFor();
+    // The time left follows the speed shown: 17 MB at 500 KB/s.
+    await page.getByTestId('detail').filter({ hasText: '6.7 MiB of 23 MiB (488 KiB/s) · 34 s left' }).waitFor();
+    assert.match(await page.getByTestId('totals').textContent(), /6\.7 MiB of 23 MiB \(488 KiB\/s\) · 34 s left$/);
     assert.equal(await rowState(page, 'movie.mkv'), 'Uploading');
     await page.getByRole('button', { name: 'Pause movie.mkv' }).click();
     await page.getByRole('button', { name: 'Resume movie.mkv' }).waitFor();
     assert.equal(await rowState(page, 'movie.mkv'), 'Paused');
     // Paused: no speed or time left, and the bytes stay where they were.
-    assert.equal(await page.getByTestId('detail').first().textContent(), '7.0 MB of 24 MB');
+    assert.equal(await page.getByTestId('detail').first().textContent(), '6.7 MiB of 23 MiB');
     await page.getByRole('button', { name: 'Resume movie.mkv' }).click();
     await page.getByRole('button', { name: 'Pause movie.mkv' }).waitFor();
     assert.equal(await rowState(page, 'movie.mkv'), 'Waiting');
     const calls = await page.evaluate(() => window.fake.calls.map((c) => `${c.cmd}:${c.args?.id ?? ''}`));
     assert.ok(calls.includes('pause:1') && calls.includes('resume:1'), calls.join(' '));
+    await context.close();
+  });
+
+  test('an empty file is not shown full before it is done, and reads Uploaded · 0 B after', async () => {
+    const { page, context } = await fresh();
+    const id = await page.evaluate(() => window.fake.add(['empty.txt'], 0)[0].id);
+    const row = page.locator('[role="row"]:has(.title:text-is("empty.txt"))');
+    await row.waitFor();
+    const seen = async () => ({
+      state: await row.getByTestId('state').textContent(),
+      pct: await row.locator('.pct').textContent(),
+      bar: await row.getByRole('progressbar').getAttribute('aria-valuenow'),
+      detail: await row.getByTestId('detail').textContent(),
+    });
+    assert.deepEqual(await seen(), { state: 'Waiting', pct: '0 %', bar: '0', detail: 'Empty file (0 B)' });
+    await page.evaluate((id) => window.fake.setState(id, { state: 'uploading' }), id);
+    await row.getByTestId('state').filter({ hasText: 'Uploading' }).waitFor();
+    assert.doesNotMatch(await row.getByTestId('detail').textContent(), /0 B of 0 B/);
+    await page.evaluate((id) => window.fake.setState(id, { state: 'done' }), id);
+    await row.getByTestId('state').filter({ hasText: 'Uploaded' }).waitFor();
+    assert.deepEqual(await seen(), { state: 'Uploaded', pct: '100 %', bar: '100', detail: '0 B uploaded' });
+    await context.close();
+  });
+
+  test('a row and the totals show one speed and one time left', async () => {
+    const { page, context } = await fresh();
+    await page.evaluate(async () => {
+      const [a] = window.fake.add(['only.iso'], 100 * 1024 * 1024);
+      await window.fake.setState(a.id, { state: 'uploading' });
+      // The engine's own totals disagree (another window of time): the window does not use them.
+      await window.fake.push({ progress: [{ id: a.id, acked_bytes: 20 * 1024 * 1024, total_bytes: 100 * 1024 * 1024, bytes_per_sec: 4 * 1024 * 1024, eta_secs: 4 }], totals: { ...window.fake.totals(), bytes_per_sec: 2 * 1024 * 1024, eta_secs: 8 } });
+    });
+    await page.getByTestId('detail').filter({ hasText: '4.0 MiB/s' }).waitFor();
+    const row = await page.getByTestId('detail').textContent();
+    assert.equal(row, '20 MiB of 100 MiB (4.0 MiB/s) · 20 s left');
+    assert.match(await page.getByTestId('totals').textContent(), /· 20 MiB of 100 MiB \(4\.0 MiB\/s\) · 20 s left$/);
     await context.close();
   });
 
@@ -56,8 +155,8 @@ describe('queue', () => {
       await window.fake.setProgress(u.id, 12_000_000, 1_000_000, 12);
       await window.fake.setProgress(u.id, 3_000_000, 1_000_000, 21);
     });
-    await page.getByTestId('detail').filter({ hasText: 'of 24 MB' }).waitFor();
-    assert.match(await page.getByTestId('detail').first().textContent(), /^12 MB of 24 MB/);
+    await page.getByTestId('detail').filter({ hasText: 'of 23 MiB' }).waitFor();
+    assert.match(await page.getByTestId('detail').first().textContent(), /^11 MiB of 23 MiB/);
     assert.equal(await page.locator('[role="row"] [role="progressbar"]').getAttribute('aria-valuenow'), '50');
     await context.close();
   });

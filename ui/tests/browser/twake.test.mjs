@@ -41,7 +41,7 @@ describe('twake drive', () => {
     const signIn = await page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'twake_sign_in').at(-1).args);
     assert.equal(signIn.password, 'correct horse battery staple', 'the password goes to the shell once');
     assert.deepEqual(
-      await chooser.getByRole('list', { name: 'Folders in /Drive' }).getByRole('button').allTextContents(),
+      await chooser.getByRole('list', { name: 'Folders in My Drive' }).getByRole('button').allTextContents(),
       ['📁 Photos', '📁 Reports'],
     );
 
@@ -50,7 +50,7 @@ describe('twake drive', () => {
     await page.keyboard.press('Enter');
     await chooser.getByRole('button', { name: 'Open 2026' }).waitFor();
     assert.equal(await chooser.locator('[aria-current="location"]').textContent(), 'Reports');
-    await chooser.getByRole('button', { name: 'Upload to /Drive/Reports' }).click();
+    await chooser.getByRole('button', { name: 'Upload to My Drive › Reports' }).click();
 
     await page.getByTestId('twake-dialog').waitFor({ state: 'detached' });
     const target = page.getByTestId('target');
@@ -58,15 +58,26 @@ describe('twake drive', () => {
     assert.equal(await target.inputValue(), 'twake:alice@example.com@drive.example.com:/Reports');
     assert.equal(
       await target.locator('option:checked').textContent(),
-      'Twake Drive — alice@example.com — /Drive/Reports',
+      'Twake Drive — alice@example.com — My Drive › Reports',
     );
+    // The menu is wide enough for the whole name (measured in its own font).
+    const room = await target.evaluate((s) => {
+      const cs = getComputedStyle(s);
+      const ctx = document.createElement('canvas').getContext('2d');
+      ctx.font = `${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+      const text = ctx.measureText(s.options[s.selectedIndex].text).width;
+      return s.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - text;
+    });
+    assert.ok(room >= 16, `the target menu cuts its name (${room.toFixed(0)} px left for the arrow)`);
     const chosen = await page.evaluate(() => window.fake.calls.filter((c) => c.cmd.startsWith('twake_')).map((c) => c.cmd));
     assert.ok(!chosen.includes('twake_choose_company'), 'one company: no choice asked');
 
     // Files added now go there, and the queue names the target.
     await page.getByTestId('add-files').click();
     await page.locator('[role="row"]').first().waitFor();
-    assert.match(await page.locator('[role="row"] .sub').first().textContent(), /to Twake Drive — alice@example.com — \/Drive\/Reports/);
+    const sub = page.locator('[role="row"] .sub').first();
+    assert.match(await sub.textContent(), /· to My Drive › Reports$/);
+    assert.equal(await sub.locator('.to').getAttribute('title'), 'Twake Drive — alice@example.com — My Drive › Reports');
     assert.deepEqual(problems, []);
     assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
     await context.close();
@@ -86,6 +97,136 @@ describe('twake drive', () => {
     await context.close();
   });
 
+  test('the internal account id never shows, and a watched Drive folder reads from My Drive', async () => {
+    const { page, context } = await open();
+    await openSignIn(page);
+    await fill(page, { server: 'https://drive.example.com', email: 'alice@example.com', password: 'correct horse battery staple' });
+    await page.getByLabel('Password').press('Enter');
+    await page.getByTestId('choose-folder').click();
+    await page.getByTestId('twake-dialog').waitFor({ state: 'detached' });
+    await page.evaluate(() => window.fake.setFolder('/home/me/Scans', { target: 'Twake Drive /Reports (alice@example.com@drive.example.com)' }));
+    await page.getByRole('tab', { name: 'Watched folders' }).click();
+    const row = page.locator('[data-testid="watched"][data-path="/home/me/Scans"]');
+    await row.waitFor();
+    assert.match(await row.locator('.sub').textContent(), /^to My Drive › Reports ·/);
+    assert.equal(await row.locator('.to').getAttribute('title'), 'Twake Drive — alice@example.com — My Drive › Reports');
+    assert.match(await page.getByTestId('watch-panel').locator('.note').first().textContent(), /go to Twake Drive — alice@example.com — My Drive\./);
+    await page.getByTestId('settings').click();
+    await page.getByTestId('settings-dialog').waitFor();
+    const shown = await page.evaluate(() => document.body.innerText + [...document.querySelectorAll('[title], [aria-label]')].map((e) => `${e.title} ${e.getAttribute('aria-label')}`).join(' '));
+    assert.doesNotMatch(shown, /alice@example\.com@drive/, 'the account id shows somewhere');
+    assert.doesNotMatch(shown, /\/Drive\b/, 'the root has one name, My Drive');
+    await context.close();
+  });
+
+  test('the folder chooser tells an empty folder from one with only files, with room around its list', async () => {
+    const { page, context } = await open();
+    await openSignIn(page);
+    await fill(page, { server: 'https://drive.example.com', email: 'alice@example.com', password: 'correct horse battery staple' });
+    await page.getByLabel('Password').press('Enter');
+    const chooser = page.getByTestId('folder-chooser');
+    await chooser.getByRole('button', { name: 'Open Photos' }).waitFor();
+    const list = chooser.getByRole('list', { name: 'Folders in My Drive' });
+    const pad = await list.evaluate((el) => ['paddingTop', 'paddingLeft'].map((k) => parseFloat(getComputedStyle(el)[k])));
+    assert.ok(pad.every((p) => p >= 4), `the folder list has inner padding (${pad})`);
+    // The chooser's step has the same margins inside the dialog as the sign-in form.
+    const dialogBox = await page.getByTestId('twake-dialog').boundingBox();
+    for (const part of [list, chooser.getByTestId('choose-folder'), page.getByRole('heading', { name: 'Where should files go?' })]) {
+      const box = await part.boundingBox();
+      assert.ok(box.x - dialogBox.x >= 16 && dialogBox.x + dialogBox.width - (box.x + box.width) >= 16, `${await part.textContent()} keeps 16 px from the dialog's sides`);
+      assert.ok(box.y - dialogBox.y >= 16, 'and from its top');
+    }
+    await chooser.getByRole('button', { name: 'Open Photos' }).click();
+    await chooser.getByTestId('no-folders').waitFor();
+    assert.equal(await chooser.getByTestId('no-folders').textContent(), '3 files, no folders');
+    await chooser.getByRole('button', { name: 'My Drive', exact: true }).click();
+    await chooser.getByRole('button', { name: 'Open Reports' }).click();
+    await chooser.getByRole('button', { name: 'Open 2026' }).click();
+    await chooser.getByTestId('no-folders').filter({ hasText: 'No folders here' }).waitFor();
+    assert.equal(await chooser.getByTestId('no-folders').textContent(), 'No folders here');
+    await context.close();
+  });
+
+  test('the dialog keeps the keyboard: first field on open, the field to correct after a failure, the folders next', async () => {
+    const { page, context } = await open();
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.textContent?.trim());
+    const inDialog = () => page.evaluate(() => !!document.activeElement?.closest('[data-testid="twake-dialog"]'));
+    await openSignIn(page);
+    assert.equal(await focused(), 'twake-server', 'the first field has the keyboard');
+    // Tab and Shift+Tab go round inside the dialog.
+    for (let i = 0; i < 8; i++) {
+      await page.keyboard.press('Tab');
+      assert.ok(await inDialog(), `Tab ${i + 1} stays in the dialog`);
+    }
+    for (let i = 0; i < 8; i++) {
+      await page.keyboard.press('Shift+Tab');
+      assert.ok(await inDialog(), `Shift+Tab ${i + 1} stays in the dialog`);
+    }
+
+    // A wrong password, sent with the button: the password is cleared and has the keyboard.
+    await fill(page, { server: 'https://drive.example.com', email: 'alice@example.com', password: 'nope' });
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByTestId('twake-error').waitFor();
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'twake-password');
+    assert.equal(await page.getByLabel('Password').inputValue(), '', 'the password is cleared after a failure');
+    assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.getByLabel('Email').inputValue(), 'alice@example.com', 'the rest stays filled');
+
+    // An unreachable server: the address is the field to correct.
+    await page.getByLabel('Server address').fill('https://elsewhere.example.com');
+    await page.getByLabel('Password').fill('correct horse battery staple');
+    await page.getByLabel('Password').press('Enter');
+    await page.getByTestId('twake-error').filter({ hasText: 'Cannot reach' }).waitFor();
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'twake-server');
+    assert.equal(await page.getByLabel('Server address').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), null);
+
+    // Signed in: the keyboard moves on to the folder list.
+    await page.getByLabel('Server address').fill('https://drive.example.com');
+    await page.getByLabel('Password').fill('correct horse battery staple');
+    await page.getByLabel('Password').press('Enter');
+    await page.getByTestId('folder-chooser').getByRole('button', { name: 'Open Photos' }).waitFor();
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Open Photos');
+    // Escape closes the dialog, as Cancel does.
+    await page.keyboard.press('Escape');
+    await page.getByTestId('twake-dialog').waitFor({ state: 'detached' });
+    await context.close();
+  });
+
+  test('server addresses are taken as people type or paste them', async () => {
+    const { page, context } = await open();
+    const sentServer = () => page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'twake_sign_in').at(-1)?.args.server);
+    await openSignIn(page);
+    // Copied from the browser's address bar: the origin is used.
+    await fill(page, { server: 'https://drive.example.com/#/client/d1/v/folder', email: 'alice@example.com', password: 'nope' });
+    await page.getByLabel('Password').press('Enter');
+    await page.getByTestId('twake-error').waitFor();
+    assert.equal(await sentServer(), 'https://drive.example.com');
+    assert.equal(await page.getByLabel('Server address').inputValue(), 'https://drive.example.com', 'the field shows what was used');
+    // Without a scheme: tried as https.
+    await page.getByLabel('Server address').fill('drive.example.com');
+    await page.getByLabel('Password').fill('correct horse battery staple');
+    await page.getByLabel('Password').press('Enter');
+    await page.getByTestId('folder-chooser').waitFor();
+    assert.equal(await sentServer(), 'https://drive.example.com');
+    await context.close();
+  });
+
+  test('an address that cannot be one is told in words, without asking the shell', async () => {
+    const { page, context } = await open();
+    await openSignIn(page);
+    await fill(page, { server: 'drive example com', email: 'alice@example.com', password: 'x' });
+    await page.getByLabel('Password').press('Enter');
+    const error = page.getByTestId('twake-error');
+    await error.waitFor();
+    assert.match(await error.textContent(), /'drive example com' is not a server address/);
+    assert.doesNotMatch(await error.textContent(), /relative URL|without a base/);
+    assert.equal(await page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'twake_sign_in').length), 0);
+    assert.equal(await page.getByLabel('Password').inputValue(), 'x', 'a password that was not sent is kept');
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'twake-server');
+    await context.close();
+  });
+
   test('several companies ask which one before the folders', async () => {
     const { page, context } = await open();
     await page.evaluate(() => {
@@ -95,6 +236,8 @@ describe('twake drive', () => {
     await fill(page, { server: 'https://drive.example.com', email: 'alice@example.com', password: 'correct horse battery staple' });
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('radiogroup', { name: 'Company' }).waitFor();
+    // The keyboard moves on to the choice: the company already chosen.
+    await page.waitForFunction(() => document.activeElement?.closest('label')?.textContent.trim() === 'Acme');
     await page.getByLabel('Beta').check();
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByTestId('folder-chooser').waitFor();
@@ -124,6 +267,8 @@ describe('twake drive', () => {
     await page.getByRole('dialog', { name: 'Sign in to Twake Drive' }).waitFor();
     assert.equal(await page.getByLabel('Server address').inputValue(), 'https://drive.example.com');
     assert.equal(await page.getByLabel('Email').inputValue(), 'alice@example.com');
+    // Filled in: the keyboard is on the one field left, the password.
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'twake-password');
     await page.getByTestId('twake-dialog').getByRole('button', { name: 'Cancel' }).click();
     await page.getByTestId('twake-dialog').waitFor({ state: 'detached' });
     assert.equal(await page.getByTestId('sign-in-again').count(), 1, 'cancelled: still signed out');
@@ -137,7 +282,7 @@ describe('twake drive', () => {
     await page.getByTestId('sign-in-again').waitFor({ state: 'detached' });
 
     await page.getByTestId('settings').click();
-    await page.getByRole('button', { name: 'Sign out of Twake Drive — alice@example.com — /Drive' }).click();
+    await page.getByRole('button', { name: 'Sign out of Twake Drive — alice@example.com — My Drive' }).click();
     await page.getByTestId('twake-sign-out').waitFor({ state: 'detached' });
     assert.equal(await page.getByTestId('target').inputValue(), 'local');
     await context.close();

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { REPO_DIR } from '../support.mjs';
 import { spawn } from 'node:child_process';
-import { startReceiver, startSessionBus, startSlowProxy, startTauriDriver, startXvfb } from './processes.mjs';
+import { freePort, startReceiver, startSessionBus, startSlowProxy, startTauriDriver, startXvfb } from './processes.mjs';
 import { Session } from './webdriver.mjs';
 
 const TARGET_DIR = process.env.CARGO_TARGET_DIR ?? path.join(REPO_DIR, 'target');
@@ -46,7 +46,7 @@ const stateExpr = (name) => `document.querySelector('${rowSelector(name)} [data-
 const pctExpr = (name) =>
   `Number(document.querySelector('${rowSelector(name)} [role="progressbar"]')?.getAttribute('aria-valuenow') ?? -1)`;
 
-test('files from the command line upload; pause and resume from the UI hold and release one; a second launch hands its file over', { timeout: 240_000 }, async () => {
+test('files from the command line upload; pause and resume from the UI hold and release one; second launches hand their files over and every one is drawn', { timeout: 240_000 }, async () => {
   for (const [what, p] of [['the app', APP_BIN], ['the receiver CLI', RECEIVER_BIN]]) {
     assert.ok(fs.existsSync(p), `${what} is not built at ${p}: run make app-build`);
   }
@@ -133,7 +133,41 @@ test('files from the command line upload; pause and resume from the UI hold and 
   assert.equal(exitCode, 0, 'the second launch should hand over and exit');
   await session.until('extra.txt uploaded', `return ${stateExpr('extra.txt')} === 'Uploaded';`, 20_000);
 
+  // More hand-overs to a queue that already holds files, as a file manager makes them (2, then
+  // 3, then 2 files): every file is drawn, and the rows, the tab, the list's name and the
+  // totals agree after each one. The chunk map is closed so the list has the window's height.
+  await session.click('button[aria-label="Close the chunk map"]');
+  const handed = [];
+  let expected = 5;
+  for (const names of [['h1.txt', 'h2.txt'], ['h3.txt', 'h4.txt', 'h5.txt'], ['h6.txt', 'h7.txt']]) {
+    const paths = names.map((n) => file(`handed/${n}`, `handed over by a second launch: ${n}\n`));
+    handed.push(...names.map((n, i) => [n, paths[i]]));
+    const launch = spawn(APP_BIN, paths, { env: { ...process.env, ...appEnv }, stdio: 'ignore' });
+    assert.equal(await new Promise((resolve) => launch.once('exit', resolve)), 0, `the launch with ${names} should hand over and exit`);
+    expected += names.length;
+    await session.until(`${expected} rows drawn`, `return document.querySelectorAll('[role="row"]').length === ${expected};`, 20_000);
+    const seen = await session.run(`return {
+      tab: document.querySelector('#tab-all').textContent.trim(),
+      label: document.querySelector('[data-testid="queue"]').getAttribute('aria-label'),
+      rowcount: document.querySelector('[data-testid="queue"]').getAttribute('aria-rowcount'),
+      totals: document.querySelector('[data-testid="totals"]').textContent,
+      titles: [...document.querySelectorAll('[role="row"] .title')].map((e) => e.textContent),
+    };`);
+    assert.equal(seen.tab.replace(/\s+/g, ' '), `All ${expected}`);
+    assert.equal(seen.label, `Upload queue, ${expected} files`);
+    assert.equal(seen.rowcount, String(expected));
+    assert.match(seen.totals, new RegExp(`^\\d+ of ${expected} files`));
+    for (const n of names) assert.ok(seen.titles.includes(n), `${n} is drawn (${seen.titles})`);
+  }
+  await session.until(
+    'every handed-over file uploaded',
+    `return [...document.querySelectorAll('[role="row"] [data-testid="state"]')].every((e) => e.textContent === 'Uploaded');`,
+    60_000,
+  );
+  await session.until('the totals to count them all', `return document.querySelector('[data-testid="totals"]').textContent.startsWith('${expected} of ${expected} files');`, 5_000);
+
   for (const [rel, src] of [
+    ...handed,
     ['extra.txt', extra],
     ['big.bin', big],
     ['music/song.flac', song],
@@ -143,4 +177,35 @@ test('files from the command line upload; pause and resume from the UI hold and 
     const got = fs.readFileSync(path.join(received, rel));
     assert.ok(got.equals(fs.readFileSync(src)), `${rel} arrived different`);
   }
+});
+
+test('a failed Twake Drive sign-in keeps the keyboard in the dialog, on the field to correct', { timeout: 60_000 }, async () => {
+  assert.ok(session, 'the app started by the test above is needed');
+  const ENTER = '\uE007';
+  const ESCAPE = '\uE00C';
+  const active = () => session.run(`return document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.tagName;`);
+  await session.run(`const s = document.querySelector('[data-testid="target"]');
+    s.value = '__twake__';
+    s.dispatchEvent(new Event('change', { bubbles: true }));`);
+  await session.until('the sign-in dialog', `return !!document.querySelector('[data-testid="twake-dialog"][open]');`, 5_000);
+  assert.equal(await active(), 'twake-server', 'the first field has the keyboard on open');
+  // Nothing listens on this port: the server cannot be reached.
+  await session.type('[data-testid="twake-server"]', `127.0.0.1:${await freePort()}`);
+  await session.type('[data-testid="twake-email"]', 'alice@example.com');
+  await session.type('[data-testid="twake-password"]', `secret${ENTER}`);
+  await session.until('the sign-in error', `return document.querySelector('[data-testid="twake-error"]')?.textContent;`, 20_000);
+  const after = await session.run(`return {
+    error: document.querySelector('[data-testid="twake-error"]').textContent,
+    server: document.querySelector('[data-testid="twake-server"]').value,
+    password: document.querySelector('[data-testid="twake-password"]').value,
+    invalid: document.querySelector('[data-testid="twake-server"]').getAttribute('aria-invalid'),
+  };`);
+  assert.doesNotMatch(after.error, /relative URL|without a base|invalid args/);
+  assert.match(after.server, /^https:\/\/127\.0\.0\.1:\d+$/, 'an address without a scheme is tried as https');
+  assert.equal(after.password, '', 'the password is cleared after a failure');
+  assert.equal(after.invalid, 'true');
+  await session.until('the keyboard on the server address', `return document.activeElement?.getAttribute('data-testid') === 'twake-server';`, 5_000);
+  // Escape closes the dialog.
+  await session.type('[data-testid="twake-server"]', ESCAPE);
+  await session.until('the dialog closed', `return !document.querySelector('[data-testid="twake-dialog"]');`, 5_000);
 });

@@ -28,6 +28,12 @@ export class Session {
     await this.cmd(`/element/${el[ELEMENT]}/click`, 'POST', {});
   }
 
+  /** Types `text` into the element `css` selects, as a keyboard would (WebDriver key codes allowed). */
+  async type(css, text) {
+    const el = await this.cmd('/element', 'POST', { using: 'css selector', value: css });
+    await this.cmd(`/element/${el[ELEMENT]}/value`, 'POST', { text });
+  }
+
   async screenshot() {
     return Buffer.from(await this.cmd('/screenshot'), 'base64');
   }

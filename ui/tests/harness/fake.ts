@@ -32,6 +32,8 @@ export class FakeTwake {
   companies = [{ id: 'c1', name: 'Acme' }];
   /** Sub-folder names by folder path ("" is My Drive's root). */
   folders: Record<string, string[]> = { '': ['Photos', 'Reports'], '/Photos': [], '/Reports': ['2026'], '/Reports/2026': [] };
+  /** How many files each folder holds (only the count reaches the chooser). */
+  files: Record<string, number> = { '/Photos': 3 };
   accounts: TwakeAccountInfo[] = [];
   /** Chosen folders, as the shell's saved targets. */
   saved: { account: string; folder: string }[] = [];
@@ -73,12 +75,12 @@ export class FakeTwake {
     return a;
   }
 
-  list(name: string, path: string): { path: string; folders: string[] } {
+  list(name: string, path: string): { path: string; folders: string[]; files: number } {
     const a = this.account(name);
     const p = path.split('/').filter((s) => s).map((s) => `/${s}`).join('');
     const folders = this.folders[p];
     if (!folders) throw { message: `There is no Drive folder /Drive${p} on ${a.server}.`, hint: 'Choose another folder; it may have been moved or deleted.' };
-    return { path: p, folders: [...folders].sort((x, y) => x.toLowerCase().localeCompare(y.toLowerCase())) };
+    return { path: p, folders: [...folders].sort((x, y) => x.toLowerCase().localeCompare(y.toLowerCase())), files: this.files[p] ?? 0 };
   }
 
   targetId(account: string, folder: string): string {
@@ -112,8 +114,8 @@ export class FakeShell {
   nextId = 1;
   /** Every command received, for assertions. */
   calls: { cmd: string; args?: Record<string, unknown> }[] = [];
-  /** Commands that should fail, with the error they reject with. */
-  failures = new Map<string, UserError>();
+  /** Commands that should fail, with what they reject with (a UserError, or Tauri's own text). */
+  failures = new Map<string, UserError | string>();
   /** What the next "Add files…" returns: files to add and paths that fail. */
   nextPick: { names: string[]; failures: { path: string; reason: string }[] } = {
     names: ['report.pdf', 'holiday.mov', 'notes.txt'],
@@ -132,6 +134,10 @@ export class FakeShell {
     local_server_port: 0,
     watch_ignore: [],
   };
+  /** Resumable.js / Flow.js servers added with "Add a Resumable.js server…". */
+  resumable: { url: string; dialect: string }[] = [];
+  /** While set, `snapshot` answers only once it resolves. */
+  snapshotGate: Promise<void> | null = null;
   /** Watched folders by path, as the shell's `FolderSync` reports them. */
   watched = new Map<string, WatchedFolder>();
   /** What the next "Watch a folder…" picker returns (empty: the person cancelled). */
@@ -141,7 +147,10 @@ export class FakeShell {
 
   targets(): TargetList {
     const twake = this.twake.targets();
-    const known = this.defaultId === 'local' || twake.some((t) => t.id === this.defaultId);
+    const known =
+      this.defaultId === 'local' ||
+      twake.some((t) => t.id === this.defaultId) ||
+      this.resumable.some((r) => `${r.dialect}:${r.url}` === this.defaultId);
     return {
       default_id: known ? this.defaultId : 'local',
       targets: [
@@ -153,6 +162,14 @@ export class FakeShell {
           engine_label: LOCAL_URL,
           removable: false,
         },
+        ...this.resumable.map(({ url, dialect }) => ({
+          id: `${dialect}:${url}`,
+          kind: 'resumable' as const,
+          name: new URL(url).host,
+          detail: url,
+          engine_label: url,
+          removable: true,
+        })),
         ...twake,
       ],
     };
@@ -201,6 +218,15 @@ export class FakeShell {
     }
     void this.push({ ...emptyBatch(), added, totals: this.totals() });
     return added;
+  }
+
+  /**
+   * A second launch with `names` on its command line, as the real shell hands it over: the
+   * files are queued in one batch and the window is told what was added.
+   */
+  async handOver(names: string[]): Promise<void> {
+    const added = this.add(names);
+    await emit('files-added', { added: added.length, target: this.current().name, failures: [], error: null });
   }
 
   /** `n` files named file-1 … file-n in one batch (the 10,000-row tests). */
@@ -276,13 +302,14 @@ export class FakeShell {
     return emit(event, payload);
   }
 
-  push(batch: EventBatch): Promise<void> {
+  push(given: Partial<EventBatch>): Promise<void> {
+    // The shell always sends every field; tests may give only the ones they care about.
+    const batch = { ...emptyBatch(), ...given };
     for (const c of batch.chunks) {
       const map = this.chunkMaps.get(c.id);
       if (map?.[c.chunk - 1]) map[c.chunk - 1] = { ...map[c.chunk - 1], state: c.state };
     }
-    // The shell always sends every field; tests may give only the ones they care about.
-    return emit('queue-batch', { ...emptyBatch(), ...batch });
+    return emit('queue-batch', batch);
   }
 
   chunks(id: number): ChunkView[] {
@@ -331,8 +358,12 @@ export class FakeShell {
     switch (cmd) {
       case 'ui_ready':
         return null;
-      case 'snapshot':
-        return { uploads: [...this.uploads.values()], totals: this.totals() };
+      case 'snapshot': {
+        // Taken now, answered when the test lets it (batches may overtake it, as in the shell).
+        const snapshot = { uploads: [...this.uploads.values()].map((u) => ({ ...u })), totals: this.totals() };
+        await this.snapshotGate;
+        return snapshot;
+      }
       case 'chunks':
         return this.chunks(id);
       case 'pause':
@@ -373,6 +404,16 @@ export class FakeShell {
       case 'targets':
       case 'remove_target':
         return this.targets();
+      case 'add_resumable_target': {
+        const url = args?.url as string;
+        // As `check_upload_url`: a full http(s) address, or it says so.
+        if (!/^https?:\/\/[^/\s]+/.test(url)) {
+          throw { message: `${url} is not a valid upload address: relative URL without a base`, hint: 'Type the full address of the upload endpoint, like https://example.com/upload.' };
+        }
+        this.resumable.push({ url, dialect: args?.dialect as string });
+        this.defaultId = `${args?.dialect}:${url}`;
+        return this.targets().targets.find((t) => t.id === this.defaultId);
+      }
       case 'set_default_target':
         this.defaultId = args?.id as string;
         return this.targets();
@@ -404,6 +445,14 @@ export class FakeShell {
         return this.settings;
       case 'save_settings': {
         const s = args?.settings as AppSettings;
+        // Tauri itself refuses what does not deserialise into the Rust type, with its own text.
+        for (const [k, v] of Object.entries(s)) {
+          if (typeof v === 'number' || v === null) {
+            if (v === null || v < 0 || !Number.isInteger(v)) {
+              throw `invalid args \`settings\` for command \`save_settings\`: invalid type: ${v === null ? 'null' : `floating point \`${v}\``}, expected u64 (field ${k})`;
+            }
+          }
+        }
         if (s.parallel_chunks < 1 || s.parallel_chunks > 16) {
           throw { message: `${s.parallel_chunks} parallel chunks cannot be used.`, hint: 'Choose between 1 and 16 parallel chunks.' };
         }
