@@ -139,6 +139,11 @@ pub struct AddFailure {
 pub struct UserError {
     pub message: String,
     pub hint: String,
+    /// The form field the person should correct ("server", "email", "password", …), when
+    /// the error is about one: the dialog puts the keyboard there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub field: Option<String>,
 }
 
 impl UserError {
@@ -146,7 +151,14 @@ impl UserError {
         UserError {
             message: message.into(),
             hint: hint.into(),
+            field: None,
         }
+    }
+
+    /// The same error, about the form field `field`.
+    pub fn on_field(mut self, field: &str) -> UserError {
+        self.field = Some(field.to_string());
+        self
     }
 }
 

@@ -73,24 +73,33 @@ impl Default for AppSettings {
 
 impl AppSettings {
     /// Refuses values the engine cannot use, naming the field and the allowed range.
+    /// Refuses what cannot be used, in the words of the Settings form: the field's label and
+    /// its range, never a restart (the form refuses the same values before sending).
     pub fn validate(&self) -> Result<(), UserError> {
         if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&self.chunk_size) {
             return Err(UserError::new(
-                format!("A chunk size of {} bytes cannot be used.", self.chunk_size),
-                "Choose a chunk size between 64 KiB and 512 MiB.",
-            ));
+                "Chunk size for new files must be between 64 KiB and 512 MiB.",
+                "Choose one of the sizes in the list.",
+            )
+            .on_field("chunk_size"));
         }
         if !(1..=MAX_PARALLEL_CHUNKS).contains(&self.parallel_chunks) {
             return Err(UserError::new(
-                format!("{} parallel chunks cannot be used.", self.parallel_chunks),
-                format!("Choose between 1 and {MAX_PARALLEL_CHUNKS} parallel chunks."),
-            ));
+                format!(
+                    "Chunks sent at once must be a whole number from 1 to {MAX_PARALLEL_CHUNKS}."
+                ),
+                "Type a number in that range.",
+            )
+            .on_field("parallel_chunks"));
         }
         if !(1..=MAX_PARALLEL_FILES).contains(&self.parallel_files) {
             return Err(UserError::new(
-                format!("{} parallel files cannot be used.", self.parallel_files),
-                format!("Choose between 1 and {MAX_PARALLEL_FILES} files at once."),
-            ));
+                format!(
+                    "Files uploaded at once must be a whole number from 1 to {MAX_PARALLEL_FILES}."
+                ),
+                "Type a number in that range.",
+            )
+            .on_field("parallel_files"));
         }
         Ok(())
     }
@@ -218,11 +227,18 @@ mod tests {
             ..AppSettings::default()
         };
         let e = s.validate().unwrap_err();
-        assert!(e.hint.contains("64 KiB"), "{e:?}");
+        assert!(e.message.contains("Chunk size for new files"), "{e:?}");
+        assert!(e.message.contains("64 KiB"), "{e:?}");
         let s = AppSettings {
             parallel_chunks: 0,
             ..AppSettings::default()
         };
-        assert!(s.validate().unwrap_err().hint.contains("between 1 and 16"));
+        let e = s.validate().unwrap_err();
+        assert_eq!(
+            e.message,
+            "Chunks sent at once must be a whole number from 1 to 16."
+        );
+        assert_eq!(e.field.as_deref(), Some("parallel_chunks"));
+        assert!(!e.hint.contains("estart"), "never a restart: {e:?}");
     }
 }

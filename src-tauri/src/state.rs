@@ -204,7 +204,7 @@ mod tests {
         let on_disk = std::fs::read_to_string(dir.path().join("settings.json")).unwrap();
         assert!(on_disk.contains("\"parallel_files\": 3"), "{on_disk}");
         let err = state.edit_settings(|s| s.parallel_chunks = 99).unwrap_err();
-        assert!(err.hint.contains("between 1 and 16"));
+        assert!(err.message.contains("from 1 to 16"), "{err:?}");
         assert_eq!(state.settings().parallel_chunks, 3, "refused: unchanged");
     }
 }

@@ -266,8 +266,8 @@ impl Targets {
     }
 }
 
-/// "Twake Drive — alice@example.com — /Drive/Reports".
-fn twake_name(email: &str, folder: &str) -> String {
+/// "Twake Drive — alice@example.com — My Drive › Reports".
+pub(crate) fn twake_name(email: &str, folder: &str) -> String {
     format!(
         "Twake Drive — {email} — {}",
         crate::twake::shown_folder(folder)
@@ -275,7 +275,7 @@ fn twake_name(email: &str, folder: &str) -> String {
 }
 
 /// The email part of an account name (`email@server-host`).
-fn account_email(account: &str) -> String {
+pub(crate) fn account_email(account: &str) -> String {
     account
         .rsplit_once('@')
         .map_or(account, |(email, _)| email)

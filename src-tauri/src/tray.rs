@@ -130,25 +130,39 @@ pub fn status_text(t: &QueueTotals) -> String {
     }
     let finished = t.files_done + t.files_failed;
     if finished == t.files {
-        return if t.files_failed == 0 {
-            format!("All {} files uploaded", t.files)
-        } else {
-            format!("{} uploaded, {} failed", t.files_done, t.files_failed)
+        return match (t.files_failed, t.files) {
+            (0, 1) => "1 file uploaded".to_string(),
+            (0, n) => format!("All {n} files uploaded"),
+            (failed, _) => format!("{} uploaded, {failed} failed", t.files_done),
         };
     }
     format!(
-        "Uploading: {} % · {} of {} files done",
+        "Uploading: {} % · {} of {} done",
         percent(t.bytes_acked, t.bytes_total),
         t.files_done,
-        t.files
+        files(t.files)
     )
 }
 
+/// "1 file", "3 files".
+fn files(n: u64) -> String {
+    if n == 1 {
+        "1 file".into()
+    } else {
+        format!("{n} files")
+    }
+}
+
+/// The tray icon's title, which desktops also read out as its name: always the app's name,
+/// with the percent while uploading.
 fn short_status(t: &QueueTotals) -> String {
     if t.files == 0 || t.files_done + t.files_failed == t.files {
-        String::new()
+        "Twake Uploader".to_string()
     } else {
-        format!("{} %", percent(t.bytes_acked, t.bytes_total))
+        format!(
+            "Twake Uploader · {} %",
+            percent(t.bytes_acked, t.bytes_total)
+        )
     }
 }
 
@@ -181,6 +195,22 @@ mod tests {
         t.files_done = 10;
         assert_eq!(status_text(&t), "All 10 files uploaded");
         assert_eq!(status_text(&QueueTotals::default()), "No uploads yet");
+    }
+
+    #[test]
+    fn one_file_is_said_in_the_singular_and_the_title_is_the_app_name() {
+        let mut t = QueueTotals {
+            files: 1,
+            bytes_total: 100,
+            bytes_acked: 45,
+            ..QueueTotals::default()
+        };
+        assert_eq!(status_text(&t), "Uploading: 45 % · 0 of 1 file done");
+        assert_eq!(short_status(&t), "Twake Uploader · 45 %");
+        t.files_done = 1;
+        assert_eq!(status_text(&t), "1 file uploaded");
+        assert_eq!(short_status(&t), "Twake Uploader");
+        assert_eq!(short_status(&QueueTotals::default()), "Twake Uploader");
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub struct TwakeFolders {
     pub path: String,
     /// Names of its sub-folders (trashed ones left out), sorted.
     pub folders: Vec<String>,
+    /// How many files (not trashed) it holds, so an empty list can say "3 files, no folders".
+    pub files: u32,
 }
 
 impl From<&Account> for TwakeAccountInfo {
@@ -80,9 +82,14 @@ pub fn normal_folder(path: &str) -> String {
         .collect()
 }
 
-/// How a Drive folder reads in menus: "/Drive" for My Drive's root, "/Drive/Reports" below.
+/// How a Drive folder reads in menus: "My Drive" for the root, "My Drive › Reports" below.
 pub fn shown_folder(folder: &str) -> String {
-    format!("/Drive{}", normal_folder(folder))
+    let mut words = String::from("My Drive");
+    for part in normal_folder(folder).split('/').filter(|p| !p.is_empty()) {
+        words.push_str(" › ");
+        words.push_str(part);
+    }
+    words
 }
 
 /// What the engine uploads to for `account`'s `folder`.
@@ -101,27 +108,48 @@ pub fn user_error(e: TwakeError) -> UserError {
         E::WrongCredentials { server } => UserError::new(
             format!("{server} refused this email and password (403)."),
             "Check the email and the password (it is case-sensitive), then sign in again.",
-        ),
+        )
+        .on_field("password"),
         E::Unreachable { server, reason } => UserError::new(
             format!("Cannot reach the server {server} ({reason})."),
             "Check the server address and your network connection, then try again.",
-        ),
+        )
+        .on_field("server"),
+        E::Untrusted { server, reason } => UserError::new(
+            format!("The certificate of {server} is not trusted ({reason})."),
+            "If your organisation uses its own certificate authority, add it to the system's \
+             trusted certificates; otherwise check the address.",
+        )
+        .on_field("server"),
+        E::RedirectedAway { url, to } => UserError::new(
+            format!("{url} sent the sign-in to another server ({to}); nothing was sent there."),
+            "Use the address of the Twake Drive server itself.",
+        )
+        .on_field("server"),
         E::NotTwakeDrive { url, what } => UserError::new(
             format!("{url} is not a Twake Drive server ({what})."),
             "Use the address you open Twake Drive at in a browser, like https://drive.example.com.",
-        ),
+        )
+        .on_field("server"),
         E::BadServerUrl { url, reason } => UserError::new(
             format!("'{url}' is not a server address: {reason}."),
-            "Type the full address, like https://drive.example.com.",
-        ),
+            "Type the address you open Twake Drive at, like drive.example.com.",
+        )
+        .on_field("server"),
         E::SignedOut {
             server, account, ..
         } => UserError::new(
-            format!("Signed out of {server} as {account}."),
+            format!(
+                "Signed out of {server} as {}.",
+                crate::targets::account_email(&account)
+            ),
             "Sign in again; the queued uploads are kept and continue after that.",
         ),
         E::NotSignedIn { account } => UserError::new(
-            format!("Not signed in to Twake Drive as {account}."),
+            format!(
+                "Not signed in to Twake Drive as {}.",
+                crate::targets::account_email(&account)
+            ),
             "Choose \"Sign in to Twake Drive…\" in the Upload to menu.",
         ),
         E::FolderNotFound { server, path } => UserError::new(
@@ -132,7 +160,10 @@ pub fn user_error(e: TwakeError) -> UserError {
             "Choose another folder; it may have been moved or deleted.",
         ),
         E::NoCompany { server, account } => UserError::new(
-            format!("{account} belongs to no company on {server}."),
+            format!(
+                "{} belongs to no company on {server}.",
+                crate::targets::account_email(&account)
+            ),
             "Ask the Twake Drive administrator to add you to a company.",
         ),
         E::Config { path, reason } => UserError::new(
@@ -347,16 +378,17 @@ impl TwakeAccounts {
             CollisionPolicy::default(),
         );
         let (_, details) = drive.resolve(path).await.map_err(user_error)?;
-        let mut folders: Vec<String> = details
-            .children
-            .into_iter()
-            .filter(|c| c.is_directory && !c.is_in_trash)
-            .map(|c| c.name)
+        let present = || details.children.iter().filter(|c| !c.is_in_trash);
+        let files = present().filter(|c| !c.is_directory).count();
+        let mut folders: Vec<String> = present()
+            .filter(|c| c.is_directory)
+            .map(|c| c.name.clone())
             .collect();
         folders.sort_by_key(|n| n.to_lowercase());
         Ok(TwakeFolders {
             path: normal_folder(path),
             folders,
+            files: u32::try_from(files).unwrap_or(u32::MAX),
         })
     }
 
@@ -443,8 +475,8 @@ mod tests {
         assert_eq!(normal_folder(""), "");
         assert_eq!(normal_folder("/"), "");
         assert_eq!(normal_folder("Reports/2026/"), "/Reports/2026");
-        assert_eq!(shown_folder(""), "/Drive");
-        assert_eq!(shown_folder("/Reports"), "/Drive/Reports");
+        assert_eq!(shown_folder(""), "My Drive");
+        assert_eq!(shown_folder("/Reports/2026"), "My Drive › Reports › 2026");
     }
 
     #[test]
@@ -463,6 +495,7 @@ mod tests {
             url: "ftp:/x".into(),
             reason: "unsupported scheme".into(),
         });
-        assert!(e.hint.contains("https://"), "{e:?}");
+        assert!(e.hint.contains("drive.example.com"), "{e:?}");
+        assert_eq!(e.field.as_deref(), Some("server"));
     }
 }

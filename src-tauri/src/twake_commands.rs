@@ -80,7 +80,10 @@ pub async fn twake_choose_folder(
 pub fn choose_folder(state: &AppState, account: &str, folder: &str) -> Reply<TargetInfo> {
     let not_signed_in = || {
         UserError::new(
-            format!("Not signed in to Twake Drive as {account}."),
+            format!(
+                "Not signed in to Twake Drive as {}.",
+                crate::targets::account_email(account)
+            ),
             "Sign in again, then choose the folder.",
         )
     };

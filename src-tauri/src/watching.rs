@@ -103,9 +103,10 @@ pub fn target_name(target: &TargetSpec, known: &TargetList) -> String {
             .find(|t| t.engine_label.as_deref() == Some(url.as_str()))
             .map(|t| t.name.clone())
             .unwrap_or_else(|| url.clone()),
+        // Named as the Upload to menu names it: never with the internal account id.
         TargetSpec::Twake {
             account, folder, ..
-        } => format!("Twake Drive /{} ({account})", folder.trim_matches('/')),
+        } => crate::targets::twake_name(&crate::targets::account_email(account), folder),
     }
 }
 

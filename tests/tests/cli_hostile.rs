@@ -263,3 +263,38 @@ async fn odd_entries_of_a_folder_are_named_and_the_rest_goes_up() {
         .collect();
     assert_eq!(stored.len(), 2, "nothing merged or renamed: {stored:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_that_puts_the_mtime_back_is_still_uploaded() {
+    let server = ReceiverServer::start().await;
+    let src = tempfile::tempdir().unwrap();
+    let file = write_file(src.path(), "notes.txt", 300_000, 5);
+    let upload = || {
+        Cli::new()
+            .cmd()
+            .args(["upload", "--in-memory", "--to", &server.url()])
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    let first = upload();
+    assert!(first.status.success(), "{}", text(&first));
+    // Same size, same mtime, other bytes: what `touch -r` after an edit leaves.
+    let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[10] ^= 0xFF;
+    std::fs::write(&file, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let second = upload();
+    assert!(second.status.success(), "{}", text(&second));
+    assert_eq!(
+        sha256_file(&server.stored("notes.txt")),
+        sha256_file(&file),
+        "the server holds the new bytes"
+    );
+}

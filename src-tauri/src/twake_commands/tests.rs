@@ -58,7 +58,7 @@ async fn a_file_added_after_choosing_a_drive_folder_arrives_in_that_folder() {
 
     // A folder in the Drive to choose: uploaded at the root first, as a person's Drive has.
     let root = choose_folder(&state, &account.name, "").unwrap();
-    assert_eq!(root.name, "Twake Drive — alice@example.com — /Drive");
+    assert_eq!(root.name, "Twake Drive — alice@example.com — My Drive");
     let seed = dir.path().join("Reports");
     std::fs::create_dir_all(&seed).unwrap();
     std::fs::write(seed.join("seed.txt"), b"seed").unwrap();
@@ -83,7 +83,7 @@ async fn a_file_added_after_choosing_a_drive_folder_arrives_in_that_folder() {
     assert_eq!(chosen.kind, TargetKind::TwakeDrive);
     assert_eq!(
         chosen.name,
-        "Twake Drive — alice@example.com — /Drive/Reports"
+        "Twake Drive — alice@example.com — My Drive › Reports"
     );
     assert_eq!(chosen.account.as_deref(), Some(account.name.as_str()));
     assert_eq!(state.settings().default_target, chosen.id);
@@ -173,7 +173,9 @@ async fn sign_in_failures_say_what_went_wrong_and_save_nothing() {
     .await
     .unwrap_err();
     assert!(e.message.contains("is not a server address"), "{e:?}");
-    assert!(e.hint.contains("https://"), "{e:?}");
+    assert!(e.message.contains("host name"), "in words: {e:?}");
+    assert!(!e.message.contains("relative URL"), "{e:?}");
+    assert!(e.hint.contains("drive.example.com"), "{e:?}");
 
     assert!(state.targets.twake.accounts().await.unwrap().is_empty());
     assert!(!dir.path().join("config/secrets.json").exists());

@@ -11,4 +11,8 @@ path: string,
 /**
  * Names of its sub-folders (trashed ones left out), sorted.
  */
-folders: Array<string>, };
+folders: Array<string>, 
+/**
+ * How many files (not trashed) it holds, so an empty list can say "3 files, no folders".
+ */
+files: number, };

@@ -3,4 +3,9 @@
 /**
  * An error a command returns: what went wrong, and what the person can do about it.
  */
-export type UserError = { message: string, hint: string, };
+export type UserError = { message: string, hint: string, 
+/**
+ * The form field the person should correct ("server", "email", "password", …), when
+ * the error is about one: the dialog puts the keyboard there.
+ */
+field?: string, };

@@ -19,11 +19,8 @@ import type { DropOffer } from '../generated/DropOffer';
 import type { WatchBatch } from '../generated/WatchBatch';
 import type { WatchOverview } from '../generated/WatchOverview';
 
-/**
- * A folder's listing. `files` (how many files it holds) is not in the shell's answer yet
- * (SHELL-TODO.md); without it the chooser cannot tell "only files" from "empty".
- */
-export type FolderListing = TwakeFolders & { files?: number };
+/** A folder's listing: its sub-folders, and how many files it holds ("3 files, no folders"). */
+export type FolderListing = TwakeFolders;
 
 export const api = {
   uiReady: () => invoke<void>('ui_ready'),

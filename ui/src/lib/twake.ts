@@ -25,6 +25,8 @@ export type SignInField = 'server' | 'email' | 'password';
  * words as a refusal of the credentials.
  */
 export function fieldToCorrect(e: UserError): SignInField {
+  if (e.field === 'server' || e.field === 'email' || e.field === 'password') return e.field;
+  // Older shells said which field only in words.
   return /refused this email and password/.test(e.message) ? 'password' : 'server';
 }
 

@@ -454,7 +454,7 @@ export class FakeShell {
           }
         }
         if (s.parallel_chunks < 1 || s.parallel_chunks > 16) {
-          throw { message: `${s.parallel_chunks} parallel chunks cannot be used.`, hint: 'Choose between 1 and 16 parallel chunks.' };
+          throw { message: 'Chunks sent at once must be a whole number from 1 to 16.', hint: 'Type a number in that range.', field: 'parallel_chunks' };
         }
         this.settings = s;
         return s;

@@ -13,7 +13,7 @@ pub fn default_identifier(size: u64, relative_path: &str) -> String {
 }
 
 /// Our identifier: the default one plus a short hash of the relative path, size, chunk size,
-/// mtime and a generation number. Deterministic, so re-running the same upload of an unchanged
+/// mtime, the file's quick content hash (`quick_hash`) and a generation number. Deterministic, so re-running the same upload of an unchanged
 /// file resumes on the server; a changed mtime, another chunk size or a bumped generation gives
 /// a fresh identifier, so old and new bytes are never mixed (a lenient server appends chunks of
 /// two plans into one file of the wrong size).
@@ -22,6 +22,7 @@ pub fn strong_identifier(
     chunk_size: u64,
     relative_path: &str,
     mtime_nanos: i128,
+    content: &str,
     generation: u32,
 ) -> String {
     let mut h = Sha256::new();
@@ -30,6 +31,7 @@ pub fn strong_identifier(
     h.update(size.to_le_bytes());
     h.update(chunk_size.to_le_bytes());
     h.update(mtime_nanos.to_le_bytes());
+    h.update(content.as_bytes());
     h.update(generation.to_le_bytes());
     let digest = hex::encode(&h.finalize()[..8]);
     let base = default_identifier(size, relative_path);
@@ -49,13 +51,17 @@ mod tests {
     }
 
     #[test]
-    fn strong_identifier_changes_with_mtime_chunk_size_and_generation() {
-        let a = strong_identifier(5, 1024, "a.txt", 1, 0);
-        assert_eq!(a, strong_identifier(5, 1024, "a.txt", 1, 0));
-        assert_ne!(a, strong_identifier(5, 1024, "a.txt", 2, 0));
-        assert_ne!(a, strong_identifier(5, 1024, "a.txt", 1, 1));
-        assert_ne!(a, strong_identifier(5, 1024, "b/a.txt", 1, 0));
-        assert_ne!(a, strong_identifier(5, 512, "a.txt", 1, 0));
+    fn strong_identifier_changes_with_mtime_chunk_size_content_and_generation() {
+        let a = strong_identifier(5, 1024, "a.txt", 1, "h", 0);
+        assert_eq!(a, strong_identifier(5, 1024, "a.txt", 1, "h", 0));
+        assert_ne!(a, strong_identifier(5, 1024, "a.txt", 2, "h", 0));
+        assert_ne!(a, strong_identifier(5, 1024, "a.txt", 1, "h", 1));
+        assert_ne!(a, strong_identifier(5, 1024, "b/a.txt", 1, "h", 0));
+        assert_ne!(a, strong_identifier(5, 512, "a.txt", 1, "h", 0));
+        assert_ne!(
+            a,
+            strong_identifier(5, 1024, "a.txt", 1, "other content", 0)
+        );
         assert!(a.starts_with("5-atxt-"));
     }
 }

@@ -248,27 +248,30 @@ impl Engine {
         let plan =
             crate::protocol::ChunkPlan::new(meta.len(), settings.chunk_size, settings.chunk_rule);
         let hash_path = path.clone();
-        let quick_hash =
-            tokio::task::spawn_blocking(move || crate::quick_hash::quick_hash(&hash_path, &plan))
-                .await
-                .map_err(|e| EngineError::Internal(e.to_string()))?
-                .map_err(|source| EngineError::Unreadable {
-                    path: path.clone(),
-                    source,
-                })?;
+        let quick_hash = tokio::task::spawn_blocking(move || {
+            crate::quick_hash::quick_hash(&hash_path, plan.size)
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(|source| EngineError::Unreadable {
+            path: path.clone(),
+            source,
+        })?;
+        let identifier = strong_identifier(
+            plan.size,
+            plan.chunk_size,
+            &relative_path,
+            mtime_nanos(mtime),
+            &quick_hash,
+            0,
+        );
         let file = UploadFile {
             quick_hash,
             mime_type: mime_guess::from_path(&path)
                 .first_raw()
                 .unwrap_or("")
                 .to_string(),
-            identifier: strong_identifier(
-                plan.size,
-                plan.chunk_size,
-                &relative_path,
-                mtime_nanos(mtime),
-                0,
-            ),
+            identifier,
             filename: relative_path
                 .rsplit('/')
                 .next()

@@ -83,7 +83,19 @@ pub fn run(
             Ok(())
         })();
         if let Err(e) = &outcome {
-            on_error(format!("the upload queue could not be saved: {e}"));
+            // A damage found while running cannot be repaired under the running queue: the
+            // uploads go on from memory, and the next start moves the file aside (its quick
+            // check finds the damage) and starts clean.
+            let damaged = super::is_corruption(e);
+            on_error(if damaged {
+                format!(
+                    "the upload queue's database is damaged ({e}): uploads go on, but what \
+                     they do now is not saved; the next start moves the damaged file aside \
+                     and starts a new queue"
+                )
+            } else {
+                format!("the upload queue could not be saved: {e}")
+            });
         }
         for answer in answers {
             answer(outcome.as_ref().err());

@@ -9,7 +9,7 @@ use std::time::Duration;
 /// Checks a user-given http(s) URL; the error is a reason to show after the URL (shown through
 /// [`redact_url`]).
 pub fn parse_http_url(url: &str) -> Result<url::Url, String> {
-    let parsed = url::Url::parse(url.trim()).map_err(|e| e.to_string())?;
+    let parsed = url::Url::parse(url.trim()).map_err(|e| parse_error_in_words(&e))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err("only http:// and https:// addresses can be used".into());
     }
@@ -26,6 +26,21 @@ pub fn parse_http_url(url: &str) -> Result<url::Url, String> {
         );
     }
     Ok(parsed)
+}
+
+/// The URL parser's complaint, in words a person who typed an address understands.
+fn parse_error_in_words(e: &url::ParseError) -> String {
+    use url::ParseError as P;
+    match e {
+        P::RelativeUrlWithoutBase => "it is not a full address (like https://host/path)".into(),
+        P::EmptyHost => "it has no host name".into(),
+        P::InvalidPort => "its port is not a number from 1 to 65535".into(),
+        P::InvalidDomainCharacter | P::IdnaError => {
+            "its host name has a character no host name can have (a space?)".into()
+        }
+        P::InvalidIpv4Address | P::InvalidIpv6Address => "its IP address is not valid".into(),
+        other => other.to_string(),
+    }
 }
 
 /// A URL as it may be shown: any `user:password@` part replaced by `***@`, even in text that

@@ -261,6 +261,7 @@ fn identifier_for(file: &UploadFile, generation: u32) -> String {
         file.plan.chunk_size,
         &file.relative_path,
         mtime_nanos(file.mtime),
+        &file.quick_hash,
         generation,
     )
 }

@@ -15,6 +15,13 @@ pub enum TwakeError {
     Unreachable { server: String, reason: String },
 
     #[error(
+        "the certificate of {server} is not trusted ({reason}): if this server uses a company \
+         or self-signed certificate authority, add that authority to the system's trusted \
+         certificates, or check the address"
+    )]
+    Untrusted { server: String, reason: String },
+
+    #[error(
         "{server} refused the email or password (403): check them and sign in again with \
          `twake-upload login --server {server} --email EMAIL`"
     )]
@@ -104,9 +111,27 @@ pub enum TwakeError {
 }
 
 impl TwakeError {
+    /// A request to `server` that got no answer: a refused certificate, or unreachable.
+    pub fn from_transport(server: &str, e: &reqwest::Error) -> TwakeError {
+        match crate::targets::http::certificate_refusal(e) {
+            Some(reason) => TwakeError::Untrusted {
+                server: server.to_string(),
+                reason,
+            },
+            None => TwakeError::Unreachable {
+                server: server.to_string(),
+                reason: crate::targets::http::describe_transport_error(e),
+            },
+        }
+    }
+
     /// The same failure as the scheduler classifies it.
     pub fn into_chunk_error(self) -> ChunkError {
         match self {
+            TwakeError::Untrusted { server, reason } => ChunkError::Untrusted {
+                url: server,
+                reason,
+            },
             TwakeError::Unreachable { server, reason } => ChunkError::Network {
                 url: server,
                 reason,

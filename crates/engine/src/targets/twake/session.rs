@@ -6,7 +6,7 @@
 use super::api::{self, AccessToken, Answer, LoginRequest, RouteKind, TokenAnswer};
 use super::error::TwakeError;
 use super::secret::Secret;
-use crate::targets::http::{describe_transport_error, parse_http_url};
+use crate::targets::http::parse_http_url;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -108,13 +108,21 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// Checks a user-given server URL and returns it without a trailing slash.
+/// Checks a server address as people type or copy it and returns its origin
+/// (`https://host[:port]`): no scheme means https (`drive.example.com`), and a page's address
+/// copied from the browser (`…/drive/#/client/…`) means its server.
 pub fn normalize_server(url: &str) -> Result<String, TwakeError> {
-    let parsed = parse_http_url(url).map_err(|reason| TwakeError::BadServerUrl {
-        url: crate::targets::http::redact_url(url),
+    let typed = url.trim();
+    let full = if typed.contains("://") {
+        typed.to_string()
+    } else {
+        format!("https://{typed}")
+    };
+    let parsed = parse_http_url(&full).map_err(|reason| TwakeError::BadServerUrl {
+        url: crate::targets::http::redact_url(typed),
         reason,
     })?;
-    Ok(parsed.as_str().trim_end_matches('/').to_string())
+    Ok(parsed.origin().ascii_serialization())
 }
 
 /// Signs in with email and password. The password is used for this one request only.
@@ -125,10 +133,7 @@ pub async fn login(
     password: &str,
     timeout: Duration,
 ) -> Result<Tokens, TwakeError> {
-    let unreachable = |e: reqwest::Error| TwakeError::Unreachable {
-        server: server.to_string(),
-        reason: describe_transport_error(&e),
-    };
+    let unreachable = |e: reqwest::Error| TwakeError::from_transport(server, &e);
     let resp = client
         .post(format!("{server}{}", api::LOGIN))
         .json(&LoginRequest { email, password })
@@ -195,10 +200,7 @@ impl Session {
     }
 
     fn unreachable(&self, e: &reqwest::Error) -> TwakeError {
-        TwakeError::Unreachable {
-            server: self.server.clone(),
-            reason: describe_transport_error(e),
-        }
+        TwakeError::from_transport(&self.server, e)
     }
 
     fn snapshot(&self) -> Result<(Tokens, u64), TwakeError> {
@@ -401,5 +403,22 @@ mod tests {
         );
         assert!(normalize_server("ftp://x").is_err());
         assert!(normalize_server("not a url").is_err());
+        assert_eq!(
+            normalize_server(" drive.example.com ").unwrap(),
+            "https://drive.example.com"
+        );
+        assert_eq!(
+            normalize_server("https://drive.example.com/drive/#/client/folder/1").unwrap(),
+            "https://drive.example.com"
+        );
+        assert_eq!(
+            normalize_server("http://127.0.0.1:4000/x?y=1").unwrap(),
+            "http://127.0.0.1:4000"
+        );
+        let e = normalize_server("drive example com")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("relative URL"), "{e}");
+        assert!(e.contains("host name"), "{e}");
     }
 }
