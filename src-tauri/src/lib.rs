@@ -82,6 +82,7 @@ pub fn run() {
             twake_commands::twake_choose_company,
             twake_commands::twake_accounts,
             twake_commands::twake_folders,
+            twake_commands::twake_create_folder,
             twake_commands::twake_choose_folder,
             twake_commands::twake_sign_out,
             watch_commands::watched_folders,

@@ -392,6 +392,45 @@ impl TwakeAccounts {
         })
     }
 
+    /// Creates the folder `name` inside `parent` and lists `parent` again, so the chooser
+    /// shows the new folder at once.
+    pub async fn create_folder(
+        &self,
+        account_name: &str,
+        parent: &str,
+        name: &str,
+    ) -> Result<TwakeFolders, UserError> {
+        let name = name.trim();
+        if name.is_empty() || name.contains('/') || name.chars().any(char::is_control) {
+            return Err(UserError::new(
+                "A folder name cannot be empty or hold a '/'.",
+                "Type another name.",
+            )
+            .on_field("name"));
+        }
+        let (account, session) = self.session(account_name).await?;
+        let drive = Drive::new(
+            session,
+            &account.company_id,
+            &account.user_id,
+            "",
+            CollisionPolicy::default(),
+        );
+        let parent = normal_folder(parent);
+        drive.new_folder(&parent, name).await.map_err(|e| match e {
+            TwakeError::FolderExists { .. } => UserError::new(
+                format!(
+                    "There is already a folder {name} in {}.",
+                    shown_folder(&parent)
+                ),
+                "Open it, or choose another name.",
+            )
+            .on_field("name"),
+            other => user_error(other),
+        })?;
+        self.folders(account_name, &parent).await
+    }
+
     /// A target on this store for `spec`, its session opened on first use.
     fn build(&self, spec: &TargetSpec) -> Option<TwakeTarget> {
         let (

@@ -67,6 +67,21 @@ pub async fn twake_folders(
     state.targets.twake.folders(&account, &path).await
 }
 
+/// "New folder…" in the folder chooser: creates `name` in `parent`, answers `parent`'s listing.
+#[tauri::command]
+pub async fn twake_create_folder(
+    state: Shared<'_>,
+    account: String,
+    parent: String,
+    name: String,
+) -> Reply<TwakeFolders> {
+    state
+        .targets
+        .twake
+        .create_folder(&account, &parent, &name)
+        .await
+}
+
 #[tauri::command]
 pub async fn twake_choose_folder(
     state: Shared<'_>,

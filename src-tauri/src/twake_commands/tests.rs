@@ -79,6 +79,34 @@ async fn a_file_added_after_choosing_a_drive_folder_arrives_in_that_folder() {
         "files are not folders"
     );
 
+    // "New folder…": made in place, listed at once with the file count, never doubled.
+    let twake = &state.targets.twake;
+    let made = twake
+        .create_folder(&account.name, "/Reports", " Q3 ")
+        .await
+        .unwrap();
+    assert_eq!(made.path, "/Reports");
+    assert_eq!(made.folders, ["Q3"]);
+    assert_eq!(made.files, 1, "seed.txt");
+    let again = twake
+        .create_folder(&account.name, "/Reports", "Q3")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        again.message,
+        "There is already a folder Q3 in My Drive › Reports."
+    );
+    assert_eq!(again.field.as_deref(), Some("name"));
+    let bad = twake
+        .create_folder(&account.name, "", "a/b")
+        .await
+        .unwrap_err();
+    assert_eq!(bad.field.as_deref(), Some("name"));
+    assert_eq!(
+        twake.folders(&account.name, "").await.unwrap().folders,
+        ["Reports"]
+    );
+
     let chosen = choose_folder(&state, &account.name, "/Reports").unwrap();
     assert_eq!(chosen.kind, TargetKind::TwakeDrive);
     assert_eq!(

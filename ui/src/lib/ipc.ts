@@ -54,6 +54,8 @@ export const api = {
     invoke<TwakeAccountInfo>('twake_choose_company', { account, companyId }),
   twakeAccounts: () => invoke<TwakeAccountInfo[]>('twake_accounts'),
   twakeFolders: (account: string, path: string) => invoke<FolderListing>('twake_folders', { account, path }),
+  twakeCreateFolder: (account: string, parent: string, name: string) =>
+    invoke<FolderListing>('twake_create_folder', { account, parent, name }),
   twakeChooseFolder: (account: string, folder: string) =>
     invoke<TargetInfo>('twake_choose_folder', { account, folder }),
   twakeSignOut: (account: string) => invoke<TargetList>('twake_sign_out', { account }),

@@ -147,6 +147,41 @@ describe('twake drive', () => {
     await context.close();
   });
 
+  test('"New folder…" creates a folder in place from the keyboard, and a taken name is refused in words', async () => {
+    const { page, context } = await open();
+    await openSignIn(page);
+    await fill(page, { server: 'https://drive.example.com', email: 'alice@example.com', password: 'correct horse battery staple' });
+    await page.getByLabel('Password').press('Enter');
+    const chooser = page.getByTestId('folder-chooser');
+    await chooser.getByRole('button', { name: 'Open Reports' }).click();
+    await chooser.getByRole('button', { name: 'Open 2026' }).waitFor();
+    await chooser.getByTestId('new-folder').click();
+    const name = chooser.getByLabel('New folder in My Drive › Reports');
+    await name.waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'new-folder-name', 'the name field has the keyboard');
+    // A name already there: refused, the field keeps the keyboard, nothing doubled.
+    await name.fill('2026');
+    await name.press('Enter');
+    await chooser.getByRole('alert').filter({ hasText: 'There is already a folder 2026 in My Drive › Reports.' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'new-folder-name');
+    assert.equal(await chooser.getByRole('button', { name: 'Open 2026' }).count(), 1);
+    // A new name: created, listed at once, the keyboard on it; the dialog is still open.
+    await name.fill('Q3');
+    await name.press('Enter');
+    const made = chooser.getByRole('button', { name: 'Open Q3' });
+    await made.waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Open Q3');
+    await page.keyboard.press('Enter');
+    await chooser.getByTestId('no-folders').filter({ hasText: 'No folders here' }).waitFor();
+    assert.equal(await chooser.getByTestId('choose-folder').textContent().then((t) => t.trim()), 'Upload to My Drive › Reports › Q3');
+    // Escape in the name field closes the field only.
+    await chooser.getByTestId('new-folder').click();
+    await chooser.getByTestId('new-folder-name').press('Escape');
+    await chooser.getByTestId('new-folder').waitFor();
+    assert.ok(await page.getByTestId('twake-dialog').isVisible(), 'the dialog stays open');
+    await context.close();
+  });
+
   test('the dialog keeps the keyboard: first field on open, the field to correct after a failure, the folders next', async () => {
     const { page, context } = await open();
     const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.textContent?.trim());

@@ -83,6 +83,22 @@ export class FakeTwake {
     return { path: p, folders: [...folders].sort((x, y) => x.toLowerCase().localeCompare(y.toLowerCase())), files: this.files[p] ?? 0 };
   }
 
+  /** "New folder…", answered as the shell does: the parent's listing, or a refusal in words. */
+  create(name: string, parent: string, folderName: string): { path: string; folders: string[]; files: number } {
+    const p = this.list(name, parent).path;
+    const n = folderName.trim();
+    if (n === '' || n.includes('/')) {
+      throw { message: "A folder name cannot be empty or hold a '/'.", hint: 'Type another name.', field: 'name' };
+    }
+    if (this.folders[p].includes(n)) {
+      const where = ['My Drive', ...p.split('/').filter(Boolean)].join(' › ');
+      throw { message: `There is already a folder ${n} in ${where}.`, hint: 'Open it, or choose another name.', field: 'name' };
+    }
+    this.folders[p] = [...this.folders[p], n];
+    this.folders[`${p}/${n}`] = [];
+    return this.list(name, p);
+  }
+
   targetId(account: string, folder: string): string {
     return `twake:${account}:/${folder.replace(/^\//, '')}`;
   }
@@ -428,6 +444,8 @@ export class FakeShell {
         return this.twake.accounts;
       case 'twake_folders':
         return this.twake.list(args?.account as string, args?.path as string);
+      case 'twake_create_folder':
+        return this.twake.create(args?.account as string, args?.parent as string, args?.name as string);
       case 'twake_choose_folder': {
         const account = args?.account as string;
         const folder = this.twake.list(account, args?.folder as string).path;

@@ -227,6 +227,27 @@ impl Drive {
         Ok(id)
     }
 
+    /// Creates a folder named `name` in the Drive folder `parent` (a path from My Drive's
+    /// root), as a person does from a folder chooser; a visible folder of that name already
+    /// there is refused, never doubled.
+    pub async fn new_folder(&self, parent: &str, name: &str) -> Result<(), TwakeError> {
+        let (parent_id, details) = self.resolve(parent).await?;
+        if details
+            .children
+            .iter()
+            .any(|c| c.is_directory && !c.is_in_trash && c.name == name)
+        {
+            return Err(TwakeError::FolderExists {
+                server: self.session.server().to_string(),
+                path: format!("{}/{name}", parent.trim_end_matches('/')),
+            });
+        }
+        let mut state = self.state.lock().await;
+        self.create_folder(&mut state, &parent_id, name, false)
+            .await
+            .map(|_| ())
+    }
+
     /// Checks that the destination exists and can be written to (before any byte is sent).
     pub async fn check_destination(&self) -> Result<(), TwakeError> {
         let mut state = self.state.lock().await;

@@ -79,6 +79,9 @@ pub enum TwakeError {
     )]
     FolderNotFound { server: String, path: String },
 
+    #[error("there is already a folder '{path}' on {server}")]
+    FolderExists { server: String, path: String },
+
     #[error(
         "not signed in as {account}: run `twake-upload login --server URL --email EMAIL` first"
     )]
@@ -160,6 +163,7 @@ impl TwakeError {
                     TwakeError::NotTwakeDrive { url, .. } => (url.clone(), 404),
                     TwakeError::RedirectedAway { url, .. } => (url.clone(), 307),
                     TwakeError::FolderNotFound { server, .. } => (server.clone(), 404),
+                    TwakeError::FolderExists { server, .. } => (server.clone(), 409),
                     TwakeError::Server { url, status, .. } => (url.clone(), *status),
                     _ => (String::new(), 400),
                 };
