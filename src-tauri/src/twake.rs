@@ -367,16 +367,21 @@ impl TwakeAccounts {
         Ok((account, Arc::new(session)))
     }
 
-    /// The sub-folders of Drive folder `path` of account `name` (read only: creates nothing).
-    pub async fn folders(&self, name: &str, path: &str) -> Result<TwakeFolders, UserError> {
+    /// A view of account `name`'s Drive from My Drive's root, for the folder chooser.
+    async fn browsing(&self, name: &str) -> Result<Drive, UserError> {
         let (account, session) = self.session(name).await?;
-        let drive = Drive::new(
+        Ok(Drive::new(
             session,
             &account.company_id,
             &account.user_id,
             "",
             CollisionPolicy::default(),
-        );
+        ))
+    }
+
+    /// The sub-folders of Drive folder `path` of account `name` (read only: creates nothing).
+    pub async fn folders(&self, name: &str, path: &str) -> Result<TwakeFolders, UserError> {
+        let drive = self.browsing(name).await?;
         let (_, details) = drive.resolve(path).await.map_err(user_error)?;
         let present = || details.children.iter().filter(|c| !c.is_in_trash);
         let files = present().filter(|c| !c.is_directory).count();
@@ -408,14 +413,7 @@ impl TwakeAccounts {
             )
             .on_field("name"));
         }
-        let (account, session) = self.session(account_name).await?;
-        let drive = Drive::new(
-            session,
-            &account.company_id,
-            &account.user_id,
-            "",
-            CollisionPolicy::default(),
-        );
+        let drive = self.browsing(account_name).await?;
         let parent = normal_folder(parent);
         drive.new_folder(&parent, name).await.map_err(|e| match e {
             TwakeError::FolderExists { .. } => UserError::new(
