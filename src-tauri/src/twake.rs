@@ -13,7 +13,7 @@ use std::time::Duration;
 use ts_rs::TS;
 use upload_engine::targets::twake::{
     self, account::StoreSink, api::Company, session, Account, AccountStore, CollisionPolicy, Drive,
-    Session, TwakeError, TwakeTarget,
+    SecretsLocation, Session, TwakeError, TwakeTarget,
 };
 use upload_engine::targets::HttpSettings;
 use upload_engine::{Engine, FileState, TargetSpec};
@@ -34,6 +34,11 @@ pub struct TwakeAccountInfo {
     pub companies: Vec<TwakeCompany>,
     /// Why the session ended (a refused renewal): the person must sign in again.
     pub signed_out: Option<String>,
+    /// Set by a sign-in when no keyring was reachable: the file (readable only by the user)
+    /// the session went to instead, which the dialog names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub session_file: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
@@ -63,6 +68,7 @@ impl From<&Account> for TwakeAccountInfo {
             company_id: a.company_id.clone(),
             companies: a.companies.iter().map(company).collect(),
             signed_out: a.signed_out.clone(),
+            session_file: None,
         }
     }
 }
@@ -278,12 +284,16 @@ impl TwakeAccounts {
         };
         let store = self.store()?;
         let saved = account.clone();
-        blocking(move || {
+        let kept = blocking(move || {
             store.save(&saved)?;
-            store.save_tokens(&saved.name, &tokens).map(|_| ())
+            store.save_tokens(&saved.name, &tokens)
         })
         .await?;
-        Ok(TwakeAccountInfo::from(&account))
+        let mut info = TwakeAccountInfo::from(&account);
+        if let SecretsLocation::File { path, .. } = kept {
+            info.session_file = Some(path.display().to_string());
+        }
+        Ok(info)
     }
 
     /// Uploads of account `name` go to company `company_id` from now on.

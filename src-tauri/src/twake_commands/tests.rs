@@ -55,6 +55,9 @@ async fn a_file_added_after_choosing_a_drive_folder_arrives_in_that_folder() {
     assert_eq!(account.email, config.email);
     assert_eq!(account.companies.len(), 1);
     assert_eq!(account.signed_out, None);
+    // No keyring in these tests: the dialog is told which file keeps the session.
+    let kept = account.session_file.clone().unwrap_or_default();
+    assert!(kept.ends_with("secrets.json"), "{kept:?}");
 
     // A folder in the Drive to choose: uploaded at the root first, as a person's Drive has.
     let root = choose_folder(&state, &account.name, "").unwrap();

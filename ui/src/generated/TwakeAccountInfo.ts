@@ -16,4 +16,9 @@ companies: Array<TwakeCompany>,
 /**
  * Why the session ended (a refused renewal): the person must sign in again.
  */
-signed_out: string | null, };
+signed_out: string | null, 
+/**
+ * Set by a sign-in when no keyring was reachable: the file (readable only by the user)
+ * the session went to instead, which the dialog names.
+ */
+session_file?: string, };

@@ -147,6 +147,30 @@ describe('twake drive', () => {
     await context.close();
   });
 
+  test('without a keyring the dialog says which file keeps the session', async () => {
+    const { page, context } = await open();
+    await page.evaluate(() => {
+      window.fake.twake.sessionFile = '/home/me/.config/twake-uploader/secrets.json';
+    });
+    await openSignIn(page);
+    await fill(page, { server: 'https://drive.example.com', email: 'alice@example.com', password: 'correct horse battery staple' });
+    await page.getByLabel('Password').press('Enter');
+    const note = page.getByTestId('session-file');
+    await note.waitFor();
+    assert.match(await note.textContent(), /No keyring is available, so the session is kept in \/home\/me\/\.config\/twake-uploader\/secrets\.json, readable only by you\./);
+    await context.close();
+  });
+
+  test('with a keyring nothing about files is said', async () => {
+    const { page, context } = await open();
+    await openSignIn(page);
+    await fill(page, { server: 'https://drive.example.com', email: 'alice@example.com', password: 'correct horse battery staple' });
+    await page.getByLabel('Password').press('Enter');
+    await page.getByTestId('folder-chooser').getByRole('button', { name: 'Open Photos' }).waitFor();
+    assert.equal(await page.getByTestId('session-file').count(), 0);
+    await context.close();
+  });
+
   test('"New folder…" creates a folder in place from the keyboard, and a taken name is refused in words', async () => {
     const { page, context } = await open();
     await openSignIn(page);

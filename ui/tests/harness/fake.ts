@@ -35,6 +35,8 @@ export class FakeTwake {
   /** How many files each folder holds (only the count reaches the chooser). */
   files: Record<string, number> = { '/Photos': 3 };
   accounts: TwakeAccountInfo[] = [];
+  /** Where the shell keeps sessions when no keyring is reachable; null: in the keyring. */
+  sessionFile: string | null = null;
   /** Chosen folders, as the shell's saved targets. */
   saved: { account: string; folder: string }[] = [];
 
@@ -65,7 +67,7 @@ export class FakeTwake {
       signed_out: null,
     };
     this.accounts = [...this.accounts.filter((a) => a.name !== account.name), account];
-    return account;
+    return this.sessionFile ? { ...account, session_file: this.sessionFile } : account;
   }
 
   account(name: string): TwakeAccountInfo {
