@@ -6,13 +6,15 @@ use crate::ipc::UserError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use ts_rs::TS;
-use upload_engine::{ChangedFilePolicy, Dialect, Limits, UploadSettings};
+use upload_engine::{ChangedFilePolicy, Dialect, Limits, TargetSpec, UploadSettings};
 
 /// Smallest and largest chunk sizes offered: below 64 KiB the requests cost more than the
 /// bytes; the receiver's default limit is 512 MiB.
 pub const MIN_CHUNK_SIZE: u64 = 64 * 1024;
 pub const MAX_CHUNK_SIZE: u64 = 512 * 1024 * 1024;
 pub const MAX_PARALLEL_CHUNKS: u32 = 16;
+/// The layout `AppSettings::version` of this version's files.
+pub const SETTINGS_VERSION: u32 = 1;
 pub const MAX_PARALLEL_FILES: u32 = 8;
 
 /// A destination the person saved. The local test server is always there and not saved.
@@ -28,8 +30,14 @@ pub enum SavedTarget {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default)]
 pub struct AppSettings {
-    /// Chunk size for files added from now on, in bytes.
-    pub chunk_size: u64,
+    /// Chunk size for files added from now on, in bytes; `None`: each target's own default
+    /// (1 MiB, 8 MiB for Twake Drive), as the CLI uses.
+    #[ts(type = "number | null")]
+    pub chunk_size: Option<u64>,
+    /// The layout of this file: 0 for files written before `chunk_size` could follow the
+    /// target (their 1 MiB was the old default, not a choice), 1 since.
+    #[serde(default)]
+    pub version: u32,
     /// Chunk requests in flight across all files.
     pub parallel_chunks: u32,
     /// Files uploading at once.
@@ -56,7 +64,8 @@ pub struct AppSettings {
 impl Default for AppSettings {
     fn default() -> Self {
         AppSettings {
-            chunk_size: UploadSettings::default().chunk_size,
+            chunk_size: None,
+            version: SETTINGS_VERSION,
             parallel_chunks: Limits::default().parallel_chunks as u32,
             parallel_files: Limits::default().parallel_files as u32,
             bandwidth_limit_kbps: 0,
@@ -76,7 +85,10 @@ impl AppSettings {
     /// Refuses what cannot be used, in the words of the Settings form: the field's label and
     /// its range, never a restart (the form refuses the same values before sending).
     pub fn validate(&self) -> Result<(), UserError> {
-        if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&self.chunk_size) {
+        if self
+            .chunk_size
+            .is_some_and(|cs| !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&cs))
+        {
             return Err(UserError::new(
                 "Chunk size for new files must be between 64 KiB and 512 MiB.",
                 "Choose one of the sizes in the list.",
@@ -116,11 +128,31 @@ impl AppSettings {
         self.bandwidth_limit_kbps.saturating_mul(1000)
     }
 
-    pub fn upload_settings(&self) -> UploadSettings {
+    /// How files added now to `target` are cut: the chosen chunk size, else the target's.
+    pub fn upload_settings(&self, target: &TargetSpec) -> UploadSettings {
         UploadSettings {
-            chunk_size: self.chunk_size,
+            chunk_size: self
+                .chunk_size
+                .unwrap_or_else(|| target.default_chunk_size()),
             ..UploadSettings::default()
         }
+    }
+
+    /// The chunk size a person chose, for what watched folders send (`None`: each target's).
+    pub fn chosen_upload_settings(&self) -> Option<UploadSettings> {
+        self.chunk_size.map(|chunk_size| UploadSettings {
+            chunk_size,
+            ..UploadSettings::default()
+        })
+    }
+
+    /// Brings settings written by an older version to this one.
+    fn upgraded(mut self) -> AppSettings {
+        if self.version < 1 && self.chunk_size == Some(UploadSettings::default().chunk_size) {
+            self.chunk_size = None;
+        }
+        self.version = SETTINGS_VERSION;
+        self
     }
 }
 
@@ -141,7 +173,7 @@ impl SettingsFile {
                 return AppSettings::default();
             }
         };
-        match serde_json::from_str::<AppSettings>(&text) {
+        match serde_json::from_str::<AppSettings>(&text).map(AppSettings::upgraded) {
             Ok(s) if s.validate().is_ok() => s,
             Ok(_) | Err(_) => {
                 tracing::warn!(
@@ -193,7 +225,7 @@ mod tests {
             "missing file: defaults"
         );
         let s = AppSettings {
-            chunk_size: 4 << 20,
+            chunk_size: Some(4 << 20),
             parallel_files: 4,
             close_to_tray: false,
             saved_targets: vec![SavedTarget::Resumable {
@@ -221,9 +253,56 @@ mod tests {
     }
 
     #[test]
+    fn new_files_take_each_target_s_own_chunk_size_unless_one_was_chosen() {
+        let twake = TargetSpec::Twake {
+            account: "a@b.c@h".into(),
+            folder: String::new(),
+            collision: Default::default(),
+        };
+        let local = TargetSpec::Resumable {
+            url: "http://127.0.0.1:9/upload".into(),
+            dialect: Dialect::Resumable,
+        };
+        let default = AppSettings::default();
+        assert_eq!(default.upload_settings(&twake).chunk_size, 8 << 20);
+        assert_eq!(default.upload_settings(&local).chunk_size, 1 << 20);
+        assert_eq!(default.chosen_upload_settings(), None);
+        let chosen = AppSettings {
+            chunk_size: Some(2 << 20),
+            ..AppSettings::default()
+        };
+        assert_eq!(chosen.upload_settings(&twake).chunk_size, 2 << 20);
+    }
+
+    #[test]
+    fn an_old_file_s_1_mib_was_the_old_default_and_follows_the_target_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SettingsFile {
+            path: dir.path().join("settings.json"),
+        };
+        std::fs::write(
+            &file.path,
+            r#"{"chunk_size": 1048576, "parallel_files": 3}"#,
+        )
+        .unwrap();
+        let s = file.load();
+        assert_eq!(s.chunk_size, None);
+        assert_eq!(s.version, SETTINGS_VERSION);
+        // A choice made since is kept, 1 MiB included.
+        let chosen = AppSettings {
+            chunk_size: Some(1 << 20),
+            ..AppSettings::default()
+        };
+        file.save(&chosen).unwrap();
+        assert_eq!(file.load().chunk_size, Some(1 << 20));
+        std::fs::write(&file.path, r#"{"chunk_size": 4194304}"#).unwrap();
+        assert_eq!(file.load().chunk_size, Some(4 << 20));
+    }
+
+    #[test]
     fn out_of_range_values_are_refused_with_the_allowed_range() {
         let s = AppSettings {
-            chunk_size: 10,
+            chunk_size: Some(10),
             ..AppSettings::default()
         };
         let e = s.validate().unwrap_err();

@@ -90,7 +90,7 @@ impl AppState {
             target: target_name,
             ..AddReport::default()
         };
-        let upload = settings.upload_settings();
+        let upload = settings.upload_settings(&target);
         for path in paths {
             let shown = path.display().to_string();
             let found = tokio::task::spawn_blocking(move || sources::collect(&[path])).await;
@@ -149,7 +149,7 @@ mod tests {
             engine,
             Targets::new(dir.join("received"), 0),
             AppSettings {
-                chunk_size: 64 * 1024,
+                chunk_size: Some(64 * 1024),
                 ..AppSettings::default()
             },
             SettingsFile {

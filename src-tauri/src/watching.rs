@@ -75,7 +75,7 @@ impl From<WatchError> for UserError {
 pub fn watch_config(settings: &AppSettings) -> WatchConfig {
     WatchConfig {
         ignore: settings.watch_ignore.clone(),
-        settings: Some(settings.upload_settings()),
+        settings: settings.chosen_upload_settings(),
         ..WatchConfig::default()
     }
 }
@@ -385,7 +385,7 @@ mod tests {
         .await
         .unwrap();
         let settings = AppSettings {
-            chunk_size: 64 * 1024,
+            chunk_size: Some(64 * 1024),
             ..AppSettings::default()
         };
         let state = Arc::new(AppState::new(

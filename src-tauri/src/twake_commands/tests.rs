@@ -20,7 +20,7 @@ async fn state_in(dir: &Path) -> AppState {
         engine,
         Targets::new(dir.join("received"), 0).with_twake_store(store),
         AppSettings {
-            chunk_size: 64 * 1024,
+            chunk_size: Some(64 * 1024),
             ..AppSettings::default()
         },
         SettingsFile {

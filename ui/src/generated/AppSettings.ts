@@ -4,9 +4,15 @@ import type { SavedTarget } from "./SavedTarget";
 
 export type AppSettings = { 
 /**
- * Chunk size for files added from now on, in bytes.
+ * Chunk size for files added from now on, in bytes; `None`: each target's own default
+ * (1 MiB, 8 MiB for Twake Drive), as the CLI uses.
  */
-chunk_size: number, 
+chunk_size: number | null, 
+/**
+ * The layout of this file: 0 for files written before `chunk_size` could follow the
+ * target (their 1 MiB was the old default, not a choice), 1 since.
+ */
+version: number, 
 /**
  * Chunk requests in flight across all files.
  */

@@ -4,6 +4,7 @@ import { checkedSettings, draftFrom, settingsProblem, type SettingsDraft } from 
 
 const good: AppSettings = {
   chunk_size: 1048576,
+  version: 1,
   parallel_chunks: 3,
   parallel_files: 2,
   bandwidth_limit_kbps: 0,

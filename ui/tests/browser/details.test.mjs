@@ -196,6 +196,27 @@ describe('errors and drops', () => {
     await context.close();
   });
 
+  test("new files take their target's own chunk size until one is chosen, and the choice is kept", async () => {
+    const { page, context } = await open();
+    await page.getByTestId('settings').click();
+    const dialog = page.getByTestId('settings-dialog');
+    await dialog.waitFor();
+    const size = dialog.getByLabel('Chunk size for new files');
+    const shown = () => size.evaluate((el) => el.options[el.selectedIndex].textContent);
+    assert.equal(await shown(), "The target's own (1 MiB; 8 MiB for Twake Drive)");
+    await size.selectOption({ label: '4 MiB' });
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate(() => window.fake.settings.chunk_size), 4 * 1024 * 1024);
+    await page.getByTestId('settings').click();
+    await dialog.waitFor();
+    await size.selectOption({ index: 0 });
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate(() => window.fake.settings.chunk_size), null);
+    await context.close();
+  });
+
   test('settings refuse a bad value with the allowed range', async () => {
     const { page, context } = await open();
     await page.getByTestId('settings').click();
