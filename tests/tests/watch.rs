@@ -89,6 +89,34 @@ fn rels(all: &[UploadSummary]) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_file_count_says_what_is_in_the_folder_now_after_a_delete() {
+    let server = ReceiverServer::start().await;
+    let p = place();
+    for i in 0..3 {
+        write_file(&p.dir, &format!("f{i}.txt"), 1000, i);
+    }
+    let engine = engine(&p.db).await;
+    let sync = FolderSync::new(&engine, config(300)).unwrap();
+    sync.add(&p.dir, resumable(&server)).await.unwrap();
+    until(&sync, "the first sync", |s| s.uploaded == 3 && s.files == 3).await;
+    std::fs::remove_file(p.dir.join("f1.txt")).unwrap();
+    // Well before the rename window (30 s and more) lets the entry go from the index.
+    let started = Instant::now();
+    until(&sync, "the count after the delete", |s| s.files == 2).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        server.stored("w/f1.txt").exists(),
+        "the server keeps its copy"
+    );
+    sync.stop().await;
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_written_slowly_over_5_s_is_uploaded_once_and_complete() {
     let server = ReceiverServer::start().await;
     let p = place();

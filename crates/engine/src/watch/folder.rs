@@ -156,7 +156,14 @@ impl FolderLoop {
             target: self.saved.target.clone(),
             state,
             pending,
-            files: self.index.len() as u64,
+            // What is in the folder now: a file deleted here stays on the server (upload-only
+            // sync) and in the index for a while, in case it reappears as a rename, but it is
+            // no longer one of the folder's files.
+            files: self
+                .index
+                .keys()
+                .filter(|rel| !self.vanished.contains_key(*rel))
+                .count() as u64,
             uploaded: self.uploaded,
             moved: self.moved,
             last_sync: self.last_sync,
