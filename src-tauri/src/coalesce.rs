@@ -4,7 +4,7 @@
 
 use crate::ipc::{
     ChunkUpdate, ConnectivityUpdate, EventBatch, FileUpdate, InFlightUpdate, ProgressUpdate,
-    ReplanUpdate,
+    RenameUpdate, ReplanUpdate,
 };
 use std::collections::BTreeMap;
 use upload_engine::{Event, FileState, QueueTotals, UploadId, UploadSummary};
@@ -24,6 +24,7 @@ pub struct Coalescer {
     resync: bool,
     order: Option<Vec<UploadId>>,
     in_flight: BTreeMap<(UploadId, u32), InFlightUpdate>,
+    renamed: BTreeMap<UploadId, RenameUpdate>,
 }
 
 impl Coalescer {
@@ -111,7 +112,28 @@ impl Coalescer {
                     },
                 );
             }
+            Event::Renamed {
+                id,
+                path,
+                relative_path,
+            } => {
+                // Added in this same batch: it is added under its new names.
+                if let Some(u) = self.added.iter_mut().find(|u| u.id == id) {
+                    u.path = path;
+                    u.relative_path = relative_path;
+                } else {
+                    self.renamed.insert(
+                        id,
+                        RenameUpdate {
+                            id,
+                            path,
+                            relative_path,
+                        },
+                    );
+                }
+            }
             Event::Removed { id } => {
+                self.renamed.remove(&id);
                 self.added.retain(|u| u.id != id);
                 self.replanned.remove(&id);
                 self.files.remove(&id);
@@ -148,6 +170,7 @@ impl Coalescer {
             && self.notices.is_empty()
             && self.order.is_none()
             && self.in_flight.is_empty()
+            && self.renamed.is_empty()
     }
 
     /// Everything gathered so far, leaving the coalescer empty.
@@ -170,6 +193,7 @@ impl Coalescer {
             resync: c.resync,
             order: c.order,
             in_flight: c.in_flight.into_values().collect(),
+            renamed: c.renamed.into_values().collect(),
         }
     }
 }
@@ -186,6 +210,39 @@ mod tests {
             state,
             acked_bytes: acked,
         }
+    }
+
+    #[test]
+    fn a_rename_reaches_the_ui_once_and_an_upload_added_in_the_same_batch_under_its_new_name() {
+        let mut c = Coalescer::default();
+        let renamed = |id: u64, rel: &str| Event::Renamed {
+            id: UploadId(id),
+            path: format!("/w/{rel}"),
+            relative_path: format!("w/{rel}"),
+        };
+        c.push(renamed(1, "a.txt"));
+        c.push(renamed(1, "b.txt"));
+        let batch = c.take();
+        assert_eq!(batch.renamed.len(), 1);
+        assert_eq!(batch.renamed[0].relative_path, "w/b.txt");
+        let summary = UploadSummary {
+            id: UploadId(2),
+            path: "/w/old.txt".into(),
+            relative_path: "w/old.txt".into(),
+            target: "t".into(),
+            size: 1,
+            chunk_size: 1,
+            total_chunks: 1,
+            state: FileState::Done,
+            acked_bytes: 1,
+            bytes_per_sec: 0,
+            eta_secs: None,
+        };
+        c.push(Event::Added { upload: summary });
+        c.push(renamed(2, "new.txt"));
+        let batch = c.take();
+        assert!(batch.renamed.is_empty());
+        assert_eq!(batch.added[0].relative_path, "w/new.txt");
     }
 
     #[test]

@@ -34,6 +34,17 @@ pub struct EventBatch {
     pub order: Option<Vec<UploadId>>,
     /// Bytes in flight of chunks being sent, the latest per chunk.
     pub in_flight: Vec<InFlightUpdate>,
+    /// Files renamed or moved where they came from (a watched folder): their names now.
+    pub renamed: Vec<RenameUpdate>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct RenameUpdate {
+    pub id: UploadId,
+    /// Absolute local path.
+    pub path: String,
+    /// Path on the server.
+    pub relative_path: String,
 }
 
 /// Bytes of a chunk being sent that were handed to the connection (not yet acknowledged).

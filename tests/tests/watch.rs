@@ -314,6 +314,19 @@ async fn renames_and_moves_on_twake_drive_move_the_item_without_uploading_again(
             "/w/other/deeper/b.txt"
         ]
     );
+    // The queue shows the files under their names now, not the ones they were uploaded with.
+    let queued = uploads(&engine).await;
+    assert_eq!(
+        rels(&queued),
+        [
+            "w/a-renamed.txt",
+            "w/copy-source.txt",
+            "w/other/deeper/b.txt"
+        ]
+    );
+    assert!(queued
+        .iter()
+        .any(|u| u.path.ends_with("/other/deeper/b.txt")));
 
     // A modified file becomes a new version of its item.
     write_file(&p.dir, "a-renamed.txt", 4000, 9);

@@ -118,6 +118,11 @@ impl Names {
     fn add(&mut self, u: &UploadSummary) {
         self.0.insert(u.id, (u.relative_path.clone(), u.size));
     }
+    fn rename(&mut self, id: UploadId, relative_path: &str) {
+        if let Some(entry) = self.0.get_mut(&id) {
+            entry.0 = relative_path.to_string();
+        }
+    }
     fn name(&self, id: UploadId) -> &str {
         self.0.get(&id).map_or("?", |(n, _)| n.as_str())
     }
@@ -243,6 +248,9 @@ impl Bars {
             Event::Notice { message } => {
                 let _ = self.multi.println(format!("note    {message}"));
             }
+            Event::Renamed {
+                id, relative_path, ..
+            } => self.names.rename(*id, relative_path),
             // The terminal shows no order and no bytes in flight.
             Event::Removed { .. } | Event::Reordered { .. } | Event::InFlight { .. } => {}
         }
@@ -272,6 +280,9 @@ impl Plain {
     fn event(&mut self, e: &Event) {
         match e {
             Event::Added { upload } => self.names.add(upload),
+            Event::Renamed {
+                id, relative_path, ..
+            } => self.names.rename(*id, relative_path),
             Event::File { id, state } => match state {
                 FileState::Done => eprintln!(
                     "done    {} ({})",

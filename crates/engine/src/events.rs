@@ -130,6 +130,13 @@ pub enum Event {
     Totals { totals: QueueTotals },
     /// The file left the queue (cleared).
     Removed { id: UploadId },
+    /// The file was renamed or moved where it came from, and the server followed (a watched
+    /// folder): its local path and its path on the server are these now.
+    Renamed {
+        id: UploadId,
+        path: String,
+        relative_path: String,
+    },
     /// The person moved a file in the line: every file's id, first in line first. Waiting
     /// files start in this order; files already uploading keep going.
     Reordered { order: Vec<UploadId> },

@@ -5,6 +5,7 @@ import type { FileUpdate } from "./FileUpdate";
 import type { InFlightUpdate } from "./InFlightUpdate";
 import type { ProgressUpdate } from "./ProgressUpdate";
 import type { QueueTotals } from "./QueueTotals";
+import type { RenameUpdate } from "./RenameUpdate";
 import type { ReplanUpdate } from "./ReplanUpdate";
 import type { UploadId } from "./UploadId";
 import type { UploadSummary } from "./UploadSummary";
@@ -35,4 +36,8 @@ order: Array<UploadId> | null,
 /**
  * Bytes in flight of chunks being sent, the latest per chunk.
  */
-in_flight: Array<InFlightUpdate>, };
+in_flight: Array<InFlightUpdate>, 
+/**
+ * Files renamed or moved where they came from (a watched folder): their names now.
+ */
+renamed: Array<RenameUpdate>, };

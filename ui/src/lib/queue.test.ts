@@ -46,6 +46,17 @@ describe('queue model', () => {
     expect(m.ids('all')).toEqual([1]);
   });
 
+  it('a file renamed where it came from reads its new name and folder', () => {
+    const m = new QueueModel();
+    m.apply(batch({ added: [summary(1, { relative_path: 'w/old.txt', path: '/home/me/w/old.txt' })] }));
+    const a = m.apply(batch({ renamed: [{ id: 1, path: '/home/me/w/docs/new.txt', relative_path: 'w/docs/new.txt' }] }));
+    expect(a.rows).toBe(true);
+    const row = m.rows.get(1)!;
+    expect(row.name).toBe('new.txt');
+    expect(row.folder).toBe('w/docs');
+    expect(row.path).toBe('/home/me/w/docs/new.txt');
+  });
+
   it('acknowledged bytes never go backwards nor past the size', () => {
     const m = new QueueModel();
     m.apply(batch({ added: [summary(1)] }));

@@ -189,6 +189,11 @@ export class QueueModel {
       this.order = [...this.order, ...added];
       out.rows = true;
     }
+    // A watched file renamed or moved where it came from: the row reads its name now.
+    for (const n of batch.renamed ?? []) {
+      const { name, folder } = splitRelative(n.relative_path);
+      out.rows = this.update(n.id, () => ({ name, folder, path: n.path })) || out.rows;
+    }
     for (const p of batch.replanned) {
       this.stopMeter(p.id);
       out.rows =

@@ -35,6 +35,7 @@ export function batch(over: Partial<EventBatch> = {}): EventBatch {
     resync: false,
     order: null,
     in_flight: [],
+    renamed: [],
     ...over,
   };
 }

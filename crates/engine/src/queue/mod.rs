@@ -375,6 +375,24 @@ impl Engine {
         Ok(Some(id))
     }
 
+    /// A file of the queue was renamed or moved (`from` → `to`, local path and server path)
+    /// and the target moved it too, without sending it again: its upload follows, so the
+    /// queue shows the file's name now. Answers the upload's id, if the queue holds one.
+    pub async fn follow_rename(
+        &self,
+        target: &TargetSpec,
+        from: (PathBuf, String),
+        to: (PathBuf, String),
+    ) -> Result<Option<UploadId>, EngineError> {
+        let label = self.target(target)?.label();
+        self.ask(|reply| Command::Rename {
+            from: (from.0, from.1, label),
+            to,
+            reply,
+        })
+        .await
+    }
+
     /// Queues files found by `sources::collect`, stopping at the first that cannot be read.
     pub async fn enqueue_all(
         &self,

@@ -154,6 +154,14 @@ impl Store {
     pub fn replan(&self, id: UploadId, replan: Replan) {
         self.send(Op::Replan(id, replan));
     }
+    /// The file was renamed or moved: its local path and server path from now on.
+    pub fn rename(&self, id: UploadId, path: &Path, relative_path: &str) {
+        self.send(Op::Rename(
+            id,
+            path.to_string_lossy().into_owned(),
+            relative_path.to_string(),
+        ));
+    }
     pub fn set_remote_id(&self, id: UploadId, remote: Option<String>) {
         self.send(Op::SetRemoteId(id, remote));
     }

@@ -24,6 +24,8 @@ pub enum Op {
     ChunkDone(UploadId, u32),
     Replan(UploadId, Replan),
     SetRemoteId(UploadId, Option<String>),
+    /// New local path and server path of an upload.
+    Rename(UploadId, String, String),
     SetPositions(Vec<(UploadId, i64)>),
     Delete(Vec<UploadId>),
     /// Removes done and cancelled uploads; answers how many.
@@ -172,6 +174,10 @@ fn apply(tx: &Transaction<'_>, op: Op, answers: &mut Vec<PendingAnswer>) -> Resu
             ])?;
             tx.prepare_cached("DELETE FROM chunks_done WHERE upload_id = ?1")?
                 .execute(params![id.0 as i64])?;
+        }
+        Op::Rename(id, path, relative_path) => {
+            tx.prepare_cached("UPDATE uploads SET path = ?2, relative_path = ?3 WHERE id = ?1")?
+                .execute(params![id.0 as i64, path, relative_path])?;
         }
         Op::SetRemoteId(id, remote) => {
             tx.prepare_cached("UPDATE uploads SET remote_id = ?2 WHERE id = ?1")?

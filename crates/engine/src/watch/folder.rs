@@ -558,6 +558,18 @@ impl FolderLoop {
                 let from_remote = self.index[&from].remote_path.clone();
                 match self.move_on_target(&from_remote, &entry.remote_path).await {
                     Ok(true) => {
+                        // The queue's entry for the file takes its new names too.
+                        let followed = self
+                            .engine
+                            .follow_rename(
+                                &self.saved.target,
+                                (self.root().join(&from), from_remote.clone()),
+                                (self.root().join(&rel), entry.remote_path.clone()),
+                            )
+                            .await;
+                        if let Err(e) = followed {
+                            tracing::warn!("the queue did not follow {from} to {rel}: {e}");
+                        }
                         self.vanished.remove(&from);
                         self.forget_entry(&from);
                         self.remember(entry);

@@ -42,6 +42,9 @@ impl Scheduler {
                 self.emit(Event::Added { upload: summary });
                 let _ = reply.send(());
             }
+            Command::Rename { from, to, reply } => {
+                let _ = reply.send(self.rename(from, to));
+            }
             Command::Pause(which, reply) => {
                 let r = self.for_each_selected(which, Self::pause);
                 let _ = reply.send(r);
@@ -148,6 +151,48 @@ impl Scheduler {
             }
             Command::Shutdown(_) => {}
         }
+    }
+
+    /// Points the upload of a file renamed locally and on the server at its new names.
+    fn rename(
+        &mut self,
+        (path, relative_path, target): (PathBuf, String, String),
+        (to_path, to_relative): (PathBuf, String),
+    ) -> Option<UploadId> {
+        let key = SourceKey {
+            path,
+            relative_path,
+            target,
+        };
+        let id = self.by_source.remove(&key)?;
+        let u = self.uploads.get_mut(&id)?;
+        let mut file = (*u.file).clone();
+        file.filename = to_relative
+            .rsplit('/')
+            .next()
+            .unwrap_or(&to_relative)
+            .to_string();
+        file.path = to_path.clone();
+        file.relative_path = to_relative.clone();
+        u.file = Arc::new(file);
+        self.by_source.insert(
+            SourceKey {
+                path: to_path.clone(),
+                relative_path: to_relative.clone(),
+                target: key.target,
+            },
+            id,
+        );
+        if let Some(store) = &self.store {
+            store.rename(id, &to_path, &to_relative);
+        }
+        self.dirty = true;
+        self.emit(Event::Renamed {
+            id,
+            path: to_path.display().to_string(),
+            relative_path: to_relative,
+        });
+        Some(id)
     }
 
     /// Applies `action` to one upload or, for `None`, to all of them in queue order.

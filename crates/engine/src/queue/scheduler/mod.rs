@@ -49,6 +49,13 @@ pub enum Command {
         position: i64,
         reply: Reply<()>,
     },
+    /// A file renamed or moved locally and on the server: its upload follows, if the queue
+    /// holds one (`from` is its local path, server path and target label).
+    Rename {
+        from: (PathBuf, String, String),
+        to: (PathBuf, String),
+        reply: Reply<Option<UploadId>>,
+    },
     /// `None` = every upload.
     Pause(Option<UploadId>, Reply<Result<(), EngineError>>),
     Resume(Option<UploadId>, Reply<Result<(), EngineError>>),
