@@ -215,6 +215,7 @@ pub async fn save_settings(
     // Watched folders take a new chunk size at once (their loops restart; nothing is sent
     // twice, each folder is compared with its index).
     watching.apply(&saved).await?;
+    crate::autostart::refresh(&saved, &watching).await;
     Ok(saved)
 }
 

@@ -3,6 +3,7 @@
 //! adds what only a desktop app has: native pickers, drag-and-drop paths, command-line files,
 //! a single instance, the tray and notifications.
 
+mod autostart;
 mod bridge;
 mod coalesce;
 mod commands;
@@ -145,6 +146,12 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
         }
     };
     app.manage(TrayPresent(tray.is_some()));
+    // Started at login: straight to the tray, where uploads and watched folders go on.
+    if tray.is_some() && std::env::args().any(|a| a == autostart::HIDDEN_ARG) {
+        if let Some(window) = app.get_webview_window("main") {
+            let _ = window.hide();
+        }
+    }
     let emitter = handle.clone();
     let for_notices = state.clone();
     tauri::async_runtime::spawn(bridge::forward(events, move |batch, notices| {

@@ -48,6 +48,10 @@ pub struct AppSettings {
     pub changed_files: ChangedFilePolicy,
     /// Closing the window hides it to the tray and uploads go on.
     pub close_to_tray: bool,
+    /// Start at login, hidden in the tray: `None` (the default) while a folder is watched,
+    /// `Some(true)` always, `Some(false)` never.
+    #[ts(type = "boolean | null")]
+    pub autostart: Option<bool>,
     /// Desktop notifications when a batch finishes or a file fails.
     pub notifications: bool,
     /// Id of the target new files go to (see `targets`).
@@ -71,6 +75,7 @@ impl Default for AppSettings {
             bandwidth_limit_kbps: 0,
             changed_files: ChangedFilePolicy::default(),
             close_to_tray: true,
+            autostart: None,
             notifications: true,
             default_target: crate::targets::LOCAL_ID.into(),
             saved_targets: Vec::new(),
@@ -144,6 +149,11 @@ impl AppSettings {
             chunk_size,
             ..UploadSettings::default()
         })
+    }
+
+    /// Whether the app should start at login, given whether any folder is watched.
+    pub fn wants_autostart(&self, watching_folders: bool) -> bool {
+        self.autostart.unwrap_or(watching_folders)
     }
 
     /// Brings settings written by an older version to this one.
@@ -297,6 +307,23 @@ mod tests {
         assert_eq!(file.load().chunk_size, Some(1 << 20));
         std::fs::write(&file.path, r#"{"chunk_size": 4194304}"#).unwrap();
         assert_eq!(file.load().chunk_size, Some(4 << 20));
+    }
+
+    #[test]
+    fn starting_at_login_follows_watched_folders_unless_chosen() {
+        let default = AppSettings::default();
+        assert!(default.wants_autostart(true));
+        assert!(!default.wants_autostart(false));
+        let never = AppSettings {
+            autostart: Some(false),
+            ..AppSettings::default()
+        };
+        assert!(!never.wants_autostart(true));
+        let always = AppSettings {
+            autostart: Some(true),
+            ..AppSettings::default()
+        };
+        assert!(always.wants_autostart(false));
     }
 
     #[test]

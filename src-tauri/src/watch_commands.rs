@@ -75,6 +75,8 @@ pub fn start(app: &tauri::AppHandle, state: Arc<AppState>) -> anyhow::Result<()>
             Ok(_) => {}
             Err(e) => tracing::warn!("the watched folders could not start: {e}"),
         }
+        // Installed anew, or moved: the login entry points at this binary.
+        crate::autostart::refresh(&state.settings(), &watching).await;
     });
     Ok(())
 }
@@ -161,6 +163,7 @@ async fn watch_all(state: &AppState, watching: &Watching, folders: Vec<PathBuf>)
             first_error.get_or_insert(e);
         }
     }
+    crate::autostart::refresh(&state.settings(), watching).await;
     first_error.map_or(Ok(()), Err)
 }
 
@@ -191,8 +194,10 @@ pub async fn pause_watch(watching: Watch<'_>, path: String, paused: bool) -> Rep
 
 /// Stops watching a folder; what was uploaded stays on the server.
 #[tauri::command]
-pub async fn remove_watch(watching: Watch<'_>, path: String) -> Reply<()> {
-    watching.remove(Path::new(&path)).await
+pub async fn remove_watch(state: Shared<'_>, watching: Watch<'_>, path: String) -> Reply<()> {
+    watching.remove(Path::new(&path)).await?;
+    crate::autostart::refresh(&state.settings(), &watching).await;
+    Ok(())
 }
 
 /// Saves the global ignore patterns (gitignore syntax) and restarts watching with them.

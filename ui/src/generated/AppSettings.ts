@@ -34,6 +34,11 @@ changed_files: ChangedFilePolicy,
  */
 close_to_tray: boolean, 
 /**
+ * Start at login, hidden in the tray: `None` (the default) while a folder is watched,
+ * `Some(true)` always, `Some(false)` never.
+ */
+autostart: boolean | null, 
+/**
  * Desktop notifications when a batch finishes or a file fails.
  */
 notifications: boolean, 

@@ -10,6 +10,7 @@ const good: AppSettings = {
   bandwidth_limit_kbps: 0,
   changed_files: 'fail',
   close_to_tray: true,
+  autostart: null,
   notifications: true,
   default_target: 'local',
   saved_targets: [],

@@ -217,6 +217,23 @@ describe('errors and drops', () => {
     await context.close();
   });
 
+  test('starting at login follows watched folders by default, and Always or Never is kept', async () => {
+    const { page, context } = await open();
+    await page.getByTestId('settings').click();
+    const dialog = page.getByTestId('settings-dialog');
+    await dialog.waitFor();
+    const start = dialog.getByLabel('Start at login, in the tray');
+    assert.equal(await start.evaluate((el) => el.options[el.selectedIndex].textContent), 'While a folder is watched');
+    await start.selectOption({ label: 'Never' });
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate(() => window.fake.settings.autostart), false);
+    await page.getByTestId('settings').click();
+    await dialog.waitFor();
+    assert.equal(await start.evaluate((el) => el.options[el.selectedIndex].textContent), 'Never');
+    await context.close();
+  });
+
   test('settings refuse a bad value with the allowed range', async () => {
     const { page, context } = await open();
     await page.getByTestId('settings').click();

@@ -147,6 +147,7 @@ export class FakeShell {
     bandwidth_limit_kbps: 0,
     changed_files: 'fail',
     close_to_tray: true,
+    autostart: null,
     notifications: true,
     default_target: 'local',
     saved_targets: [],
@@ -469,7 +470,7 @@ export class FakeShell {
         // Tauri itself refuses what does not deserialise into the Rust type, with its own text.
         for (const [k, v] of Object.entries(s)) {
           // `chunk_size` is an Option in the shell: null is "the target's own".
-          if (k === 'chunk_size' && v === null) continue;
+          if ((k === 'chunk_size' || k === 'autostart') && v === null) continue;
           if (typeof v === 'number' || v === null) {
             if (v === null || v < 0 || !Number.isInteger(v)) {
               throw `invalid args \`settings\` for command \`save_settings\`: invalid type: ${v === null ? 'null' : `floating point \`${v}\``}, expected u64 (field ${k})`;
