@@ -10,6 +10,7 @@ mod commands;
 mod desktop;
 pub mod ipc;
 mod notices;
+mod send_to;
 pub mod settings;
 mod state;
 pub mod targets;

@@ -77,6 +77,14 @@ pub fn start(app: &tauri::AppHandle, state: Arc<AppState>) -> anyhow::Result<()>
         }
         // Installed anew, or moved: the login entry points at this binary.
         crate::autostart::refresh(&state.settings(), &watching).await;
+        if let Some(nautilus) = crate::send_to::nautilus_dir() {
+            let script = std::path::Path::new(crate::send_to::PACKAGED_SCRIPT);
+            match crate::send_to::install(&nautilus, script) {
+                Ok(true) => tracing::info!("\"Send to Twake Uploader\" added to Nautilus"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!("cannot add the Nautilus script: {e}"),
+            }
+        }
     });
     Ok(())
 }
