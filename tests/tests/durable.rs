@@ -473,3 +473,50 @@ async fn the_cli_shows_the_queue_refuses_a_second_owner_and_pauses_and_cancels_b
         "a cancelled upload is never completed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_file_is_not_sent_again_after_a_restart_until_it_is_cleared() {
+    let server = Receiver(ReceiverServer::start().await);
+    let spec = server.spec_for(server.addr());
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("queue.sqlite3");
+    let kept = write_file(dir.path(), "scan.pdf", 150_000, 3);
+    let cleared = write_file(dir.path(), "notes.txt", 90_000, 4);
+    let (kept_id, cleared_id) = {
+        let engine = open_durable(
+            &server,
+            test_engine_config(),
+            &db,
+            std::slice::from_ref(&spec),
+        )
+        .await;
+        let a = enqueue(&engine, &spec, &kept, 64 * 1024).await;
+        let b = enqueue(&engine, &spec, &cleared, 64 * 1024).await;
+        idle(&engine).await;
+        assert_eq!(state_of(&engine, a).await, FileState::Done);
+        stop(engine).await;
+        (a, b)
+    };
+    let posts = server.chunk_posts().unwrap();
+    let engine = open_durable(
+        &server,
+        test_engine_config(),
+        &db,
+        std::slice::from_ref(&spec),
+    )
+    .await;
+    // After a restart: the same file is its finished entry, brought back as done.
+    let again = enqueue(&engine, &spec, &kept, 64 * 1024).await;
+    idle(&engine).await;
+    assert_eq!(again, kept_id);
+    assert_eq!(state_of(&engine, again).await, FileState::Done);
+    assert_eq!(server.chunk_posts().unwrap(), posts, "nothing sent again");
+    // Cleared (the other file's entry too, though this run never showed it): forgotten, so
+    // the same file queued again is a new entry whose chunks are asked about again.
+    engine.clear_finished().await.unwrap();
+    let fresh = enqueue(&engine, &spec, &cleared, 64 * 1024).await;
+    idle(&engine).await;
+    assert_ne!(fresh, cleared_id, "a cleared file is queued anew");
+    assert_eq!(state_of(&engine, fresh).await, FileState::Done);
+    stop(engine).await;
+}

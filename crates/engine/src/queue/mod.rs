@@ -481,6 +481,10 @@ impl Engine {
     /// those finished in earlier runs); returns how many went.
     pub async fn clear_finished(&self) -> Result<usize, EngineError> {
         let loaded = self.ask(Command::ClearFinished).await?;
+        // Forgotten means forgotten: the same file queued again is sent again.
+        if let Ok(mut finished) = self.finished.lock() {
+            finished.clear();
+        }
         match &self.store {
             Some(store) => Ok(loaded.len() + store.delete_finished().await?),
             None => Ok(loaded.len()),
