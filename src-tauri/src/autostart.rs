@@ -34,15 +34,7 @@ pub enum Outcome {
 
 /// The autostart folder: `$XDG_CONFIG_HOME/autostart`, else `~/.config/autostart`.
 pub fn autostart_dir() -> Option<PathBuf> {
-    let absolute = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
-    std::env::var_os("XDG_CONFIG_HOME")
-        .and_then(absolute)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .and_then(absolute)
-                .map(|h| h.join(".config"))
-        })
-        .map(|c| c.join("autostart"))
+    dirs::config_dir().map(|c| c.join("autostart"))
 }
 
 /// Whether `exec` looks like an installed program rather than a build tree or a temp copy.

@@ -13,11 +13,7 @@ pub const SCRIPT_NAME: &str = "Send to Twake Uploader";
 
 /// `~/.local/share/nautilus`, from `$XDG_DATA_HOME` or `$HOME`.
 pub fn nautilus_dir() -> Option<PathBuf> {
-    let absolute = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
-    std::env::var_os("XDG_DATA_HOME")
-        .and_then(absolute)
-        .or_else(|| absolute(std::env::var_os("HOME")?).map(|h| h.join(".local/share")))
-        .map(|d| d.join("nautilus"))
+    dirs::data_dir().map(|d| d.join("nautilus"))
 }
 
 /// Links `script` as `nautilus/scripts/Send to Twake Uploader`; answers whether a link was

@@ -349,11 +349,9 @@ impl Engine {
                 .finished
                 .lock()
                 .map_err(|_| EngineError::Internal("finished uploads lock poisoned".into()))?;
-            let same = finished.get(&key).is_some_and(|s| {
-                s.new.size == file.plan.size
-                    && s.new.mtime == file.mtime
-                    && s.new.quick_hash == file.quick_hash
-            });
+            let same = finished
+                .get(&key)
+                .is_some_and(|s| file.is_unchanged(s.new.size, s.new.mtime, &s.new.quick_hash));
             if same {
                 finished.remove(&key)
             } else {

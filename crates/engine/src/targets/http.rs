@@ -108,13 +108,17 @@ pub fn looks_like_html(content_type: &str, body: &str) -> bool {
         || start.starts_with("<html")
 }
 
+/// A header of an answer as text, when it is there and is text.
+pub fn header(resp: &reqwest::Response, name: reqwest::header::HeaderName) -> Option<String> {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
 /// The `Content-Type` of an answer, or "".
 pub fn content_type(resp: &reqwest::Response) -> String {
-    resp.headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
+    header(resp, reqwest::header::CONTENT_TYPE).unwrap_or_default()
 }
 
 /// A failed request as a chunk error. A timeout after the connection was made is a stall (the

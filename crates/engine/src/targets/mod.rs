@@ -36,6 +36,12 @@ pub struct UploadFile {
 }
 
 impl UploadFile {
+    /// Whether a file of this size, mtime and quick hash is this one unchanged (the test for
+    /// "the same file queued again").
+    pub fn is_unchanged(&self, size: u64, mtime: SystemTime, quick_hash: &str) -> bool {
+        self.plan.size == size && self.mtime == mtime && self.quick_hash == quick_hash
+    }
+
     /// The wire parameters of chunk `number` of this file.
     pub fn chunk_params(&self, number: u32) -> ChunkParams {
         ChunkParams::for_chunk(

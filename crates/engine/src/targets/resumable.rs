@@ -10,8 +10,8 @@
 //! files uploaded with nothing sent.
 
 use super::http::{
-    chunk_part, content_type, looks_like_html, parse_http_url, read_capped, redact_url, stalled,
-    too_long_answer, transport_error, CappedBody,
+    chunk_part, content_type, header, looks_like_html, parse_http_url, read_capped, redact_url,
+    stalled, too_long_answer, transport_error, CappedBody,
 };
 use super::{ChunkReceipt, HttpSettings, Target, UploadFile};
 use crate::body::ChunkBody;
@@ -259,16 +259,10 @@ impl Target for ResumableTarget {
         let exchange = async {
             let resp = request.await?;
             let status = resp.status().as_u16();
-            let header = |name| {
-                resp.headers()
-                    .get(name)
-                    .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
-                    .map(str::to_string)
-            };
-            let retry_after = header(reqwest::header::RETRY_AFTER)
+            let retry_after = header(&resp, reqwest::header::RETRY_AFTER)
                 .as_deref()
                 .and_then(parse_retry_after);
-            let location = header(reqwest::header::LOCATION);
+            let location = header(&resp, reqwest::header::LOCATION);
             let kind = content_type(&resp);
             let text = read_capped(resp).await?;
             Ok::<_, reqwest::Error>((status, retry_after, location, kind, text))

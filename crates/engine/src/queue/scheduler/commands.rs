@@ -142,9 +142,8 @@ impl Scheduler {
                     .and_then(|id| self.uploads.get(id))
                     .filter(|u| {
                         u.state != FileState::Cancelled
-                            && u.file.plan.size == file.plan.size
-                            && u.file.mtime == file.mtime
-                            && u.file.quick_hash == file.quick_hash
+                            && u.file
+                                .is_unchanged(file.plan.size, file.mtime, &file.quick_hash)
                     })
                     .map(|u| (u.id, u.state.clone()));
                 let _ = reply.send(found);

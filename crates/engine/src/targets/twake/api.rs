@@ -6,7 +6,9 @@ use super::error::TwakeError;
 use super::secret::Secret;
 use crate::error::ChunkError;
 use crate::protocol::parse_retry_after;
-use crate::targets::http::{looks_like_html, read_capped, CappedBody, MAX_ANSWER_BYTES};
+use crate::targets::http::{
+    content_type, header, looks_like_html, read_capped, CappedBody, MAX_ANSWER_BYTES,
+};
 use serde::{Deserialize, Serialize};
 
 pub const LOGIN: &str = "/internal/services/console/v1/login";
@@ -210,17 +212,11 @@ impl Answer {
     pub async fn read(resp: reqwest::Response) -> Result<Answer, reqwest::Error> {
         let url = without_query(resp.url());
         let status = resp.status().as_u16();
-        let header = |name| {
-            resp.headers()
-                .get(name)
-                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let content_type = header(reqwest::header::CONTENT_TYPE).unwrap_or_default();
-        let retry_after = header(reqwest::header::RETRY_AFTER)
+        let content_type = content_type(&resp);
+        let retry_after = header(&resp, reqwest::header::RETRY_AFTER)
             .as_deref()
             .and_then(parse_retry_after);
-        let location = header(reqwest::header::LOCATION);
+        let location = header(&resp, reqwest::header::LOCATION);
         let (body, too_long) = match read_capped(resp).await? {
             CappedBody::Text(text) => (text, false),
             CappedBody::TooLong => (String::new(), true),
