@@ -188,9 +188,31 @@ impl From<upload_engine::EngineError> for UserError {
             E::Store(_) => {
                 "Check that your data folder is writable and has free space, then restart."
             }
-            E::Twake(_) => "Check the Twake Drive account in the settings and sign in again.",
+            E::Twake(t) => return crate::twake::user_error(t.clone()),
+            E::Refused { kind, .. } => failure_hint(*kind),
         };
         UserError::new(e.to_string(), hint)
+    }
+}
+
+/// What a person can do about a failure of this kind, in the app's words.
+pub fn failure_hint(kind: upload_engine::FailureKind) -> &'static str {
+    use upload_engine::FailureKind as K;
+    match kind {
+        K::SignedOut => "Sign in again; the upload continues after that.",
+        K::Quota => "Free some space in Twake Drive, or ask for a larger quota.",
+        K::NoWriteAccess => "Choose another folder, or ask its owner for write access.",
+        K::NotFound => "Choose another folder; it may have been moved or deleted.",
+        K::FileChanged => "Retry to upload the file as it is now.",
+        K::Unreadable => "Check that the file exists and that you may read it, then retry.",
+        K::TooLarge => "The server refuses files this large; ask its administrator.",
+        K::Untrusted => {
+            "If your organisation uses its own certificate authority, add it to the system's \
+             trusted certificates; otherwise check the address."
+        }
+        K::Unreachable => "Check your network connection, then retry.",
+        K::ServerError => "The server had trouble; retry in a moment.",
+        K::Refused => "Check the destination, then retry.",
     }
 }
 

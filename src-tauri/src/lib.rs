@@ -19,7 +19,6 @@ mod tray;
 mod ts_export;
 pub mod twake;
 mod twake_commands;
-mod twake_live;
 mod watch_commands;
 pub mod watching;
 
@@ -120,7 +119,11 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
     };
     let settings = settings_file.load();
     let data_dir = app.path().app_data_dir()?;
+    let local_port = settings.local_server_port;
+    let targets = targets::Targets::new(data_dir.join("test-server"), local_port);
     let engine = tauri::async_runtime::block_on(Engine::open(EngineConfig {
+        // One accounts service for the engine and the sign-in dialogs.
+        accounts: targets.twake.service(),
         limits: settings.limits(),
         bandwidth_limit: settings.bandwidth_limit(),
         changed_files: settings.changed_files,
@@ -129,13 +132,7 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
         ..EngineConfig::default()
     }))?;
     let events = engine.subscribe();
-    let local_port = settings.local_server_port;
-    let state = Arc::new(AppState::new(
-        engine,
-        targets::Targets::new(data_dir.join("test-server"), local_port),
-        settings,
-        settings_file,
-    ));
+    let state = Arc::new(AppState::new(engine, targets, settings, settings_file));
     app.manage(state.clone());
     watch_commands::start(&handle, state.clone())?;
 

@@ -179,6 +179,7 @@ mod tests {
         n.observe(&state(
             1,
             FileState::Failed {
+                kind: upload_engine::FailureKind::Refused,
                 reason: "server refused".into(),
                 retryable: false,
             },
@@ -190,6 +191,7 @@ mod tests {
             n.observe(&state(
                 i,
                 FileState::Failed {
+                    kind: upload_engine::FailureKind::ServerError,
                     reason: "x".into(),
                     retryable: true,
                 },

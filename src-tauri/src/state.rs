@@ -84,8 +84,6 @@ impl AppState {
                 }
             }
         };
-        // A Twake Drive folder uploads with the accounts the app signed in (`crate::twake`).
-        self.targets.twake.prepare(&self.engine, &target);
         let mut report = AddReport {
             target: target_name,
             ..AddReport::default()
@@ -117,6 +115,16 @@ impl AppState {
                     continue;
                 }
             };
+            // Each path handed over is a batch: a new folder stays hidden on a server that
+            // can, until its last file is in; a destination that refuses stops it here.
+            let rels: Vec<String> = files.iter().map(|f| f.relative_path.clone()).collect();
+            if let Err(e) = self.engine.prepare(&target, &rels).await {
+                report.failures.push(AddFailure {
+                    path: shown,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
             for f in files {
                 let shown = f.path.display().to_string();
                 let request = EnqueueRequest {

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use tokio::sync::OnceCell;
 use ts_rs::TS;
+use upload_engine::accounts::Account;
 use upload_engine::targets::resumable::parse_upload_url;
-use upload_engine::targets::twake::Account;
 use upload_engine::{Dialect, TargetSpec};
 
 /// Id of the local test server in the target list and in the settings.
@@ -107,10 +107,7 @@ impl Targets {
     }
 
     /// The same targets with Twake Drive accounts from `store` (tests: a temporary folder).
-    pub fn with_twake_store(
-        mut self,
-        store: upload_engine::targets::twake::AccountStore,
-    ) -> Targets {
+    pub fn with_twake_store(mut self, store: upload_engine::accounts::AccountStore) -> Targets {
         self.twake = TwakeAccounts::with_store(store);
         self
     }

@@ -1,26 +1,18 @@
-//! Twake Drive accounts in the app: sign in (the password is used once, for the token
-//! request, and dropped), pick the company, list Drive folders for the folder chooser, sign
-//! out. Accounts and tokens live in the engine's `AccountStore` (OS keyring, else a private
-//! file), the same store the CLI uses, so an account signed in with `twake-upload login`
-//! shows here too and uploads restored after a restart find their session.
+//! Twake Drive accounts in the app, as the UI sees them: the dialog's sign-in, the company
+//! choice, the folder chooser's listings, sign-out. The work is the engine's accounts service
+//! (`upload_engine::accounts`), shared with the engine and with the CLI's store, so an account
+//! signed in with `twake-upload login` shows here too; this module turns its answers and
+//! errors into the UI's types and words.
 
 use crate::ipc::UserError;
-use crate::twake_live::LiveTwakeTarget;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use ts_rs::TS;
-use upload_engine::targets::twake::{
-    self, account::StoreSink, api::Company, session, Account, AccountStore, CollisionPolicy, Drive,
-    SecretsLocation, Session, TwakeError, TwakeTarget,
-};
+use upload_engine::accounts::{Account, AccountStore, Accounts, SecretsLocation, SignIn};
+use upload_engine::targets::twake::{self, api::Company, CollisionPolicy, TwakeError};
 use upload_engine::targets::HttpSettings;
-use upload_engine::{Engine, FileState, TargetSpec};
-
-/// Timeout of sign-in and folder listings: long enough for a slow server, short enough that
-/// a wrong address does not leave the dialog spinning.
-const JSON_TIMEOUT: Duration = Duration::from_secs(30);
+use upload_engine::TargetSpec;
 
 /// A signed-in account as the UI shows it (no secret in here).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
@@ -165,6 +157,10 @@ pub fn user_error(e: TwakeError) -> UserError {
             ),
             "Choose another folder; it may have been moved or deleted.",
         ),
+        E::NotInCompany { account, .. } => UserError::new(
+            format!("{account} is not in that company."),
+            "Choose one of the companies listed.",
+        ),
         E::NoCompany { server, account } => UserError::new(
             format!(
                 "{} belongs to no company on {server}.",
@@ -186,58 +182,45 @@ pub fn user_error(e: TwakeError) -> UserError {
     }
 }
 
-/// Runs blocking account-store work off the async threads.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, TwakeError> + Send + 'static,
-) -> Result<T, UserError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| UserError::new(format!("Internal error: {e}"), "Restart Twake Uploader."))?
-        .map_err(user_error)
+/// The engine's accounts service, or why there is none (no config folder: no HOME).
+pub struct TwakeAccounts {
+    service: Result<Arc<Accounts>, TwakeError>,
 }
 
-/// The accounts of one store and the engine targets built on them.
-pub struct TwakeAccounts {
-    /// An error when no config folder could be found (no HOME): said when an account is used.
-    store: Result<AccountStore, TwakeError>,
-    http: HttpSettings,
-    /// Targets already handed to the engine, so one folder gets one Drive state and a new
-    /// sign-in can give them a new session.
-    registered: Mutex<HashMap<TargetSpec, Arc<LiveTwakeTarget>>>,
+fn http() -> HttpSettings {
+    HttpSettings {
+        connect_timeout: Duration::from_secs(10),
+        stall_timeout: Duration::from_secs(30),
+    }
 }
 
 impl TwakeAccounts {
     /// The store the CLI uses too (`$TWAKE_UPLOADER_CONFIG_DIR`, else XDG config).
     pub fn default_store() -> TwakeAccounts {
-        TwakeAccounts::with_store_result(AccountStore::open_default())
+        TwakeAccounts {
+            service: Accounts::open_default(http()),
+        }
     }
 
     /// A given store (tests: a temporary folder without the keyring).
     pub fn with_store(store: AccountStore) -> TwakeAccounts {
-        TwakeAccounts::with_store_result(Ok(store))
-    }
-
-    fn with_store_result(store: Result<AccountStore, TwakeError>) -> TwakeAccounts {
         TwakeAccounts {
-            store,
-            http: HttpSettings {
-                connect_timeout: Duration::from_secs(10),
-                stall_timeout: Duration::from_secs(30),
-            },
-            registered: Mutex::new(HashMap::new()),
+            service: Ok(Accounts::new(store, http())),
         }
     }
 
-    fn store(&self) -> Result<AccountStore, UserError> {
-        self.store.clone().map_err(user_error)
+    /// The service, for the engine's config (one service for the engine and the dialogs).
+    pub fn service(&self) -> Option<Arc<Accounts>> {
+        self.service.as_ref().ok().cloned()
     }
 
-    fn client(&self) -> Result<reqwest::Client, UserError> {
-        twake::http_client(&self.http).map_err(user_error)
+    fn live(&self) -> Result<&Arc<Accounts>, UserError> {
+        self.service.as_ref().map_err(|e| user_error(e.clone()))
     }
 
-    /// Signs in and saves the account with its first company (see `choose_company`). The
-    /// password goes to the token request only and is dropped here.
+    /// Signs in and saves the account with its first company (see `choose_company`); the
+    /// engine restarts the uploads a sign-out stopped. The password goes to the token
+    /// request only and is dropped.
     pub async fn sign_in(
         &self,
         server: &str,
@@ -251,46 +234,18 @@ impl TwakeAccounts {
                 "Type both to sign in.",
             ));
         }
-        let server = session::normalize_server(server).map_err(user_error)?;
-        let client = self.client()?;
-        let tokens = session::login(&client, &server, email, &password, JSON_TIMEOUT).await;
-        drop(password);
-        let tokens = tokens.map_err(user_error)?;
-        let name = Account::name_for(email, &server);
-        let probe = Session::new(
-            client,
-            &server,
-            &name,
-            tokens.clone(),
-            Arc::new(session::NoSink),
-            JSON_TIMEOUT,
-        );
-        let me = probe.me().await.map_err(user_error)?;
-        let companies: Vec<Company> = me.companies.iter().map(|c| c.company.clone()).collect();
-        let first = companies.first().cloned().ok_or_else(|| {
-            user_error(TwakeError::NoCompany {
-                server: server.clone(),
-                account: email.to_string(),
+        let signed = self
+            .live()?
+            .sign_in(SignIn::Password {
+                server: server.to_string(),
+                email: email.to_string(),
+                password,
+                company: None,
             })
-        })?;
-        let account = Account {
-            name,
-            server,
-            email: email.to_string(),
-            user_id: me.id,
-            company_id: first.id,
-            companies,
-            signed_out: None,
-        };
-        let store = self.store()?;
-        let saved = account.clone();
-        let kept = blocking(move || {
-            store.save(&saved)?;
-            store.save_tokens(&saved.name, &tokens)
-        })
-        .await?;
-        let mut info = TwakeAccountInfo::from(&account);
-        if let SecretsLocation::File { path, .. } = kept {
+            .await
+            .map_err(user_error)?;
+        let mut info = TwakeAccountInfo::from(&signed.account);
+        if let SecretsLocation::File { path, .. } = signed.kept {
             info.session_file = Some(path.display().to_string());
         }
         Ok(info)
@@ -302,91 +257,36 @@ impl TwakeAccounts {
         name: &str,
         company_id: &str,
     ) -> Result<TwakeAccountInfo, UserError> {
-        let mut account = self.account(name).await?;
-        if !account.companies.iter().any(|c| c.id == company_id) {
-            return Err(UserError::new(
-                format!("{} is not in that company.", account.email),
-                "Choose one of the companies listed.",
-            ));
-        }
-        account.company_id = company_id.to_string();
-        let store = self.store()?;
-        let saved = account.clone();
-        blocking(move || store.save(&saved)).await?;
+        let account = self
+            .live()?
+            .choose_company(name, company_id)
+            .await
+            .map_err(user_error)?;
         Ok(TwakeAccountInfo::from(&account))
-    }
-
-    async fn account(&self, name: &str) -> Result<Account, UserError> {
-        let store = self.store()?;
-        let name = name.to_string();
-        blocking(move || store.get(&name)).await
     }
 
     /// The signed-in accounts (read from the store, so a sign-out the engine recorded shows).
     pub async fn accounts(&self) -> Result<Vec<TwakeAccountInfo>, UserError> {
-        let store = self.store()?;
-        let all = blocking(move || store.list()).await?;
+        let all = self.live()?.list().await.map_err(user_error)?;
         Ok(all.iter().map(TwakeAccountInfo::from).collect())
     }
 
     /// The same, read on the caller's thread: a small file, for the target menu.
     pub fn accounts_now(&self) -> Vec<Account> {
-        match &self.store {
-            Ok(store) => store.list().unwrap_or_else(|e| {
-                tracing::warn!("{e}");
-                Vec::new()
-            }),
+        match &self.service {
+            Ok(service) => service.list_now(),
             Err(_) => Vec::new(),
         }
     }
 
     /// Forgets the account and its tokens.
     pub async fn sign_out(&self, name: &str) -> Result<(), UserError> {
-        let store = self.store()?;
-        let name = name.to_string();
-        blocking(move || store.remove(&name)).await
+        self.live()?.sign_out(name).await.map_err(user_error)?;
+        Ok(())
     }
 
-    /// A live session of account `name`; renewed tokens and a sign-out go to the store.
-    async fn session(&self, name: &str) -> Result<(Account, Arc<Session>), UserError> {
-        let store = self.store()?;
-        let (account, tokens) = {
-            let store = store.clone();
-            let name = name.to_string();
-            blocking(move || Ok((store.get(&name)?, store.load_tokens(&name)?))).await?
-        };
-        if let Some(reason) = &account.signed_out {
-            return Err(user_error(TwakeError::SignedOut {
-                server: account.server.clone(),
-                account: account.email.clone(),
-                reason: reason.clone(),
-            }));
-        }
-        let sink = Arc::new(StoreSink {
-            store,
-            account: account.name.clone(),
-        });
-        let session = Session::new(
-            self.client()?,
-            &account.server,
-            &account.name,
-            tokens,
-            sink,
-            JSON_TIMEOUT,
-        );
-        Ok((account, Arc::new(session)))
-    }
-
-    /// A view of account `name`'s Drive from My Drive's root, for the folder chooser.
-    async fn browsing(&self, name: &str) -> Result<Drive, UserError> {
-        let (account, session) = self.session(name).await?;
-        Ok(Drive::new(
-            session,
-            &account.company_id,
-            &account.user_id,
-            "",
-            CollisionPolicy::default(),
-        ))
+    async fn browsing(&self, name: &str) -> Result<twake::Drive, UserError> {
+        self.live()?.drive(name).await.map_err(user_error)
     }
 
     /// The sub-folders of Drive folder `path` of account `name` (read only: creates nothing).
@@ -437,79 +337,6 @@ impl TwakeAccounts {
             other => user_error(other),
         })?;
         self.folders(account_name, &parent).await
-    }
-
-    /// A target on this store for `spec`, its session opened on first use.
-    fn build(&self, spec: &TargetSpec) -> Option<TwakeTarget> {
-        let (
-            Ok(store),
-            TargetSpec::Twake {
-                account,
-                folder,
-                collision,
-            },
-        ) = (&self.store, spec)
-        else {
-            return None;
-        };
-        Some(TwakeTarget::new(
-            store.clone(),
-            account,
-            folder,
-            *collision,
-            &self.http,
-        ))
-    }
-
-    /// Hands the engine a target on this store for `spec` the first time it is used, so
-    /// uploads read the same accounts as this module (the engine alone would open the
-    /// default store).
-    pub fn prepare(&self, engine: &Engine, spec: &TargetSpec) {
-        let Ok(mut registered) = self.registered.lock() else {
-            return;
-        };
-        if registered.contains_key(spec) {
-            return;
-        }
-        if let Some(target) = self.build(spec) {
-            let live = Arc::new(LiveTwakeTarget::new(target));
-            registered.insert(spec.clone(), live.clone());
-            engine.register_target(spec.clone(), live);
-        }
-    }
-
-    /// After a new sign-in of account `name`: its targets get a fresh session, and its
-    /// uploads that stopped because the old session ended start again.
-    pub async fn resume_account(&self, engine: &Engine, name: &str) {
-        let mine: Vec<(TargetSpec, Arc<LiveTwakeTarget>)> = self
-            .registered
-            .lock()
-            .map(|r| {
-                r.iter()
-                    .filter(
-                        |(s, _)| matches!(s, TargetSpec::Twake { account, .. } if account == name),
-                    )
-                    .map(|(s, t)| (s.clone(), t.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        for (spec, live) in mine {
-            if let Some(target) = self.build(&spec) {
-                live.replace(target);
-            }
-        }
-        let prefix = format!("twake:{name}:");
-        let Ok(all) = engine.snapshot().await else {
-            return;
-        };
-        for u in all {
-            let stopped = matches!(&u.state, FileState::Failed { reason, .. } if reason.contains("signed out"));
-            if stopped && u.target.starts_with(&prefix) {
-                if let Err(e) = engine.retry(u.id).await {
-                    tracing::warn!("cannot restart {}: {e}", u.path);
-                }
-            }
-        }
     }
 }
 

@@ -32,10 +32,10 @@ pub async fn sign_in(
     email: &str,
     password: String,
 ) -> Reply<TwakeAccountInfo> {
-    let twake = &state.targets.twake;
-    let account = twake.sign_in(server, email, password).await?;
-    // Signing in again after a sign-out: the uploads that waited continue.
-    twake.resume_account(&state.engine, &account.name).await;
+    let account = state.targets.twake.sign_in(server, email, password).await?;
+    // Signing in again after a sign-out: the uploads that waited continue, and have been
+    // told so by the time the dialog moves on.
+    state.engine.restart_signed_out(&account.name).await?;
     Ok(account)
 }
 

@@ -343,8 +343,13 @@ pub async fn retry_after_failure(server: &dyn ConformanceServer) {
     .await;
     wait_idle(&engine).await;
     match state_of(&engine, id).await {
-        FileState::Failed { reason, retryable } => {
+        FileState::Failed {
+            reason,
+            retryable,
+            kind,
+        } => {
             assert!(retryable, "a 503 give-up can be retried");
+            assert_eq!(kind, upload_engine::FailureKind::ServerError);
             assert!(reason.contains("503"), "reason names the answer: {reason}");
         }
         other => panic!("expected a failure, got {other:?}"),

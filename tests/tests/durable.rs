@@ -325,7 +325,9 @@ async fn with_the_fail_policy_a_file_changed_between_runs_fails_and_is_not_mixed
     })
     .await;
     match state_of(&engine, id).await {
-        FileState::Failed { reason, retryable } => {
+        FileState::Failed {
+            reason, retryable, ..
+        } => {
             assert!(reason.contains("changed since it was queued"), "{reason}");
             assert!(retryable);
         }

@@ -52,7 +52,9 @@ async fn finish(engine: &Engine, id: UploadId) -> FileState {
 
 fn failure(state: FileState) -> (String, bool) {
     match state {
-        FileState::Failed { reason, retryable } => (reason, retryable),
+        FileState::Failed {
+            reason, retryable, ..
+        } => (reason, retryable),
         other => panic!("expected a failure, got {other:?}"),
     }
 }

@@ -11,7 +11,8 @@ use e2e_tests::twake_harness::{cli, cli_login, run_with_stdin, signed_in_target,
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use upload_engine::targets::twake::{Account, AccountStore, CollisionPolicy, TwakeTarget};
+use upload_engine::accounts::{Account, AccountStore, Accounts};
+use upload_engine::targets::twake::{CollisionPolicy, TwakeTarget};
 use upload_engine::{
     ChunkRule, Engine, EngineConfig, EnqueueRequest, FileState, TargetSpec, UploadId,
 };
@@ -183,7 +184,7 @@ async fn a_new_top_folder_stays_in_the_trash_until_its_last_file_is_in() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_top_folder_left_hidden_by_a_stopped_run_is_made_visible_by_the_next_one() {
+async fn a_top_folder_left_hidden_by_a_stopped_run_appears_when_its_last_file_is_in() {
     use e2e_tests::twake_double::conformance::test_http;
     use upload_engine::targets::twake::HiddenJournal;
     let double = TwakeDouble::start().await;
@@ -225,8 +226,16 @@ async fn a_top_folder_left_hidden_by_a_stopped_run_is_made_visible_by_the_next_o
     assert!(std::fs::read_to_string(journal.path())
         .unwrap()
         .contains("\"top\""));
-    // Next run: the folder is restored, and the rest goes into the same folder.
-    let engine = engine_with(&spec, target()).await;
+    // Next run: the folder is taken up again, still hidden (it waits for one more file), and
+    // the rest goes into the same folder.
+    let second_run = target();
+    assert_eq!(second_run.hidden_folders().await, [("top".to_string(), 1)]);
+    assert!(
+        hidden(&double),
+        "not shown before its last file: {:?}",
+        double.tree()
+    );
+    let engine = engine_with(&spec, second_run).await;
     let id = upload(&engine, &spec, &b, "top/sub/b.bin", 1024).await;
     wait_idle(&engine).await;
     assert_eq!(state_of(&engine, id).await, FileState::Done);
@@ -242,6 +251,166 @@ async fn a_top_folder_left_hidden_by_a_stopped_run_is_made_visible_by_the_next_o
     assert_eq!(r.sha256("top/a.bin").await, Some(sha256_file(&a)));
     assert_eq!(r.sha256("top/sub/b.bin").await, Some(sha256_file(&b)));
     assert!(journal.list(&double.company_id()).await.unwrap().is_empty());
+}
+
+/// An engine on a durable queue in `dir`, with the accounts of the store there; `hold`
+/// opens it without sending anything.
+async fn durable_engine_with(dir: &Path, hold: bool) -> Engine {
+    use e2e_tests::twake_double::conformance::test_http;
+    let store = AccountStore::at(dir.join("config")).without_keyring();
+    Engine::open(EngineConfig {
+        database: Some(dir.join("queue.sqlite3")),
+        accounts: Some(Accounts::new(store, test_http())),
+        hold,
+        ..test_engine_config()
+    })
+    .await
+    .expect("engine")
+}
+
+async fn durable_engine(dir: &Path) -> Engine {
+    durable_engine_with(dir, false).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_queued_through_the_engine_stays_hidden_across_a_restart_until_complete() {
+    use upload_engine::accounts::SignIn;
+    let double = TwakeDouble::start().await;
+    let c = double.config();
+    let dir = tempfile::tempdir().unwrap();
+    // First run queues the folder and sends nothing; its second file is paused.
+    let engine = durable_engine_with(dir.path(), true).await;
+    let signed = engine
+        .accounts()
+        .unwrap()
+        .sign_in(SignIn::Password {
+            server: double.url(),
+            email: c.email.to_uppercase(),
+            password: c.password.clone(),
+            company: None,
+        })
+        .await
+        .expect("sign in, whatever the case of the email");
+    assert_eq!(signed.account.email, c.email);
+    let spec = TargetSpec::Twake {
+        account: signed.account.name.clone(),
+        folder: String::new(),
+        collision: CollisionPolicy::Version,
+    };
+    let data = tempfile::tempdir().unwrap();
+    let a = write_file(data.path(), "album/a.bin", 5000, 1);
+    let b = write_file(data.path(), "album/sub/b.bin", 7000, 2);
+    let found = upload_engine::sources::collect(&[data.path().join("album")]).unwrap();
+    let ids = engine
+        .enqueue_all(found.files, &spec, &settings(1024, ChunkRule::Floor))
+        .await
+        .expect("queued as one batch");
+    assert_eq!(ids.len(), 2);
+    let (id_a, id_b) = {
+        let all = engine.snapshot().await.unwrap();
+        let of = |rel: &str| all.iter().find(|u| u.relative_path == rel).unwrap().id;
+        (of("album/a.bin"), of("album/sub/b.bin"))
+    };
+    engine.pause(id_b).await.unwrap();
+    let hidden = |d: &TwakeDouble| d.tree().iter().any(|(p, _, trash)| p == "/album" && *trash);
+    assert!(
+        hidden(&double),
+        "made hidden before any file: {:?}",
+        double.tree()
+    );
+    engine.close().await;
+    drop(engine);
+    // Second run: the first file goes up; the folder still waits for the paused one.
+    let engine = durable_engine(dir.path()).await;
+    wait_idle(&engine).await;
+    assert_eq!(state_of(&engine, id_a).await, FileState::Done);
+    assert!(
+        hidden(&double),
+        "one file of two: hidden {:?}",
+        double.tree()
+    );
+    engine.close().await;
+    drop(engine);
+
+    // A new process: the folder still waits for its second file, then appears.
+    let engine = durable_engine(dir.path()).await;
+    assert_eq!(
+        engine.waiting_folders(&spec).await,
+        [("album".to_string(), 1)]
+    );
+    assert!(hidden(&double), "{:?}", double.tree());
+    engine.resume(id_b).await.unwrap();
+    wait_idle(&engine).await;
+    assert_eq!(state_of(&engine, id_b).await, FileState::Done);
+    assert!(!hidden(&double), "complete: visible {:?}", double.tree());
+    assert!(engine.waiting_folders(&spec).await.is_empty());
+    let r = reader(&double).await;
+    assert_eq!(r.sha256("album/a.bin").await, Some(sha256_file(&a)));
+    assert_eq!(r.sha256("album/sub/b.bin").await, Some(sha256_file(&b)));
+    assert_eq!(double.count(|c| &c.restores), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_again_restarts_the_uploads_the_sign_out_stopped() {
+    use upload_engine::accounts::{AccountChange, SignIn};
+    let double = short_lived(1).await;
+    let c = double.config();
+    let dir = tempfile::tempdir().unwrap();
+    let engine = durable_engine(dir.path()).await;
+    let accounts = engine.accounts().unwrap().clone();
+    let mut changes = accounts.subscribe();
+    let sign_in = || SignIn::Password {
+        server: double.url(),
+        email: c.email.clone(),
+        password: c.password.clone(),
+        company: None,
+    };
+    let account = accounts.sign_in(sign_in()).await.unwrap().account;
+    assert_eq!(
+        changes.recv().await.unwrap(),
+        AccountChange::SignedIn {
+            account: account.name.clone()
+        }
+    );
+    let spec = TargetSpec::Twake {
+        account: account.name.clone(),
+        folder: String::new(),
+        collision: CollisionPolicy::Version,
+    };
+    // The server refuses every renewal from now on: the 1-second session ends.
+    double.refuse_renewals(true);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let data = tempfile::tempdir().unwrap();
+    let path = write_file(data.path(), "late.bin", 10 * 1024, 3);
+    let id = upload(&engine, &spec, &path, "late.bin", 1024).await;
+    wait_idle(&engine).await;
+    match state_of(&engine, id).await {
+        FileState::Failed { kind, reason, .. } => {
+            assert_eq!(kind, upload_engine::FailureKind::SignedOut, "{reason}");
+            assert!(reason.contains(&c.email), "names the email: {reason}");
+            assert!(
+                !reason.contains("twake-upload"),
+                "no command line: {reason}"
+            );
+        }
+        other => panic!("expected signed out, got {other:?}"),
+    }
+    // Signing in again is all it takes: the engine restarts the upload by itself.
+    double.refuse_renewals(false);
+    accounts.sign_in(sign_in()).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while state_of(&engine, id).await != FileState::Done {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            state_of(&engine, id).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        reader(&double).await.sha256("late.bin").await,
+        Some(sha256_file(&path))
+    );
 }
 
 // ----- collisions ------------------------------------------------------------------------
@@ -364,7 +533,9 @@ async fn a_refused_renewal_fails_the_file_as_signed_out_and_keeps_it_queued() {
     let id = upload(&engine, &spec, &path, "long.bin", 64 * 1024).await;
     wait_idle(&engine).await;
     match state_of(&engine, id).await {
-        FileState::Failed { reason, retryable } => {
+        FileState::Failed {
+            reason, retryable, ..
+        } => {
             assert!(reason.contains("signed out"), "{reason}");
             assert!(reason.contains("sign in again"), "{reason}");
             assert!(!retryable, "only a new sign-in helps");
@@ -406,19 +577,19 @@ async fn a_target_rebuilt_from_the_account_store_uploads_and_keeps_renewed_token
     let before = std::fs::read_to_string(&secrets).unwrap();
     let account = Account::name_for(&double.config().email, &base);
     let store = AccountStore::at(config.path()).without_keyring();
-    let target = Arc::new(TwakeTarget::new(
-        store,
-        &account,
-        "/",
-        CollisionPolicy::Version,
-        &e2e_tests::twake_double::conformance::test_http(),
-    ));
+    let accounts = Accounts::new(store, e2e_tests::twake_double::conformance::test_http());
     let spec = TargetSpec::Twake {
         account,
         folder: "/".into(),
         collision: CollisionPolicy::Version,
     };
-    let engine = engine_with(&spec, target).await;
+    // The engine builds the target itself, from the spec and the accounts it was given.
+    let engine = Engine::open(EngineConfig {
+        accounts: Some(accounts),
+        ..EngineConfig::default()
+    })
+    .await
+    .unwrap();
     let data = tempfile::tempdir().unwrap();
     let path = write_file(data.path(), "kept.bin", 20 * 16 * 1024, 8);
     let id = upload(&engine, &spec, &path, "kept.bin", 16 * 1024).await;
@@ -517,7 +688,9 @@ async fn an_exceeded_quota_fails_the_file_with_the_servers_message() {
     let id = upload(&engine, &spec, &path, "huge.bin", 8 * 1024).await;
     wait_idle(&engine).await;
     match state_of(&engine, id).await {
-        FileState::Failed { reason, retryable } => {
+        FileState::Failed {
+            reason, retryable, ..
+        } => {
             assert!(reason.contains("not enough space"), "{reason}");
             assert!(reason.contains(&double.url()), "{reason}");
             assert!(!retryable);

@@ -15,7 +15,7 @@ try {
     await f.setProgress(a.id, 41_000_000, 3_400_000, 17);
     await f.setState(b.id, { state: 'done' });
     await f.setProgress(b.id, 96_000_000, 0, 0);
-    await f.setState(c.id, { state: 'failed', reason: 'http://127.0.0.1:41000/upload refused the upload (403): quota exceeded', retryable: false });
+    await f.setState(c.id, { state: 'failed', kind: 'quota', reason: 'http://127.0.0.1:41000/upload refused the upload (403): quota exceeded', retryable: false });
     await f.setState(d.id, { state: 'paused' });
     await f.setProgress(d.id, 12_000_000, 0, null);
   });

@@ -1,19 +1,14 @@
 //! Where `--to` points: a Resumable.js / Flow.js URL, or a folder of the signed-in Twake
 //! Drive account (`twake:/Drive/Path`), and what each needs before and after a run.
 
-use std::sync::Arc;
 use upload_engine::targets::resumable::parse_upload_url;
-use upload_engine::targets::twake::{CollisionPolicy, TwakeTarget};
+use upload_engine::targets::twake::CollisionPolicy;
 use upload_engine::{Dialect, Engine, SourceFile, TargetSpec};
 
 /// Where `--to` points: a Resumable.js URL, or a folder of the signed-in Twake Drive account.
 pub enum Destination {
     Resumable(TargetSpec),
-    Twake {
-        spec: TargetSpec,
-        target: Arc<TwakeTarget>,
-        shown: String,
-    },
+    Twake { spec: TargetSpec, shown: String },
 }
 
 impl Destination {
@@ -29,34 +24,22 @@ impl Destination {
                 dialect,
             }));
         };
-        let store = crate::twake::store().await?;
-        let account = {
-            let store = store.clone();
-            crate::twake::blocking(move || store.current()).await?
-        };
+        let account = crate::twake::accounts()?
+            .current()
+            .await
+            .map_err(crate::twake::hinted)?;
         let folder = folder.trim().to_string();
         let spec = TargetSpec::Twake {
             account: account.name.clone(),
             folder: folder.clone(),
             collision,
         };
-        let target = Arc::new(TwakeTarget::new(
-            store,
-            &account.name,
-            &folder,
-            collision,
-            &crate::twake::http(),
-        ));
         let shown = format!(
             "Twake Drive {}:/{}",
             account.server,
             folder.trim_matches('/')
         );
-        Ok(Destination::Twake {
-            spec,
-            target,
-            shown,
-        })
+        Ok(Destination::Twake { spec, shown })
     }
 
     pub fn spec(&self) -> &TargetSpec {
@@ -73,25 +56,18 @@ impl Destination {
         }
     }
 
-    /// Gets the server ready for these files: for Twake Drive, checks the folder and
-    /// announces the files so new folders stay hidden until complete.
+    /// Gets the server ready for these files before they are queued (for Twake Drive: the
+    /// folder is checked, and new folders stay hidden until complete).
     pub async fn prepare(&self, engine: &Engine, files: &[SourceFile]) -> anyhow::Result<()> {
-        if let Destination::Twake { spec, target, .. } = self {
-            engine.register_target(spec.clone(), target.clone());
-            target.check_destination().await?;
-            let rels: Vec<String> = files.iter().map(|f| f.relative_path.clone()).collect();
-            target.announce(&rels).await?;
-        }
+        let rels: Vec<String> = files.iter().map(|f| f.relative_path.clone()).collect();
+        engine.prepare(self.spec(), &rels).await?;
         Ok(())
     }
 
     /// Lines to show after the run (folders still hidden because files are missing).
-    pub async fn closing_notes(&self) -> Vec<String> {
-        let Destination::Twake { target, .. } = self else {
-            return Vec::new();
-        };
-        target
-            .hidden_folders()
+    pub async fn closing_notes(&self, engine: &Engine) -> Vec<String> {
+        engine
+            .waiting_folders(self.spec())
             .await
             .into_iter()
             .map(|(name, missing)| {

@@ -10,7 +10,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use upload_engine::{
-    Engine, EngineConfig, Event, FileState, Limits, RetryPolicy, UploadId, UploadSummary,
+    Engine, EngineConfig, Event, FailureKind, FileState, Limits, RetryPolicy, UploadId,
+    UploadSummary,
 };
 
 /// Options shared by every command that uploads.
@@ -49,6 +50,9 @@ pub async fn open_engine(o: &RunOptions, hold: bool) -> anyhow::Result<Engine> {
         bandwidth_limit: o.limit_rate,
         offline_give_up: o.give_up_offline,
         hold,
+        // Without a config folder (no HOME) only Twake Drive uploads are impossible; they
+        // say so when queued.
+        accounts: crate::twake::accounts().ok(),
         ..EngineConfig::default()
     };
     let engine = Engine::open(config).await.with_context(|| match &o.db {
@@ -152,12 +156,22 @@ pub async fn drive(
     }
     let mut failed = 0;
     for u in &all {
-        if let FileState::Failed { reason, retryable } = &u.state {
+        if let FileState::Failed {
+            kind,
+            reason,
+            retryable,
+        } = &u.state
+        {
             failed += 1;
-            let hint = if *retryable {
-                " (run `twake-upload resume` to retry)"
-            } else {
-                ""
+            let hint = match kind {
+                FailureKind::SignedOut => {
+                    " (sign in again with `twake-upload login`, then run `twake-upload resume`)"
+                }
+                FailureKind::NotFound => {
+                    " (check the destination; `twake-upload ls` lists Twake Drive folders)"
+                }
+                _ if *retryable => " (run `twake-upload resume` to retry)",
+                _ => "",
             };
             renderer.note(&format!("failed  {}: {reason}{hint}", u.path));
         }

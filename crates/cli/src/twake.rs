@@ -6,12 +6,9 @@ use anyhow::Context;
 use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
 use std::time::Duration;
-use upload_engine::targets::twake::{
-    self, account::StoreSink, session, Account, AccountStore, Drive, SecretsLocation, Session,
-};
+use upload_engine::accounts::{Accounts, SecretsLocation, SignIn};
+use upload_engine::targets::twake::{self, api::Company};
 use upload_engine::targets::HttpSettings;
-
-const TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn http() -> HttpSettings {
     HttpSettings {
@@ -20,15 +17,9 @@ pub fn http() -> HttpSettings {
     }
 }
 
-/// Runs blocking account-store work off the async threads.
-pub async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, twake::TwakeError> + Send + 'static,
-) -> anyhow::Result<T> {
-    Ok(tokio::task::spawn_blocking(work).await??)
-}
-
-pub async fn store() -> anyhow::Result<AccountStore> {
-    blocking(AccountStore::open_default).await
+/// The accounts service on the store every front end shares.
+pub fn accounts() -> anyhow::Result<Arc<Accounts>> {
+    Ok(Accounts::open_default(http())?)
 }
 
 fn read_password(email: &str, server: &str) -> anyhow::Result<String> {
@@ -48,74 +39,39 @@ fn read_password(email: &str, server: &str) -> anyhow::Result<String> {
 }
 
 pub async fn login(server: &str, email: &str, company: Option<&str>) -> anyhow::Result<()> {
-    let server = session::normalize_server(server)?;
+    let accounts = accounts()?;
+    let server = twake::session::normalize_server(server)?;
     let password = read_password(email, &server)?;
-    let client = twake::http_client(&http())?;
-    let tokens = session::login(&client, &server, email, &password, TIMEOUT).await?;
-    drop(password);
-    let name = Account::name_for(email, &server);
-    let session = Session::new(
-        client,
-        &server,
-        &name,
-        tokens.clone(),
-        Arc::new(session::NoSink),
-        TIMEOUT,
-    );
-    let me = session.me().await?;
-    let companies: Vec<twake::api::Company> =
-        me.companies.iter().map(|c| c.company.clone()).collect();
-    let chosen = match company {
-        Some(id) => companies
-            .iter()
-            .find(|c| c.id == id)
-            .cloned()
-            .with_context(|| {
-                format!(
-                    "{email} is not in company '{id}' on {server}; its companies: {}",
-                    list_companies(&companies)
-                )
-            })?,
-        None => companies
-            .first()
-            .cloned()
-            .ok_or(twake::TwakeError::NoCompany {
-                server: server.clone(),
-                account: email.to_string(),
-            })?,
-    };
-    let account = Account {
-        name: name.clone(),
-        server: server.clone(),
-        email: email.to_string(),
-        user_id: me.id.clone(),
-        company_id: chosen.id.clone(),
-        companies: companies.clone(),
-        signed_out: None,
-    };
-    let store = store().await?;
-    let where_ = {
-        let store = store.clone();
-        let account = account.clone();
-        blocking(move || {
-            store.save(&account)?;
-            store.save_tokens(&account.name, &tokens)
+    let signed = accounts
+        .sign_in(SignIn::Password {
+            server: server.clone(),
+            email: email.to_string(),
+            password,
+            company: company.map(str::to_string),
         })
-        .await?
-    };
+        .await
+        .map_err(hinted)?;
+    let account = &signed.account;
+    let chosen = account
+        .companies
+        .iter()
+        .find(|c| c.id == account.company_id);
     println!(
-        "Signed in to {server} as {email} (account {}), company {}",
-        account.name,
-        describe_company(&chosen)
+        "Signed in to {server} as {}, company {}",
+        account.email,
+        chosen.map_or_else(|| account.company_id.clone(), describe_company)
     );
-    if companies.len() > 1 {
-        println!("Companies of {email} (pick another with `login --company ID`):");
-        for c in &companies {
-            let mark = if c.id == chosen.id { "*" } else { " " };
+    if account.companies.len() > 1 {
+        println!(
+            "Companies of {} (pick another with `login --company ID`):",
+            account.email
+        );
+        for c in &account.companies {
+            let mark = if c.id == account.company_id { "*" } else { " " };
             println!("  {mark} {}", describe_company(c));
         }
     }
-    match where_ {
+    match &signed.kept {
         SecretsLocation::Keyring => println!("Session kept in the OS keyring."),
         SecretsLocation::File { path, .. } => println!(
             "Session kept in {} (readable only by you; no OS keyring was reachable).",
@@ -125,73 +81,52 @@ pub async fn login(server: &str, email: &str, company: Option<&str>) -> anyhow::
     Ok(())
 }
 
-fn describe_company(c: &twake::api::Company) -> String {
+fn describe_company(c: &Company) -> String {
     match &c.name {
         Some(n) => format!("{n} ({})", c.id),
         None => c.id.clone(),
     }
 }
 
-fn list_companies(companies: &[twake::api::Company]) -> String {
-    companies
-        .iter()
-        .map(describe_company)
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The engine's error with what to type next, in this command line's words.
+pub fn hinted(e: twake::TwakeError) -> anyhow::Error {
+    use twake::TwakeError as E;
+    let hint = match &e {
+        E::WrongCredentials { server } => Some(format!(
+            "check them, then run `twake-upload login --server {server} --email EMAIL`"
+        )),
+        E::SignedOut {
+            server, account, ..
+        } => Some(format!(
+            "run `twake-upload login --server {server} --email {account}`"
+        )),
+        E::NotSignedIn { .. } => {
+            Some("run `twake-upload login --server URL --email EMAIL` first".to_string())
+        }
+        E::FolderNotFound { .. } => Some("`twake-upload ls` shows the folders".to_string()),
+        E::NotInCompany { .. } => Some("pick one with `twake-upload login --company ID`".into()),
+        _ => None,
+    };
+    match hint {
+        Some(h) => anyhow::anyhow!("{e}\n{h}"),
+        None => e.into(),
+    }
 }
 
 pub async fn logout() -> anyhow::Result<()> {
-    let store = store().await?;
-    let account = {
-        let store = store.clone();
-        blocking(move || store.current()).await?
-    };
-    let name = account.name.clone();
-    blocking(move || store.remove(&name)).await?;
+    let accounts = accounts()?;
+    let current = accounts.current().await.map_err(hinted)?;
+    let account = accounts.sign_out(&current.name).await.map_err(hinted)?;
     println!("Signed out of {} as {}.", account.server, account.email);
     Ok(())
 }
 
-/// The current account with a live session (renewed tokens are kept in the store).
-pub async fn open_session(store: &AccountStore) -> anyhow::Result<(Account, Arc<Session>)> {
-    let (account, tokens) = {
-        let store = store.clone();
-        blocking(move || {
-            let account = store.current()?;
-            let tokens = store.load_tokens(&account.name)?;
-            Ok((account, tokens))
-        })
-        .await?
-    };
-    if let Some(reason) = &account.signed_out {
-        return Err(twake::TwakeError::SignedOut {
-            server: account.server.clone(),
-            account: account.email.clone(),
-            reason: reason.clone(),
-        }
-        .into());
-    }
-    let sink = Arc::new(StoreSink {
-        store: store.clone(),
-        account: account.name.clone(),
-    });
-    let session = Session::new(
-        twake::http_client(&http())?,
-        &account.server,
-        &account.name,
-        tokens,
-        sink,
-        TIMEOUT,
-    );
-    Ok((account, Arc::new(session)))
-}
-
 pub async fn whoami() -> anyhow::Result<()> {
-    let store = store().await?;
-    let (account, session) = open_session(&store).await?;
-    let me = session.me().await?;
+    let accounts = accounts()?;
+    let current = accounts.current().await.map_err(hinted)?;
+    let (account, session) = accounts.session(&current.name).await.map_err(hinted)?;
+    let me = session.me().await.map_err(hinted)?;
     println!("{} on {}", account.email, account.server);
-    println!("account: {}", account.name);
     println!("user id: {}", me.id);
     let company = account.company_name().unwrap_or("?");
     println!("company: {company} ({})", account.company_id);
@@ -199,16 +134,10 @@ pub async fn whoami() -> anyhow::Result<()> {
 }
 
 pub async fn ls(path: &str) -> anyhow::Result<()> {
-    let store = store().await?;
-    let (account, session) = open_session(&store).await?;
-    let drive = Drive::new(
-        session,
-        &account.company_id,
-        &account.user_id,
-        "",
-        twake::CollisionPolicy::default(),
-    );
-    let (_, details) = drive.resolve(path).await?;
+    let accounts = accounts()?;
+    let current = accounts.current().await.map_err(hinted)?;
+    let drive = accounts.drive(&current.name).await.map_err(hinted)?;
+    let (_, details) = drive.resolve(path).await.map_err(hinted)?;
     let mut children = details.children;
     children.retain(|c| !c.is_in_trash);
     children.sort_by(|a, b| (!a.is_directory, &a.name).cmp(&(!b.is_directory, &b.name)));

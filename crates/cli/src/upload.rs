@@ -104,7 +104,7 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<Outcome> {
         &engine, renderer, events, &ours, &restored, not_queued, started,
     )
     .await?;
-    for line in destination.closing_notes().await {
+    for line in destination.closing_notes(&engine).await {
         eprintln!("{line}");
     }
     Ok(outcome)

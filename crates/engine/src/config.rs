@@ -121,6 +121,10 @@ pub struct EngineConfig {
     /// Capacity of the event channel; a slower subscriber sees `Lagged` and should re-read
     /// `snapshot()`.
     pub event_capacity: usize,
+    /// The signed-in accounts, for targets that need a session (Twake Drive). The front end
+    /// opens the service on the store it chose and hands it in; `None` allows only targets
+    /// without accounts.
+    pub accounts: Option<std::sync::Arc<crate::accounts::Accounts>>,
 }
 
 impl Default for EngineConfig {
@@ -137,6 +141,7 @@ impl Default for EngineConfig {
             connect_timeout: Duration::from_secs(10),
             min_chunk_size: 64 * 1024,
             event_capacity: 65_536,
+            accounts: None,
         }
     }
 }

@@ -1,8 +1,24 @@
 //! Typed errors of the engine. Every message names the file or URL involved and, where there
 //! is one, what the user can do; the CLI and the app only add context.
 
+use crate::events::FailureKind;
 use std::path::PathBuf;
 use std::time::Duration;
+
+impl FailureKind {
+    /// What an HTTP refusal means when the server says no more.
+    pub fn for_status(status: u16) -> FailureKind {
+        match status {
+            401 => FailureKind::SignedOut,
+            403 => FailureKind::NoWriteAccess,
+            404 | 410 => FailureKind::NotFound,
+            413 => FailureKind::TooLarge,
+            507 => FailureKind::Quota,
+            500..=599 => FailureKind::ServerError,
+            _ => FailureKind::Refused,
+        }
+    }
+}
 
 /// Errors of the engine's API calls.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +48,13 @@ pub enum EngineError {
     Http(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// The server refused a batch before anything was queued (no such folder, no access).
+    #[error("{message}")]
+    Refused {
+        target: String,
+        kind: FailureKind,
+        message: String,
+    },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
@@ -69,12 +92,13 @@ pub enum ChunkError {
     /// The chunk is larger than the server (or a proxy) accepts.
     #[error("{url} refused a chunk of {chunk_bytes} bytes as too large (413)")]
     TooLarge { url: String, chunk_bytes: u64 },
-    /// An answer that retrying cannot fix.
+    /// An answer that retrying cannot fix; `kind` says what for the front ends.
     #[error("{url} refused the upload ({status}): {message}")]
     Permanent {
         url: String,
         status: u16,
         message: String,
+        kind: FailureKind,
     },
     /// The local file no longer matches what was queued.
     #[error("{path} changed while uploading ({what}); it was not mixed with the old bytes")]
@@ -98,6 +122,30 @@ impl EngineError {
 }
 
 impl ChunkError {
+    /// A refusal of the upload by `url`.
+    pub fn refused(url: impl Into<String>, status: u16, message: impl Into<String>) -> ChunkError {
+        ChunkError::Permanent {
+            url: url.into(),
+            status,
+            message: message.into(),
+            kind: FailureKind::for_status(status),
+        }
+    }
+
+    /// The kind of failure this is, when it stops a file.
+    pub fn failure_kind(&self) -> FailureKind {
+        match self {
+            ChunkError::Network { .. } | ChunkError::Stalled(_) => FailureKind::Unreachable,
+            ChunkError::Untrusted { .. } => FailureKind::Untrusted,
+            ChunkError::Retryable { .. } => FailureKind::ServerError,
+            ChunkError::TooLarge { .. } => FailureKind::TooLarge,
+            ChunkError::Permanent { kind, .. } => *kind,
+            ChunkError::FileChanged { .. } => FailureKind::FileChanged,
+            ChunkError::Read { .. } => FailureKind::Unreadable,
+            ChunkError::Cancelled => FailureKind::Refused,
+        }
+    }
+
     /// Short text of a server's answer for messages: HTML pages and huge bodies become a hint
     /// instead of flooding the UI.
     pub fn summarize_body(body: &str) -> String {

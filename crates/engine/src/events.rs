@@ -16,9 +16,12 @@ pub enum FileState {
     Uploading,
     Paused,
     Done,
-    /// `retryable` says whether "retry" can help (a network give-up) or the input must change
-    /// first (file deleted, server refused the upload).
+    /// `kind` says what went wrong for front ends to word their own advice; `reason` is the
+    /// engine's sentence naming the file or server; `retryable` says whether "retry" can
+    /// help (a network give-up) or the input must change first (file deleted, refusal).
     Failed {
+        #[serde(default)]
+        kind: FailureKind,
         reason: String,
         retryable: bool,
     },
@@ -38,6 +41,37 @@ impl FileState {
     pub fn is_active(&self) -> bool {
         matches!(self, FileState::Testing | FileState::Uploading)
     }
+}
+
+/// What kind of failure stopped a file, so each front end can say what to do in its own
+/// words (and the app can act: a new sign-in restarts `SignedOut` uploads).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum FailureKind {
+    /// The account's session ended: signing in again restarts the upload.
+    SignedOut,
+    /// Not enough space on the server.
+    Quota,
+    /// The destination folder cannot be written to.
+    NoWriteAccess,
+    /// The destination (a folder, the upload address) does not exist.
+    NotFound,
+    /// The local file changed while it uploaded.
+    FileChanged,
+    /// The local file is gone or cannot be read.
+    Unreadable,
+    /// The server refuses chunks even at the smallest size.
+    TooLarge,
+    /// The server's certificate is not trusted.
+    Untrusted,
+    /// The network or the server stayed away.
+    Unreachable,
+    /// The server kept failing until the retries ran out.
+    ServerError,
+    /// The server refused the upload.
+    #[default]
+    Refused,
 }
 
 /// State of one chunk.

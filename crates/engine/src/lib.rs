@@ -2,6 +2,7 @@
 //! UI and no Tauri. Front ends (the CLI, the desktop app) open an [`Engine`], enqueue files
 //! to a [`TargetSpec`], send intents (pause, resume, cancel, retry) and render [`Event`]s.
 
+pub mod accounts;
 pub mod body;
 pub mod config;
 pub mod error;
@@ -19,7 +20,7 @@ pub mod watch;
 
 pub use config::{ChangedFilePolicy, EngineConfig, Limits, RetryPolicy, UploadSettings};
 pub use error::{ChunkError, EngineError};
-pub use events::{ChunkState, Event, FileState, QueueTotals, UploadSummary};
+pub use events::{ChunkState, Event, FailureKind, FileState, QueueTotals, UploadSummary};
 pub use ids::UploadId;
 pub use protocol::{ChunkPlan, ChunkRule, Dialect};
 pub use queue::{ChunkInfo, Engine, EnqueueRequest};

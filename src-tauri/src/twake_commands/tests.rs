@@ -10,15 +10,21 @@ use e2e_tests::twake_double::reader::DriveReader;
 use e2e_tests::twake_double::TwakeDouble;
 use sha2::{Digest, Sha256};
 use std::path::Path;
-use upload_engine::targets::twake::AccountStore;
+use upload_engine::accounts::AccountStore;
 use upload_engine::{Engine, EngineConfig, FileState};
 
 async fn state_in(dir: &Path) -> AppState {
-    let engine = Engine::open(EngineConfig::default()).await.unwrap();
     let store = AccountStore::at(dir.join("config")).without_keyring();
+    let targets = Targets::new(dir.join("received"), 0).with_twake_store(store);
+    let engine = Engine::open(EngineConfig {
+        accounts: targets.twake.service(),
+        ..EngineConfig::default()
+    })
+    .await
+    .unwrap();
     AppState::new(
         engine,
-        Targets::new(dir.join("received"), 0).with_twake_store(store),
+        targets,
         AppSettings {
             chunk_size: Some(64 * 1024),
             ..AppSettings::default()

@@ -42,6 +42,7 @@ export function batch(over: Partial<EventBatch> = {}): EventBatch {
 
 export const FAILED: FileState = {
   state: 'failed',
+  kind: 'refused',
   reason: 'http://127.0.0.1:4000/upload refused the upload (403): forbidden',
   retryable: false,
 };

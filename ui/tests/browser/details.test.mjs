@@ -56,7 +56,7 @@ describe('chunk map', () => {
           b(1, { state: 'done' }),
           b(2, { state: 'sending' }),
           b(3, { state: 'retrying', attempt: 3, retry_in_ms: 4000, reason: 'http://127.0.0.1:41000/upload answered 503: busy' }),
-          b(4, { state: 'failed', reason: 'refused (403)' }),
+          b(4, { state: 'failed', kind: 'no_write_access', reason: 'refused (403)' }),
         ],
       });
     }, id);
@@ -171,7 +171,7 @@ describe('errors and drops', () => {
     const { page, context } = await open();
     await page.evaluate(async () => {
       const [u] = window.fake.add(['secret.docx']);
-      await window.fake.setState(u.id, { state: 'failed', reason: 'http://127.0.0.1:41000/upload refused the upload (403): forbidden', retryable: false });
+      await window.fake.setState(u.id, { state: 'failed', kind: 'refused', reason: 'http://127.0.0.1:41000/upload refused the upload (403): forbidden', retryable: false });
     });
     await page.getByRole('button', { name: 'Retry secret.docx' }).waitFor();
     const detail = await page.getByTestId('detail').first().textContent();

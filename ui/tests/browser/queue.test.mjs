@@ -182,7 +182,7 @@ describe('queue', () => {
     await page.evaluate(async () => {
       const us = window.fake.add(['a.txt', 'b.txt', 'c.txt']);
       await window.fake.setState(us[0].id, { state: 'done' });
-      await window.fake.setState(us[1].id, { state: 'failed', reason: 'the server refused it (403)', retryable: false });
+      await window.fake.setState(us[1].id, { state: 'failed', kind: 'no_write_access', reason: 'the server refused it (403)', retryable: false });
     });
     await page.getByRole('tab', { name: 'Failed 1' }).click();
     assert.deepEqual(await page.locator('[role="row"] .title').allTextContents(), ['b.txt']);

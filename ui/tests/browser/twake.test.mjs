@@ -319,8 +319,8 @@ describe('twake drive', () => {
     // The session's renewal is refused: the engine stops the files and marks the account.
     await page.evaluate(() => {
       window.fake.twake.accounts[0].signed_out = 'the refresh token was refused';
-      const reason = 'signed out of https://drive.example.com as alice@example.com@drive.example.com (the refresh token was refused): sign in again; the queued uploads are kept';
-      return window.fake.setState(1, { state: 'failed', reason, retryable: false });
+      const reason = 'signed out of https://drive.example.com as alice@example.com (the refresh token was refused): sign in again; the queued uploads are kept and continue after that';
+      return window.fake.setState(1, { state: 'failed', kind: 'signed_out', reason, retryable: false });
     });
     await page.getByTestId('sign-in-again').click();
     await page.getByRole('dialog', { name: 'Sign in to Twake Drive' }).waitFor();

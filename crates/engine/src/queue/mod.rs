@@ -13,6 +13,7 @@ pub use scheduler::ChunkInfo;
 /// Distance between neighbours in the saved queue order.
 pub(crate) const ORDER_GAP: i64 = order::GAP;
 
+use crate::accounts::{AccountChange, Accounts};
 use crate::config::{ChangedFilePolicy, EngineConfig, Limits, UploadSettings};
 use crate::error::EngineError;
 use crate::events::{Event, FileState, QueueTotals, UploadSummary};
@@ -20,7 +21,7 @@ use crate::ids::UploadId;
 use crate::protocol::strong_identifier;
 use crate::sources::SourceFile;
 use crate::store::{NewUpload, Store, StoredUpload};
-use crate::targets::{build_target, HttpSettings, Target, TargetSpec, UploadFile};
+use crate::targets::{build_target, HttpSettings, Target, TargetContext, TargetSpec, UploadFile};
 use crate::throttle::Throttle;
 use scheduler::{mtime_nanos, Command, Scheduler};
 use std::collections::HashMap;
@@ -45,7 +46,8 @@ pub struct EnqueueRequest {
 pub struct Engine {
     commands: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<Event>,
-    http: HttpSettings,
+    context: TargetContext,
+    accounts: Option<Arc<Accounts>>,
     /// One live target per description, so files to the same server share connections.
     targets: Arc<Mutex<HashMap<TargetSpec, Arc<dyn Target>>>>,
     store: Option<Store>,
@@ -82,6 +84,13 @@ impl Engine {
         let http = HttpSettings {
             connect_timeout: config.connect_timeout,
             stall_timeout: config.stall_timeout,
+        };
+        let accounts = config.accounts.clone();
+        let context = TargetContext {
+            http,
+            sessions: accounts
+                .clone()
+                .map(|a| a as Arc<dyn crate::targets::twake::Sessions>),
         };
         let throttle = Arc::new(Throttle::new(config.bandwidth_limit));
         let mut notices = Vec::new();
@@ -126,7 +135,7 @@ impl Engine {
                 continue;
             }
             let position = s.position;
-            restored.push((restore(s, &targets, &http), position));
+            restored.push((restore(s, &targets, &context), position));
         }
         let scheduler = Scheduler::new(
             config,
@@ -136,10 +145,14 @@ impl Engine {
             restored,
         );
         tokio::spawn(scheduler.run(rx));
+        if let Some(accounts) = &accounts {
+            restart_on_sign_in(accounts.subscribe(), commands.downgrade());
+        }
         Ok(Engine {
             commands,
             events,
-            http,
+            context,
+            accounts,
             targets,
             store,
             throttle,
@@ -176,7 +189,74 @@ impl Engine {
     }
 
     fn target(&self, spec: &TargetSpec) -> Result<Arc<dyn Target>, EngineError> {
-        target_for(&self.targets, spec, &self.http)
+        target_for(&self.targets, spec, &self.context)
+    }
+
+    /// The accounts service this engine was opened with, shared with the front end.
+    pub fn accounts(&self) -> Option<&Arc<Accounts>> {
+        self.accounts.as_ref()
+    }
+
+    /// Gets the server ready for a batch of files to `spec` (their server paths) before they
+    /// are queued: a target that can keeps the batch's new top folders hidden until their
+    /// last file is in. A destination that refuses (no such folder, no write access) is an
+    /// error here, before anything is queued; a server that cannot be reached is not: the
+    /// files are queued and wait for it, and their folders simply appear at once.
+    pub async fn prepare(
+        &self,
+        spec: &TargetSpec,
+        relative_paths: &[String],
+    ) -> Result<(), EngineError> {
+        let target = self.target(spec)?;
+        if !target.capabilities().hide_new_folders {
+            return Ok(());
+        }
+        match target.prepare(relative_paths).await {
+            Ok(()) => Ok(()),
+            Err(
+                e @ (crate::error::ChunkError::Network { .. }
+                | crate::error::ChunkError::Stalled(_)
+                | crate::error::ChunkError::Retryable { .. }),
+            ) => {
+                tracing::warn!(
+                    "{}: {e}; the files are queued and wait for it",
+                    target.label()
+                );
+                Ok(())
+            }
+            Err(crate::error::ChunkError::Permanent {
+                kind: crate::events::FailureKind::SignedOut,
+                message,
+                ..
+            }) => {
+                // Queued anyway: they wait, signed out, and start after the next sign-in.
+                tracing::warn!("{message}");
+                Ok(())
+            }
+            Err(e) => Err(EngineError::Refused {
+                target: target.label(),
+                kind: e.failure_kind(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// Restarts the uploads of `account` that its sign-out stopped, and answers how many.
+    /// The engine does this by itself when its accounts service signs the account in; a
+    /// front end that must know it happened before going on (a dialog) calls it too.
+    pub async fn restart_signed_out(&self, account: &str) -> Result<usize, EngineError> {
+        let account = account.to_string();
+        self.ask(|reply| Command::SignedIn(account, Some(reply)))
+            .await
+    }
+
+    /// Folders of `spec` kept out of sight until their files are in, with how many files
+    /// each still waits for.
+    pub async fn waiting_folders(&self, spec: &TargetSpec) -> Vec<(String, usize)> {
+        match self.target(spec) {
+            Ok(t) => t.waiting_folders().await,
+            Err(_) => Vec::new(),
+        }
     }
 
     /// The live target for `spec` (folder sync asks it to move files).
@@ -244,7 +324,11 @@ impl Engine {
             crate::names::upload_name(std::ffi::OsStr::new(part))
                 .map_err(|reason| EngineError::bad_name(&path, reason))?;
         }
-        let settings = request.settings;
+        let mut settings = request.settings;
+        // Within what the server takes (a whole-file target gets one piece).
+        settings.chunk_size = target
+            .capabilities()
+            .chunk_size_for(Some(settings.chunk_size), meta.len());
         let plan =
             crate::protocol::ChunkPlan::new(meta.len(), settings.chunk_size, settings.chunk_rule);
         let hash_path = path.clone();
@@ -363,7 +447,7 @@ impl Engine {
         };
         let id = stored.id;
         let position = stored.position;
-        let upload = Box::new(restore(stored, &self.targets, &self.http));
+        let upload = Box::new(restore(stored, &self.targets, &self.context));
         self.ask(|reply| Command::Restore {
             upload,
             position,
@@ -391,13 +475,16 @@ impl Engine {
         .await
     }
 
-    /// Queues files found by `sources::collect`, stopping at the first that cannot be read.
+    /// Queues files found by `sources::collect` as one batch (`prepare` first), stopping at
+    /// the first that cannot be read.
     pub async fn enqueue_all(
         &self,
         files: Vec<SourceFile>,
         target: &TargetSpec,
         settings: &UploadSettings,
     ) -> Result<Vec<UploadId>, EngineError> {
+        let paths: Vec<String> = files.iter().map(|f| f.relative_path.clone()).collect();
+        self.prepare(target, &paths).await?;
         let mut ids = Vec::with_capacity(files.len());
         for f in files {
             ids.push(
@@ -515,16 +602,41 @@ impl Engine {
     }
 }
 
+/// Restarts the uploads a sign-out stopped when their account signs in again, for as long as
+/// the engine runs.
+fn restart_on_sign_in(
+    mut changes: broadcast::Receiver<AccountChange>,
+    commands: mpsc::WeakUnboundedSender<Command>,
+) {
+    tokio::spawn(async move {
+        loop {
+            let change = match changes.recv().await {
+                Ok(c) => c,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            let Some(commands) = commands.upgrade() else {
+                return;
+            };
+            if let AccountChange::SignedIn { account } = change {
+                if commands.send(Command::SignedIn(account, None)).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+}
+
 fn target_for(
     targets: &Mutex<HashMap<TargetSpec, Arc<dyn Target>>>,
     spec: &TargetSpec,
-    http: &HttpSettings,
+    context: &TargetContext,
 ) -> Result<Arc<dyn Target>, EngineError> {
     let mut map = targets.lock().map_err(|_| EngineError::Stopped)?;
     if let Some(t) = map.get(spec) {
         return Ok(t.clone());
     }
-    let t = build_target(spec, http)?;
+    let t = build_target(spec, context)?;
     map.insert(spec.clone(), t.clone());
     Ok(t)
 }
@@ -534,7 +646,7 @@ fn target_for(
 fn restore(
     s: StoredUpload,
     targets: &Mutex<HashMap<TargetSpec, Arc<dyn Target>>>,
-    http: &HttpSettings,
+    context: &TargetContext,
 ) -> upload::Upload {
     let n = s.new;
     let plan = crate::protocol::ChunkPlan::new(n.size, n.chunk_size, n.chunk_rule);
@@ -555,11 +667,12 @@ fn restore(
         quick_hash: n.quick_hash,
         remote_id: s.remote_id,
     };
-    let (target, state) = match target_for(targets, &n.target, http) {
+    let (target, state) = match target_for(targets, &n.target, context) {
         Ok(t) => (t, s.state),
         Err(e) => (
             Arc::new(unavailable::Unavailable(e.to_string())) as Arc<dyn Target>,
             crate::events::FileState::Failed {
+                kind: crate::events::FailureKind::Refused,
                 reason: e.to_string(),
                 retryable: false,
             },

@@ -4,7 +4,7 @@
 use crate::body::ChunkBody;
 use crate::error::ChunkError;
 use crate::protocol::TestAnswer;
-use crate::targets::{ChunkReceipt, Target, UploadFile};
+use crate::targets::{Capabilities, ChunkReceipt, Target, UploadFile};
 use async_trait::async_trait;
 
 pub struct Unavailable(pub String);
@@ -15,6 +15,7 @@ impl Unavailable {
             url: String::new(),
             status: 0,
             message: self.0.clone(),
+            kind: crate::events::FailureKind::Refused,
         }
     }
 }
@@ -24,8 +25,8 @@ impl Target for Unavailable {
     fn label(&self) -> String {
         format!("unavailable target ({})", self.0)
     }
-    fn can_test(&self) -> bool {
-        false
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::NONE
     }
     async fn test_chunk(&self, _: &UploadFile, _: u32) -> Result<TestAnswer, ChunkError> {
         Err(self.refuse())

@@ -1,17 +1,21 @@
 //! Where files go. Each target lives in its own module behind the one `Target` trait, so the
 //! scheduler and the conformance suite treat every server the same way (like rclone's `fs.Fs`).
 
+pub mod capabilities;
 pub mod http;
+pub mod registry;
 pub mod resumable;
 pub mod twake;
 
+pub use capabilities::Capabilities;
+pub use registry::{build_target, TargetContext, TargetKind};
+
 use crate::body::ChunkBody;
-use crate::error::{ChunkError, EngineError};
-use crate::protocol::{ChunkParams, ChunkPlan, Dialect, TestAnswer};
+use crate::error::ChunkError;
+use crate::protocol::{ChunkPlan, Dialect, TestAnswer};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Everything a target needs to know about one file being uploaded. Immutable: when the
@@ -41,18 +45,6 @@ impl UploadFile {
     pub fn is_unchanged(&self, size: u64, mtime: SystemTime, quick_hash: &str) -> bool {
         self.plan.size == size && self.mtime == mtime && self.quick_hash == quick_hash
     }
-
-    /// The wire parameters of chunk `number` of this file.
-    pub fn chunk_params(&self, number: u32) -> ChunkParams {
-        ChunkParams::for_chunk(
-            &self.plan,
-            number,
-            &self.identifier,
-            &self.filename,
-            &self.relative_path,
-            &self.mime_type,
-        )
-    }
 }
 
 /// What a target says after it stored a chunk.
@@ -70,12 +62,26 @@ pub trait Target: Send + Sync + 'static {
     /// A short human label ("http://127.0.0.1:8080/upload").
     fn label(&self) -> String;
 
-    /// Whether the server can say if it already has a chunk (Resumable.js GET test).
-    fn can_test(&self) -> bool;
+    /// What this server can do; the scheduler decides from this alone.
+    fn capabilities(&self) -> Capabilities;
 
-    /// True when chunk 1 must be stored before any other chunk is sent (it creates the file).
-    fn first_chunk_alone(&self) -> bool {
-        false
+    /// The signed-in account this target uploads as, if it needs one: its uploads stopped by
+    /// a sign-out start again when that account signs in again.
+    fn account(&self) -> Option<String> {
+        None
+    }
+
+    /// Called once for a batch of files about to be queued (their server paths), before any
+    /// is: a target that can (`hide_new_folders`) keeps the batch's new top folders out of
+    /// sight until their last file is in. Files never announced still upload.
+    async fn prepare(&self, _relative_paths: &[String]) -> Result<(), ChunkError> {
+        Ok(())
+    }
+
+    /// Folders kept out of sight until their files are in, with how many files each still
+    /// waits for (see `prepare`).
+    async fn waiting_folders(&self) -> Vec<(String, usize)> {
+        Vec::new()
     }
 
     /// All chunks the server already stored, in one request, when the server offers that;
@@ -137,12 +143,22 @@ pub enum TargetSpec {
 }
 
 impl TargetSpec {
+    /// The kind of server this describes, as registered in `registry`.
+    pub fn kind(&self) -> &'static TargetKind {
+        match self {
+            TargetSpec::Resumable { .. } => &resumable::KIND,
+            TargetSpec::Twake { .. } => &twake::KIND,
+        }
+    }
+
+    /// What a target of this kind can do, known before one is built.
+    pub fn capabilities(&self) -> Capabilities {
+        self.kind().capabilities
+    }
+
     /// The chunk size a front end should use for this target unless the user picks one.
     pub fn default_chunk_size(&self) -> u64 {
-        match self {
-            TargetSpec::Resumable { .. } => crate::config::UploadSettings::default().chunk_size,
-            TargetSpec::Twake { .. } => twake::DEFAULT_CHUNK_SIZE,
-        }
+        self.capabilities().preferred_chunk_size
     }
 }
 
@@ -151,26 +167,4 @@ impl TargetSpec {
 pub struct HttpSettings {
     pub connect_timeout: Duration,
     pub stall_timeout: Duration,
-}
-
-/// Builds a live target from its description.
-pub fn build_target(
-    spec: &TargetSpec,
-    http: &HttpSettings,
-) -> Result<Arc<dyn Target>, EngineError> {
-    match spec {
-        TargetSpec::Resumable { url, dialect } => Ok(Arc::new(resumable::ResumableTarget::new(
-            url, *dialect, http,
-        )?)),
-        TargetSpec::Twake {
-            account,
-            folder,
-            collision,
-        } => {
-            let store = twake::AccountStore::open_default()?;
-            Ok(Arc::new(twake::TwakeTarget::new(
-                store, account, folder, *collision, http,
-            )))
-        }
-    }
 }

@@ -13,15 +13,60 @@ use super::http::{
     chunk_part, content_type, header, looks_like_html, parse_http_url, read_capped, redact_url,
     stalled, too_long_answer, transport_error, CappedBody,
 };
-use super::{ChunkReceipt, HttpSettings, Target, UploadFile};
+use super::{
+    Capabilities, ChunkReceipt, HttpSettings, Target, TargetContext, TargetKind, TargetSpec,
+    UploadFile,
+};
 use crate::body::ChunkBody;
 use crate::error::{ChunkError, EngineError};
+use crate::events::FailureKind;
 use crate::protocol::{
-    classify_post, classify_test, parse_retry_after, Dialect, PostAnswer, TestAnswer,
+    classify_post, classify_test, parse_retry_after, ChunkParams, Dialect, PostAnswer, TestAnswer,
 };
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// The `resumable` kind: chunks of 1 MiB by default (resumable.js's own), tested with a GET,
+/// listed in one request where the server has our status extension.
+pub static KIND: TargetKind = TargetKind {
+    name: "resumable",
+    capabilities: Capabilities {
+        test_chunk: true,
+        list_stored_chunks: true,
+        preferred_chunk_size: 1024 * 1024,
+        reachability_probe: true,
+        ..Capabilities::NONE
+    },
+    build,
+};
+
+fn build(spec: &TargetSpec, context: &TargetContext) -> Result<Arc<dyn Target>, EngineError> {
+    match spec {
+        TargetSpec::Resumable { url, dialect } => Ok(Arc::new(ResumableTarget::new(
+            url,
+            *dialect,
+            &context.http,
+        )?)),
+        other => Err(EngineError::Internal(format!(
+            "{other:?} handed to the resumable kind"
+        ))),
+    }
+}
+
+/// The Resumable.js parameters of chunk `number` of `file` (Twake Drive's files service takes
+/// them too).
+pub fn chunk_params(file: &UploadFile, number: u32) -> ChunkParams {
+    ChunkParams::for_chunk(
+        &file.plan,
+        number,
+        &file.identifier,
+        &file.filename,
+        &file.relative_path,
+        &file.mime_type,
+    )
+}
 
 /// Whether the server answered our status extension. Learnt once per target.
 const STATUS_UNKNOWN: u8 = 0;
@@ -70,7 +115,7 @@ impl ResumableTarget {
     }
 
     fn params(&self, file: &UploadFile, number: u32) -> Vec<(String, String)> {
-        file.chunk_params(number).pairs(self.dialect)
+        chunk_params(file, number).pairs(self.dialect)
     }
 
     fn network(&self, e: &reqwest::Error) -> ChunkError {
@@ -161,8 +206,12 @@ impl Target for ResumableTarget {
         self.url.to_string()
     }
 
-    fn can_test(&self) -> bool {
-        self.tests.load(Ordering::Relaxed) != TESTS_UNTRUSTED
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            // A server found to say "present" to anything is no longer asked.
+            test_chunk: self.tests.load(Ordering::Relaxed) != TESTS_UNTRUSTED,
+            ..KIND.capabilities
+        }
     }
 
     async fn stored_chunks(&self, file: &UploadFile) -> Result<Option<Vec<u32>>, ChunkError> {
@@ -289,6 +338,7 @@ impl Target for ResumableTarget {
                     "the server redirected the upload to {to} (a sign-in page, or a moved \
                      endpoint): check the upload URL"
                 ),
+                kind: FailureKind::Refused,
             });
         }
         if (200..300).contains(&status) && looks_like_html(&kind, &text) {
@@ -299,6 +349,7 @@ impl Target for ResumableTarget {
                 message: "the server answered with a web page, not an upload acknowledgement \
                           (a sign-in page in front of the server? check the upload URL)"
                     .into(),
+                kind: FailureKind::Refused,
             });
         }
         let message = ChunkError::summarize_body(&text);
@@ -311,11 +362,7 @@ impl Target for ResumableTarget {
                 url,
                 chunk_bytes: len,
             }),
-            PostAnswer::Permanent => Err(ChunkError::Permanent {
-                url,
-                status,
-                message,
-            }),
+            PostAnswer::Permanent => Err(ChunkError::refused(url, status, message)),
             PostAnswer::Retry { after } => Err(ChunkError::Retryable {
                 url,
                 status,

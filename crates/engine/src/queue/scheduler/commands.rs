@@ -61,6 +61,29 @@ impl Scheduler {
                 let r = self.for_each_selected(which, Self::retry);
                 let _ = reply.send(r);
             }
+            Command::SignedIn(account, reply) => {
+                let stopped: Vec<UploadId> = self
+                    .uploads
+                    .values()
+                    .filter(|u| {
+                        matches!(
+                            u.state,
+                            FileState::Failed {
+                                kind: FailureKind::SignedOut,
+                                ..
+                            }
+                        ) && u.target.account().as_deref() == Some(account.as_str())
+                    })
+                    .map(|u| u.id)
+                    .collect();
+                let restarted = stopped.len();
+                for id in stopped {
+                    self.retry(id);
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(restarted);
+                }
+            }
             // Read where a change is found (resume check, chunk read), so it applies to the
             // next change found.
             Command::SetChangedFiles(policy) => self.config.changed_files = policy,

@@ -23,8 +23,9 @@ impl Scheduler {
             self.active.push(id);
             // A resumed file is asked about even when small: the server may have stored
             // chunks whose acknowledgement the crash lost.
+            let caps = u.target.capabilities();
             let probe = u.settings.test_chunks
-                && u.target.can_test()
+                && (caps.test_chunk || caps.list_stored_chunks)
                 && (u.resumed || u.file.plan.total_chunks > 1)
                 && (u.resumed || u.file.plan.chunk_size > u.settings.test_threshold);
             let state = if probe {
@@ -84,10 +85,25 @@ impl Scheduler {
             // The probe is still out.
             return false;
         }
-        // A target that creates the file with chunk 1 gets nothing else until that is done.
-        let first_pending = u.target.first_chunk_alone() && u.slot(1).state != ChunkState::Done;
-        if first_pending && u.in_flight > 0 {
+        let caps = u.target.capabilities();
+        // A target that creates the file with chunk 1 gets nothing else until that is done;
+        // one that takes chunks in order gets one at a time, the lowest first.
+        let first_pending = caps.first_chunk_alone && u.slot(1).state != ChunkState::Done;
+        if (first_pending || caps.in_order) && u.in_flight > 0 {
             return false;
+        }
+        if caps.in_order {
+            let lowest_waiting = u.waiting.iter().map(|(_, n)| *n).min();
+            let lowest_ready = u.ready.iter().copied().min();
+            match (lowest_ready, lowest_waiting) {
+                // The next chunk in order is still waiting for its backoff.
+                (Some(r), Some(w)) if w < r => return false,
+                (None, _) => return false,
+                (Some(r), _) => {
+                    u.ready.retain(|n| *n != r);
+                    u.ready.push_front(r);
+                }
+            }
         }
         let number = if first_pending {
             if !u.ready.contains(&1) {
@@ -104,7 +120,7 @@ impl Scheduler {
         let len = u.file.plan.len(number);
         let known_absent = u.slot(number).known_absent;
         let test_first = u.settings.test_chunks
-            && u.target.can_test()
+            && caps.test_chunk
             && !known_absent
             && (u.resumed || len > u.settings.test_threshold);
         u.in_flight += 1;

@@ -8,7 +8,7 @@ use super::work::{self, ChunkJob, ChunkOutcome, Examine, FileNow, WorkReport};
 use crate::config::UploadSettings;
 use crate::config::{ChangedFilePolicy, EngineConfig, Limits};
 use crate::error::{ChunkError, EngineError};
-use crate::events::{ChunkState, Event, FileState, QueueTotals, UploadSummary};
+use crate::events::{ChunkState, Event, FailureKind, FileState, QueueTotals, UploadSummary};
 use crate::ids::UploadId;
 use crate::protocol::{strong_identifier, ChunkPlan};
 use crate::store::{Replan, Store};
@@ -63,6 +63,9 @@ pub enum Command {
     Cancel(Option<UploadId>, Reply<Result<(), EngineError>>),
     /// `None` = every failed upload.
     Retry(Option<UploadId>, Reply<Result<(), EngineError>>),
+    /// Account `0` signed in again: its uploads the end of the old session stopped restart;
+    /// answers how many.
+    SignedIn(String, Option<Reply<usize>>),
     /// Moves a file just before another, or to the end of the line for `None`.
     Move {
         id: UploadId,

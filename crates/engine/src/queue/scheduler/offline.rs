@@ -122,7 +122,7 @@ impl Scheduler {
             .copied()
             .collect();
         for id in waiting {
-            self.fail_file(id, reason.clone(), true);
+            self.fail_file(id, FailureKind::Unreachable, reason.clone(), true);
         }
         self.emit(Event::Connectivity {
             online: true,

@@ -57,7 +57,7 @@ impl Scheduler {
                 if let Some(u) = self.uploads.get_mut(&id) {
                     u.state = FileState::Queued;
                 }
-                self.fail_file(id, e.to_string(), true);
+                self.fail_file(id, e.failure_kind(), e.to_string(), true);
                 return;
             }
         };
@@ -92,7 +92,7 @@ impl Scheduler {
                 "{} changed since it was queued; retry to upload the new content",
                 path.unwrap_or_default()
             );
-            self.fail_file(id, reason, true);
+            self.fail_file(id, FailureKind::FileChanged, reason, true);
             return;
         }
         self.start_over(
@@ -168,7 +168,7 @@ impl Scheduler {
                 "{} refuses chunks of {chunk_bytes} bytes (413) even at the smallest chunk size ({min} bytes)",
                 u.target.label()
             );
-            self.fail_file(id, reason, false);
+            self.fail_file(id, FailureKind::TooLarge, reason, false);
             return;
         }
         u.generation += 1;

@@ -199,7 +199,7 @@ impl Scheduler {
             Err(e @ ChunkError::Untrusted { .. }) => {
                 // Not an outage: say so now rather than wait for a network that is there.
                 self.chunk_failed(id, number, &e);
-                self.fail_file(id, e.to_string(), true);
+                self.fail_file(id, e.failure_kind(), e.to_string(), true);
             }
             Err(e @ (ChunkError::Stalled(_) | ChunkError::Retryable { .. })) => {
                 self.chunk_retry(id, number, e, now)
@@ -207,7 +207,7 @@ impl Scheduler {
             Err(e @ ChunkError::Permanent { status, .. }) => {
                 self.chunk_failed(id, number, &e);
                 // A server error may pass; a refusal of the request itself will not.
-                self.fail_file(id, e.to_string(), status >= 500);
+                self.fail_file(id, e.failure_kind(), e.to_string(), status >= 500);
             }
             Err(e @ ChunkError::FileChanged { .. })
                 if self.config.changed_files == ChangedFilePolicy::Restart =>
@@ -221,7 +221,7 @@ impl Scheduler {
             }
             Err(e @ (ChunkError::FileChanged { .. } | ChunkError::Read { .. })) => {
                 self.chunk_failed(id, number, &e);
-                self.fail_file(id, e.to_string(), true);
+                self.fail_file(id, e.failure_kind(), e.to_string(), true);
             }
         }
     }
@@ -251,7 +251,7 @@ impl Scheduler {
         if attempts >= policy.max_attempts {
             self.chunk_failed(id, number, &e);
             let reason = format!("gave up after {attempts} attempts: {e}");
-            self.fail_file(id, reason, true);
+            self.fail_file(id, e.failure_kind(), reason, true);
             return;
         }
         let hint = match &e {
@@ -271,13 +271,26 @@ impl Scheduler {
         );
     }
 
-    pub(super) fn fail_file(&mut self, id: UploadId, reason: String, retryable: bool) {
+    pub(super) fn fail_file(
+        &mut self,
+        id: UploadId,
+        kind: FailureKind,
+        reason: String,
+        retryable: bool,
+    ) {
         let Some(u) = self.uploads.get_mut(&id) else {
             return;
         };
         u.disown_in_flight();
         self.leave_slot(id);
-        self.set_file_state(id, FileState::Failed { reason, retryable });
+        self.set_file_state(
+            id,
+            FileState::Failed {
+                kind,
+                reason,
+                retryable,
+            },
+        );
     }
 
     pub(super) fn maybe_finish(&mut self, id: UploadId) {
@@ -309,7 +322,7 @@ impl Scheduler {
             }
             Err(e) => {
                 let retryable = !matches!(e, ChunkError::Permanent { .. });
-                self.fail_file(id, e.to_string(), retryable);
+                self.fail_file(id, e.failure_kind(), e.to_string(), retryable);
             }
         }
     }

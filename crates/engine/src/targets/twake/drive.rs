@@ -113,15 +113,31 @@ impl Drive {
         self
     }
 
-    /// Restores the top folders an earlier session left in the trash (it stopped before
-    /// their last file was in): what was placed in them becomes visible, and the files
-    /// that resume find the folder and go into it. Returns the names restored.
+    /// Takes up the top folders an earlier session left in the trash (it stopped before
+    /// their last file was in): they stay hidden, the files that resume go into them, and
+    /// each appears when the last file it waits for is in. A folder with nothing left to
+    /// wait for, or that waited too long, is made visible now. Returns the names restored.
     pub async fn recover_hidden(&self) -> Result<Vec<String>, TwakeError> {
         let Some(journal) = &self.journal else {
             return Ok(Vec::new());
         };
         let mut restored = Vec::new();
+        let now = std::time::SystemTime::now();
         for folder in journal.list(&self.company_id).await? {
+            if folder.still_waiting(now) {
+                let mut state = self.state.lock().await;
+                state.ids.insert(folder.name.clone(), folder.id.clone());
+                state.batches.insert(
+                    folder.name.clone(),
+                    Batch {
+                        id: folder.id.clone(),
+                        expected: folder.waits_for.iter().cloned().collect(),
+                        placed: folder.placed,
+                        published: false,
+                    },
+                );
+                continue;
+            }
             match self.restore(&folder.id).await {
                 Ok(()) => restored.push(folder.name.clone()),
                 // Deleted from the trash meanwhile: nothing left to show.
@@ -434,12 +450,16 @@ impl Drive {
     pub async fn announce(&self, relative_paths: &[String]) -> Result<(), TwakeError> {
         let mut state = self.state.lock().await;
         let dest = self.destination(&mut state).await?;
+        // Batches that got new files, so the journal is written once per batch.
+        let mut grown: HashSet<String> = HashSet::new();
         for rel in relative_paths {
             let Some((top, _)) = rel.split_once('/') else {
                 continue;
             };
             if let Some(batch) = state.batches.get_mut(top) {
-                batch.expected.insert(rel.clone());
+                if !batch.published && batch.expected.insert(rel.clone()) {
+                    grown.insert(top.to_string());
+                }
                 continue;
             }
             if state.ids.contains_key(top) {
@@ -458,7 +478,14 @@ impl Drive {
             let created = self.create_folder(&mut state, &dest, top, true).await?;
             tracing::debug!("created '{top}' in the trash until its files are uploaded");
             if let Some(journal) = &self.journal {
-                journal.add(&self.company_id, &created.id, top).await?;
+                journal
+                    .add(
+                        &self.company_id,
+                        &created.id,
+                        top,
+                        std::slice::from_ref(rel),
+                    )
+                    .await?;
             }
             state.ids.insert(top.to_string(), created.id.clone());
             state.batches.insert(
@@ -470,6 +497,15 @@ impl Drive {
                     published: false,
                 },
             );
+        }
+        if let Some(journal) = &self.journal {
+            for top in grown {
+                if let Some(batch) = state.batches.get(&top) {
+                    journal
+                        .update(&batch.id, &waits_for(batch), batch.placed)
+                        .await?;
+                }
+            }
         }
         Ok(())
     }
@@ -560,7 +596,17 @@ impl Drive {
         if placed {
             batch.placed += 1;
         }
-        if !batch.expected.is_empty() || batch.published || batch.placed == 0 {
+        if batch.published {
+            return;
+        }
+        if !batch.expected.is_empty() || batch.placed == 0 {
+            // Still waiting: what for is kept, so an interrupted run picks it up again.
+            if let Some(journal) = &self.journal {
+                let (id, left, placed) = (batch.id.clone(), waits_for(batch), batch.placed);
+                if let Err(e) = journal.update(&id, &left, placed).await {
+                    tracing::warn!("{e}");
+                }
+            }
             return;
         }
         let id = batch.id.clone();
@@ -598,6 +644,13 @@ impl Drive {
         out.sort();
         out
     }
+}
+
+/// A batch's files still expected, in a stable order for the journal.
+fn waits_for(batch: &Batch) -> Vec<String> {
+    let mut left: Vec<String> = batch.expected.iter().cloned().collect();
+    left.sort();
+    left
 }
 
 fn remember_children(state: &mut Folders, folder_id: &str, children: Vec<DriveItem>) {

@@ -21,10 +21,7 @@ pub enum TwakeError {
     )]
     Untrusted { server: String, reason: String },
 
-    #[error(
-        "{server} refused the email or password (403): check them and sign in again with \
-         `twake-upload login --server {server} --email EMAIL`"
-    )]
+    #[error("{server} refused the email or password (403): check them and sign in again")]
     WrongCredentials { server: String },
 
     #[error(
@@ -33,9 +30,10 @@ pub enum TwakeError {
     )]
     NotTwakeDrive { url: String, what: String },
 
+    /// `account` is the email the person signs in with.
     #[error(
-        "signed out of {server} as {account} ({reason}): sign in again with `twake-upload login \
-         --server {server} --email {account}`; the queued uploads are kept"
+        "signed out of {server} as {account} ({reason}): sign in again; the queued uploads are \
+         kept and continue after that"
     )]
     SignedOut {
         server: String,
@@ -75,28 +73,24 @@ pub enum TwakeError {
 
     #[error(
         "there is no Drive folder '{path}' on {server}: create it in Twake Drive first or check \
-         the path (`twake-upload ls` shows the folders)"
+         the path"
     )]
     FolderNotFound { server: String, path: String },
 
     #[error("there is already a folder '{path}' on {server}")]
     FolderExists { server: String, path: String },
 
-    #[error(
-        "not signed in as {account}: run `twake-upload login --server URL --email EMAIL` first"
-    )]
+    #[error("not signed in to Twake Drive as {account}: sign in first")]
     NotSignedIn { account: String },
 
     #[error("invalid Twake Drive server URL '{url}': {reason}")]
     BadServerUrl { url: String, reason: String },
 
-    #[error(
-        "{account} belongs to several companies on {server} ({choices}): pick one with \
-         `twake-upload login --company ID`"
-    )]
-    CompanyChoice {
+    #[error("{account} is not in company '{company}' on {server}; its companies: {choices}")]
+    NotInCompany {
         server: String,
         account: String,
+        company: String,
         choices: String,
     },
 
@@ -155,22 +149,29 @@ impl TwakeError {
                 chunk_bytes: bytes,
             },
             other => {
-                let (url, status) = match &other {
-                    TwakeError::SignedOut { server, .. } => (server.clone(), 401),
-                    TwakeError::WrongCredentials { server } => (server.clone(), 403),
-                    TwakeError::QuotaExceeded { server, .. }
-                    | TwakeError::NoWriteAccess { server, .. } => (server.clone(), 403),
-                    TwakeError::NotTwakeDrive { url, .. } => (url.clone(), 404),
-                    TwakeError::RedirectedAway { url, .. } => (url.clone(), 307),
-                    TwakeError::FolderNotFound { server, .. } => (server.clone(), 404),
-                    TwakeError::FolderExists { server, .. } => (server.clone(), 409),
-                    TwakeError::Server { url, status, .. } => (url.clone(), *status),
-                    _ => (String::new(), 400),
+                use crate::events::FailureKind as K;
+                let (url, status, kind) = match &other {
+                    TwakeError::SignedOut { server, .. } => (server.clone(), 401, K::SignedOut),
+                    TwakeError::NotSignedIn { .. } => (String::new(), 401, K::SignedOut),
+                    TwakeError::WrongCredentials { server } => (server.clone(), 403, K::SignedOut),
+                    TwakeError::QuotaExceeded { server, .. } => (server.clone(), 403, K::Quota),
+                    TwakeError::NoWriteAccess { server, .. } => {
+                        (server.clone(), 403, K::NoWriteAccess)
+                    }
+                    TwakeError::NotTwakeDrive { url, .. } => (url.clone(), 404, K::NotFound),
+                    TwakeError::RedirectedAway { url, .. } => (url.clone(), 307, K::Refused),
+                    TwakeError::FolderNotFound { server, .. } => (server.clone(), 404, K::NotFound),
+                    TwakeError::FolderExists { server, .. } => (server.clone(), 409, K::Refused),
+                    TwakeError::Server { url, status, .. } => {
+                        (url.clone(), *status, K::for_status(*status))
+                    }
+                    _ => (String::new(), 400, K::Refused),
                 };
                 ChunkError::Permanent {
                     url,
                     status,
                     message: other.to_string(),
+                    kind,
                 }
             }
         }

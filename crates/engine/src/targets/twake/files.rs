@@ -8,6 +8,7 @@ use super::error::TwakeError;
 use super::session::Session;
 use crate::body::ChunkBody;
 use crate::error::ChunkError;
+use crate::events::FailureKind;
 use crate::protocol::Dialect;
 use crate::targets::http::{chunk_part, stalled, transport_error};
 use crate::targets::{ChunkReceipt, UploadFile};
@@ -15,7 +16,7 @@ use std::time::Duration;
 
 /// The resumable.js parameters of one chunk, with the true totals on every chunk.
 fn params(file: &UploadFile, number: u32) -> Vec<(String, String)> {
-    file.chunk_params(number).pairs(Dialect::Resumable)
+    crate::targets::resumable::chunk_params(file, number).pairs(Dialect::Resumable)
 }
 
 /// A fresh body for chunk `number`, for the one resend after a renewed session.
@@ -53,6 +54,7 @@ pub async fn send_chunk(
                          stored): retry the file",
                         file.path.display()
                     ),
+                    kind: FailureKind::Refused,
                 })
             }
         }
@@ -99,6 +101,7 @@ pub async fn send_chunk(
         url,
         status: 401,
         message: "the session could not be renewed".into(),
+        kind: FailureKind::SignedOut,
     })
 }
 

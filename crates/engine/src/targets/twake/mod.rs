@@ -1,9 +1,9 @@
 //! Target `twake`: Twake Drive (docs/protocol.md). A signed-in session (`session`), chunk upload
 //! to the files service (`files`), then the file is put into a Drive folder (`drive`) with a
-//! collision policy. Accounts and their secrets live in `account`. The session is opened on
-//! first use, so a target can be rebuilt from its `TargetSpec` alone after a restart.
+//! collision policy. The session comes from the engine's accounts service through `Sessions`,
+//! asked again at each request, so a new sign-in reaches uploads already queued and a target
+//! can be rebuilt from its `TargetSpec` alone after a restart.
 
-pub mod account;
 pub mod api;
 pub mod drive;
 pub mod error;
@@ -12,16 +12,18 @@ pub mod hidden;
 pub mod secret;
 pub mod session;
 
-pub use account::{Account, AccountStore, SecretsLocation};
 pub use drive::{CollisionPolicy, Drive, Placement};
 pub use error::TwakeError;
 pub use hidden::HiddenJournal;
 pub use secret::Secret;
 pub use session::{Session, TokenSink, Tokens};
 
-use super::{ChunkReceipt, HttpSettings, Target, UploadFile};
+use super::{
+    Capabilities, ChunkReceipt, HttpSettings, Target, TargetContext, TargetKind, TargetSpec,
+    UploadFile,
+};
 use crate::body::ChunkBody;
-use crate::error::ChunkError;
+use crate::error::{ChunkError, EngineError};
 use crate::protocol::TestAnswer;
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -32,7 +34,80 @@ use std::time::Duration;
 pub const DEFAULT_CHUNK_SIZE: u64 = 8 * 1024 * 1024;
 
 /// Timeout of the small JSON requests (sign-in, listings, Drive items).
-const JSON_TIMEOUT: Duration = Duration::from_secs(30);
+pub const JSON_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The `twake` kind: chunk 1 creates the file, no chunk tests, files placed in a Drive folder
+/// that may be hidden until its last file is in.
+pub static KIND: TargetKind = TargetKind {
+    name: "twake",
+    capabilities: Capabilities {
+        first_chunk_alone: true,
+        preferred_chunk_size: DEFAULT_CHUNK_SIZE,
+        move_files: true,
+        hide_new_folders: true,
+        ..Capabilities::NONE
+    },
+    build,
+};
+
+fn build(spec: &TargetSpec, context: &TargetContext) -> Result<Arc<dyn Target>, EngineError> {
+    let TargetSpec::Twake {
+        account,
+        folder,
+        collision,
+    } = spec
+    else {
+        return Err(EngineError::Internal(format!(
+            "{spec:?} handed to the twake kind"
+        )));
+    };
+    let sessions = context.sessions.clone().ok_or_else(|| {
+        EngineError::Internal(
+            "Twake Drive uploads need the accounts service, which this engine was opened without"
+                .into(),
+        )
+    })?;
+    Ok(Arc::new(TwakeTarget::new(
+        sessions,
+        account,
+        folder,
+        *collision,
+        &context.http,
+    )))
+}
+
+/// A live session and the ids uploads of its account need.
+#[derive(Clone)]
+pub struct AccountSession {
+    pub session: Arc<Session>,
+    pub user_id: String,
+    pub company_id: String,
+}
+
+/// Where Twake Drive targets get their account's session: the engine's accounts service
+/// (`crate::accounts::Accounts`), or one session given whole (`FixedSession`).
+#[async_trait]
+pub trait Sessions: Send + Sync + 'static {
+    /// The current session of `account`; `SignedOut` once it ended.
+    async fn twake_session(&self, account: &str) -> Result<AccountSession, TwakeError>;
+
+    /// Where the hidden top folders of `account` are noted, if anywhere.
+    fn hidden_journal(&self, account: &str) -> Option<HiddenJournal>;
+}
+
+/// One session opened elsewhere (tests, tools), never replaced.
+pub struct FixedSession(pub AccountSession);
+
+#[async_trait]
+impl Sessions for FixedSession {
+    async fn twake_session(&self, _account: &str) -> Result<AccountSession, TwakeError> {
+        Ok(self.0.clone())
+    }
+
+    fn hidden_journal(&self, _account: &str) -> Option<HiddenJournal> {
+        None
+    }
+}
 
 /// A session and Drive placement ready to use.
 struct Ready {
@@ -41,31 +116,17 @@ struct Ready {
     company_id: String,
 }
 
-/// How a target finds its session: from the account store (normal use), or given whole.
-enum Source {
-    Store {
-        store: AccountStore,
-        account: String,
-    },
-    Session {
-        session: Arc<Session>,
-        user_id: String,
-        company_id: String,
-    },
-}
-
 pub struct TwakeTarget {
-    source: Source,
+    sessions: Arc<dyn Sessions>,
+    account: String,
     folder: String,
     collision: CollisionPolicy,
     http: HttpSettings,
-    ready: tokio::sync::OnceCell<Ready>,
-    /// Where hidden top folders are noted (next to the account settings by default).
+    /// The Drive state built on the current session; rebuilt when the session changes.
+    ready: tokio::sync::Mutex<Option<Arc<Ready>>>,
+    /// A journal given by the caller, over the one `sessions` keeps.
     journal: Option<HiddenJournal>,
 }
-
-/// The journal's file name in the account settings folder.
-const HIDDEN_JOURNAL: &str = "hidden-folders.json";
 
 /// An HTTP client for one Twake Drive server. Redirects are followed only within the same
 /// origin: a sign-in re-sent to another host would hand it the email and password (a 307/308
@@ -93,31 +154,26 @@ pub fn http_client(http: &HttpSettings) -> Result<reqwest::Client, TwakeError> {
 }
 
 impl TwakeTarget {
-    /// A target for a signed-in account of the store; the session opens on first use.
+    /// A target for `account`'s Drive folder `folder`; the session is asked of `sessions`.
     pub fn new(
-        store: AccountStore,
+        sessions: Arc<dyn Sessions>,
         account: &str,
         folder: &str,
         collision: CollisionPolicy,
         http: &HttpSettings,
     ) -> TwakeTarget {
         TwakeTarget {
-            journal: Some(HiddenJournal::new(
-                store.dir().join(HIDDEN_JOURNAL),
-                account,
-            )),
-            source: Source::Store {
-                store,
-                account: account.to_string(),
-            },
+            sessions,
+            account: account.to_string(),
             folder: folder.to_string(),
             collision,
             http: http.clone(),
-            ready: tokio::sync::OnceCell::new(),
+            ready: tokio::sync::Mutex::new(None),
+            journal: None,
         }
     }
 
-    /// A target over a session opened elsewhere (tests, or a front end that just signed in).
+    /// A target over a session opened elsewhere (tests, or a tool that just signed in).
     pub fn with_session(
         session: Arc<Session>,
         user_id: &str,
@@ -126,18 +182,13 @@ impl TwakeTarget {
         collision: CollisionPolicy,
         http: &HttpSettings,
     ) -> TwakeTarget {
-        TwakeTarget {
-            source: Source::Session {
-                session,
-                user_id: user_id.to_string(),
-                company_id: company_id.to_string(),
-            },
-            folder: folder.to_string(),
-            collision,
-            http: http.clone(),
-            ready: tokio::sync::OnceCell::new(),
-            journal: None,
-        }
+        let account = session.account().to_string();
+        let fixed = FixedSession(AccountSession {
+            session,
+            user_id: user_id.to_string(),
+            company_id: company_id.to_string(),
+        });
+        TwakeTarget::new(Arc::new(fixed), &account, folder, collision, http)
     }
 
     /// Notes hidden top folders in `journal`, and restores those an earlier session left
@@ -147,57 +198,20 @@ impl TwakeTarget {
         self
     }
 
-    async fn open(&self) -> Result<Ready, TwakeError> {
-        let (session, user_id, company_id) = match &self.source {
-            Source::Session {
-                session,
-                user_id,
-                company_id,
-            } => (session.clone(), user_id.clone(), company_id.clone()),
-            Source::Store { store, account } => {
-                let (store, name) = (store.clone(), account.clone());
-                let loaded = tokio::task::spawn_blocking(move || {
-                    let account = store.get(&name)?;
-                    let tokens = store.load_tokens(&name)?;
-                    Ok::<_, TwakeError>((account, tokens, store))
-                })
-                .await
-                .map_err(|e| TwakeError::Config {
-                    path: Default::default(),
-                    reason: e.to_string(),
-                })??;
-                let (account, tokens, store) = loaded;
-                if let Some(reason) = account.signed_out {
-                    return Err(TwakeError::SignedOut {
-                        server: account.server,
-                        account: account.name,
-                        reason,
-                    });
-                }
-                let sink = Arc::new(account::StoreSink {
-                    store,
-                    account: account.name.clone(),
-                });
-                let session = Session::new(
-                    http_client(&self.http)?,
-                    &account.server,
-                    &account.name,
-                    tokens,
-                    sink,
-                    JSON_TIMEOUT,
-                );
-                (Arc::new(session), account.user_id, account.company_id)
-            }
-        };
+    async fn open(&self, current: AccountSession) -> Ready {
         let mut drive = Drive::new(
-            session.clone(),
-            &company_id,
-            &user_id,
+            current.session.clone(),
+            &current.company_id,
+            &current.user_id,
             &self.folder,
             self.collision,
         );
-        if let Some(journal) = &self.journal {
-            drive = drive.with_journal(journal.clone());
+        let journal = self
+            .journal
+            .clone()
+            .or_else(|| self.sessions.hidden_journal(&self.account));
+        if let Some(journal) = journal {
+            drive = drive.with_journal(journal);
             // A failure here must not stop the uploads: the folder stays listed for the
             // next session.
             match drive.recover_hidden().await {
@@ -209,15 +223,26 @@ impl TwakeTarget {
                 Err(e) => tracing::warn!("{e}"),
             }
         }
-        Ok(Ready {
-            session,
+        Ready {
+            session: current.session,
             drive,
-            company_id,
-        })
+            company_id: current.company_id,
+        }
     }
 
-    async fn ready(&self) -> Result<&Ready, TwakeError> {
-        self.ready.get_or_try_init(|| self.open()).await
+    /// The Drive state on the account's current session: the same as last time unless a new
+    /// sign-in replaced the session.
+    async fn ready(&self) -> Result<Arc<Ready>, TwakeError> {
+        let current = self.sessions.twake_session(&self.account).await?;
+        let mut ready = self.ready.lock().await;
+        if let Some(r) = ready.as_ref() {
+            if Arc::ptr_eq(&r.session, &current.session) && r.company_id == current.company_id {
+                return Ok(r.clone());
+            }
+        }
+        let fresh = Arc::new(self.open(current).await);
+        *ready = Some(fresh.clone());
+        Ok(fresh)
     }
 
     /// Announces the files about to be queued (relative paths): their new top folders are
@@ -253,28 +278,44 @@ fn missing_file_id(file: &UploadFile) -> ChunkError {
             "{} has no server file id although all its chunks were acknowledged: retry it",
             file.path.display()
         ),
+        kind: crate::events::FailureKind::Refused,
     }
 }
 
 #[async_trait]
 impl Target for TwakeTarget {
     fn label(&self) -> String {
-        let account = match &self.source {
-            Source::Store { account, .. } => account.clone(),
-            Source::Session { session, .. } => session.account().to_string(),
-        };
         format!(
-            "twake:{account}:/{}",
+            "twake:{}:/{}",
+            self.account,
             drive::path_names(&self.folder).join("/")
         )
     }
 
-    fn can_test(&self) -> bool {
-        false
+    fn capabilities(&self) -> Capabilities {
+        KIND.capabilities
     }
 
-    fn first_chunk_alone(&self) -> bool {
-        true
+    fn account(&self) -> Option<String> {
+        Some(self.account.clone())
+    }
+
+    async fn prepare(&self, relative_paths: &[String]) -> Result<(), ChunkError> {
+        let ready = self.ready().await.map_err(TwakeError::into_chunk_error)?;
+        ready
+            .drive
+            .check_destination()
+            .await
+            .map_err(TwakeError::into_chunk_error)?;
+        ready
+            .drive
+            .announce(relative_paths)
+            .await
+            .map_err(TwakeError::into_chunk_error)
+    }
+
+    async fn waiting_folders(&self) -> Vec<(String, usize)> {
+        self.hidden_folders().await
     }
 
     async fn test_chunk(&self, _file: &UploadFile, _number: u32) -> Result<TestAnswer, ChunkError> {

@@ -194,7 +194,7 @@ impl Session {
     fn signed_out_error(&self, reason: &str) -> TwakeError {
         TwakeError::SignedOut {
             server: self.server.clone(),
-            account: self.account.clone(),
+            account: crate::accounts::Account::email_of(&self.account).to_string(),
             reason: reason.to_string(),
         }
     }

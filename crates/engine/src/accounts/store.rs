@@ -5,9 +5,8 @@
 //! D-Bus session) to `secrets.json` beside it, readable only by the user, with a warning the
 //! first time. The password is never stored. Every call here blocks: use `spawn_blocking`.
 
-use super::api::Company;
-use super::error::TwakeError;
-use super::session::{TokenSink, Tokens};
+use crate::targets::twake::api::Company;
+use crate::targets::twake::{Tokens, TwakeError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -46,6 +45,11 @@ impl Account {
             })
             .unwrap_or_else(|| server.to_string());
         format!("{email}@{host}")
+    }
+
+    /// The email of an account name made by `name_for` (the host never holds an `@`).
+    pub fn email_of(name: &str) -> &str {
+        name.rsplit_once('@').map_or(name, |(email, _)| email)
     }
 
     pub fn company_name(&self) -> Option<&str> {
@@ -312,30 +316,10 @@ impl AccountStore {
     }
 }
 
-/// Keeps an account's renewed tokens and its sign-out in the store.
-pub struct StoreSink {
-    pub store: AccountStore,
-    pub account: String,
-}
-
-impl TokenSink for StoreSink {
-    fn save(&self, tokens: &Tokens) {
-        if let Err(e) = self.store.save_tokens(&self.account, tokens) {
-            tracing::warn!("cannot keep the renewed session of {}: {e}", self.account);
-        }
-    }
-
-    fn signed_out(&self, reason: &str) {
-        if let Err(e) = self.store.mark_signed_out(&self.account, reason) {
-            tracing::warn!("cannot record the sign-out of {}: {e}", self.account);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::targets::twake::secret::Secret;
+    use crate::targets::twake::Secret;
 
     fn account(name: &str) -> Account {
         Account {
@@ -359,6 +343,7 @@ mod tests {
             Account::name_for("a@b.c", "http://127.0.0.1:8080"),
             "a@b.c@127.0.0.1:8080"
         );
+        assert_eq!(Account::email_of("a@b.c@127.0.0.1:8080"), "a@b.c");
     }
 
     #[test]

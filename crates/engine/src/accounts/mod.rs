@@ -1,0 +1,402 @@
+//! The accounts service: signing in, the one live session of each account (renewed by the
+//! session itself, replaced by a new sign-in), signing out, and the news of both, for every
+//! front end. The CLI and the app only ask for a sign-in and render what happened; the engine
+//! gives the service to its targets (`targets::twake::Sessions`) and, on a new sign-in,
+//! restarts the uploads the end of the old session stopped.
+//!
+//! Accounts and their secrets are kept by an `AccountStore` the front end chooses (the
+//! default one in the config folder, or a test's own) and hands in when it opens the service.
+
+pub mod store;
+
+pub use store::{config_dir, Account, AccountStore, SecretsLocation};
+
+use crate::targets::twake::{
+    self, session, AccountSession, CollisionPolicy, Drive, HiddenJournal, Session, Sessions,
+    TokenSink, Tokens, TwakeError,
+};
+use crate::targets::HttpSettings;
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+
+/// The journal of hidden folders, in the store's folder.
+const HIDDEN_JOURNAL: &str = "hidden-folders.json";
+
+/// How a person signs in. The browser flows of other servers are further variants.
+pub enum SignIn {
+    /// Email and password, sent once in the token request and dropped.
+    Password {
+        server: String,
+        email: String,
+        password: String,
+        /// The company uploads go to; the first one when `None`.
+        company: Option<String>,
+    },
+}
+
+/// The result of a sign-in.
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub account: Account,
+    /// Where the tokens went: the keyring, or the private file when none was reachable.
+    pub kept: SecretsLocation,
+}
+
+/// What happened to an account, for front ends and the engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccountChange {
+    /// A sign-in (new, or again after a sign-out).
+    SignedIn { account: String },
+    /// The server refused to renew the session: uploads wait for a new sign-in.
+    SignedOut { account: String, reason: String },
+    /// The person signed out: the account and its secrets are gone.
+    Removed { account: String },
+}
+
+/// The email as the server finds it: the Twake Drive server lower-cases emails when an
+/// account is made but looks them up as typed, so `Alice@Example.com` would be refused.
+pub fn normal_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+pub struct Accounts {
+    store: AccountStore,
+    http: HttpSettings,
+    /// The live session of each account used so far in this process, with the account as
+    /// it was read then (so a request does not read the store).
+    live: Mutex<HashMap<String, (Account, Arc<Session>)>>,
+    changes: broadcast::Sender<AccountChange>,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accounts")
+            .field("store", &self.store.dir())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs blocking account-store work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, TwakeError> + Send + 'static,
+) -> Result<T, TwakeError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| TwakeError::Config {
+            path: Default::default(),
+            reason: e.to_string(),
+        })?
+}
+
+/// Keeps an account's renewed tokens and its sign-out in the store, and tells the service.
+struct StoreSink {
+    store: AccountStore,
+    account: String,
+    changes: broadcast::Sender<AccountChange>,
+}
+
+impl TokenSink for StoreSink {
+    fn save(&self, tokens: &Tokens) {
+        if let Err(e) = self.store.save_tokens(&self.account, tokens) {
+            tracing::warn!("cannot keep the renewed session of {}: {e}", self.account);
+        }
+    }
+
+    fn signed_out(&self, reason: &str) {
+        if let Err(e) = self.store.mark_signed_out(&self.account, reason) {
+            tracing::warn!("cannot record the sign-out of {}: {e}", self.account);
+        }
+        let _ = self.changes.send(AccountChange::SignedOut {
+            account: self.account.clone(),
+            reason: reason.to_string(),
+        });
+    }
+}
+
+impl Accounts {
+    /// The service over `store`.
+    pub fn new(store: AccountStore, http: HttpSettings) -> Arc<Accounts> {
+        let (changes, _) = broadcast::channel(64);
+        Arc::new(Accounts {
+            store,
+            http,
+            live: Mutex::new(HashMap::new()),
+            changes,
+        })
+    }
+
+    /// The service over the default store (`$TWAKE_UPLOADER_CONFIG_DIR`, else XDG config),
+    /// the one the CLI and the app share.
+    pub fn open_default(http: HttpSettings) -> Result<Arc<Accounts>, TwakeError> {
+        Ok(Accounts::new(AccountStore::open_default()?, http))
+    }
+
+    pub fn store(&self) -> &AccountStore {
+        &self.store
+    }
+
+    /// News of sign-ins and sign-outs from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<AccountChange> {
+        self.changes.subscribe()
+    }
+
+    fn client(&self) -> Result<reqwest::Client, TwakeError> {
+        twake::http_client(&self.http)
+    }
+
+    fn sink(&self, account: &str) -> Arc<dyn TokenSink> {
+        Arc::new(StoreSink {
+            store: self.store.clone(),
+            account: account.to_string(),
+            changes: self.changes.clone(),
+        })
+    }
+
+    /// Signs in, saves the account and its tokens, and makes its session the live one: the
+    /// uploads a sign-out stopped start again (the engine listens).
+    pub async fn sign_in(&self, how: SignIn) -> Result<SignedIn, TwakeError> {
+        let SignIn::Password {
+            server,
+            email,
+            password,
+            company,
+        } = how;
+        let server = session::normalize_server(&server)?;
+        let email = normal_email(&email);
+        let client = self.client()?;
+        let tokens = session::login(&client, &server, &email, &password, twake::JSON_TIMEOUT).await;
+        drop(password);
+        let tokens = tokens?;
+        let name = Account::name_for(&email, &server);
+        let probe = Session::new(
+            client.clone(),
+            &server,
+            &name,
+            tokens.clone(),
+            Arc::new(session::NoSink),
+            twake::JSON_TIMEOUT,
+        );
+        let me = probe.me().await?;
+        let companies: Vec<twake::api::Company> =
+            me.companies.iter().map(|c| c.company.clone()).collect();
+        let chosen = match &company {
+            Some(id) => companies
+                .iter()
+                .find(|c| &c.id == id)
+                .cloned()
+                .ok_or_else(|| TwakeError::NotInCompany {
+                    server: server.clone(),
+                    account: email.clone(),
+                    company: id.clone(),
+                    choices: describe_companies(&companies),
+                })?,
+            None => companies
+                .first()
+                .cloned()
+                .ok_or_else(|| TwakeError::NoCompany {
+                    server: server.clone(),
+                    account: email.clone(),
+                })?,
+        };
+        let account = Account {
+            name: name.clone(),
+            server: server.clone(),
+            email,
+            user_id: me.id,
+            company_id: chosen.id,
+            companies,
+            signed_out: None,
+        };
+        let kept = {
+            let store = self.store.clone();
+            let (saved, tokens) = (account.clone(), tokens.clone());
+            blocking(move || {
+                store.save(&saved)?;
+                store.save_tokens(&saved.name, &tokens)
+            })
+            .await?
+        };
+        let live = Session::new(
+            client,
+            &server,
+            &name,
+            tokens,
+            self.sink(&name),
+            twake::JSON_TIMEOUT,
+        );
+        if let Ok(mut map) = self.live.lock() {
+            map.insert(name.clone(), (account.clone(), Arc::new(live)));
+        }
+        let _ = self.changes.send(AccountChange::SignedIn { account: name });
+        Ok(SignedIn { account, kept })
+    }
+
+    /// Uploads of account `name` go to company `company_id` from now on.
+    pub async fn choose_company(
+        &self,
+        name: &str,
+        company_id: &str,
+    ) -> Result<Account, TwakeError> {
+        let mut account = self.get(name).await?;
+        if !account.companies.iter().any(|c| c.id == company_id) {
+            return Err(TwakeError::NotInCompany {
+                server: account.server.clone(),
+                account: account.email.clone(),
+                company: company_id.to_string(),
+                choices: describe_companies(&account.companies),
+            });
+        }
+        account.company_id = company_id.to_string();
+        let store = self.store.clone();
+        let saved = account.clone();
+        blocking(move || store.save(&saved)).await?;
+        if let Ok(mut map) = self.live.lock() {
+            if let Some(entry) = map.get_mut(name) {
+                entry.0 = account.clone();
+            }
+        }
+        Ok(account)
+    }
+
+    /// Every signed-in account (a sign-out the session recorded shows in `signed_out`).
+    pub async fn list(&self) -> Result<Vec<Account>, TwakeError> {
+        let store = self.store.clone();
+        blocking(move || store.list()).await
+    }
+
+    /// The same, read on the caller's thread (a small file), for menus built synchronously.
+    pub fn list_now(&self) -> Vec<Account> {
+        self.store.list().unwrap_or_else(|e| {
+            tracing::warn!("{e}");
+            Vec::new()
+        })
+    }
+
+    /// The account used when none is named: the last one signed in.
+    pub async fn current(&self) -> Result<Account, TwakeError> {
+        let store = self.store.clone();
+        blocking(move || store.current()).await
+    }
+
+    pub async fn get(&self, name: &str) -> Result<Account, TwakeError> {
+        let store = self.store.clone();
+        let name = name.to_string();
+        blocking(move || store.get(&name)).await
+    }
+
+    /// Forgets the account and its tokens; its uploads stop as signed out.
+    pub async fn sign_out(&self, name: &str) -> Result<Account, TwakeError> {
+        let account = self.get(name).await?;
+        let store = self.store.clone();
+        let gone = name.to_string();
+        blocking(move || store.remove(&gone)).await?;
+        if let Ok(mut map) = self.live.lock() {
+            map.remove(name);
+        }
+        let _ = self.changes.send(AccountChange::Removed {
+            account: name.to_string(),
+        });
+        Ok(account)
+    }
+
+    /// The live session of account `name` (opened from the store the first time), with the
+    /// account; `SignedOut` once the server refused to renew it.
+    pub async fn session(&self, name: &str) -> Result<(Account, Arc<Session>), TwakeError> {
+        let existing = self
+            .live
+            .lock()
+            .ok()
+            .and_then(|m| m.get(name).cloned())
+            .filter(|(_, s)| !s.is_signed_out());
+        if let Some(live) = existing {
+            return Ok(live);
+        }
+        let account = self.get(name).await?;
+        if let Some(reason) = &account.signed_out {
+            return Err(TwakeError::SignedOut {
+                server: account.server.clone(),
+                account: account.email.clone(),
+                reason: reason.clone(),
+            });
+        }
+        let tokens = {
+            let store = self.store.clone();
+            let name = name.to_string();
+            blocking(move || store.load_tokens(&name)).await?
+        };
+        let session = Arc::new(Session::new(
+            self.client()?,
+            &account.server,
+            &account.name,
+            tokens,
+            self.sink(&account.name),
+            twake::JSON_TIMEOUT,
+        ));
+        let mut map = self.live.lock().map_err(|_| TwakeError::Config {
+            path: self.store.dir().to_path_buf(),
+            reason: "the accounts state was lost".into(),
+        })?;
+        // Two callers may have opened it at once: keep the first live one, so both share it.
+        let entry = map
+            .entry(account.name.clone())
+            .or_insert_with(|| (account.clone(), session.clone()));
+        if entry.1.is_signed_out() {
+            *entry = (account, session);
+        }
+        Ok(entry.clone())
+    }
+
+    /// Account `name`'s Drive from My Drive's root, for folder choosers and listings.
+    pub async fn drive(&self, name: &str) -> Result<Drive, TwakeError> {
+        let (account, session) = self.session(name).await?;
+        Ok(Drive::new(
+            session,
+            &account.company_id,
+            &account.user_id,
+            "",
+            CollisionPolicy::default(),
+        ))
+    }
+}
+
+fn describe_companies(companies: &[twake::api::Company]) -> String {
+    companies
+        .iter()
+        .map(|c| match &c.name {
+            Some(n) => format!("{n} ({})", c.id),
+            None => c.id.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[async_trait]
+impl Sessions for Accounts {
+    async fn twake_session(&self, account: &str) -> Result<AccountSession, TwakeError> {
+        let (account, session) = self.session(account).await?;
+        Ok(AccountSession {
+            session,
+            user_id: account.user_id,
+            company_id: account.company_id,
+        })
+    }
+
+    fn hidden_journal(&self, account: &str) -> Option<HiddenJournal> {
+        Some(HiddenJournal::new(
+            self.store.dir().join(HIDDEN_JOURNAL),
+            account,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_signed_in_as_the_server_stores_them() {
+        assert_eq!(normal_email(" Alice@Example.COM "), "alice@example.com");
+    }
+}
