@@ -1,25 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { FileState } from '../generated/FileState';
 import { rowDetail, rowPercent, stateWords } from './rowtext';
-import type { Row } from './queue';
+import { row } from './testdata';
 
-const row = (over: Partial<Row>): Row => ({
-  id: 1,
-  name: 'empty.txt',
-  folder: '',
-  path: '/home/me/empty.txt',
-  target: 'http://127.0.0.1:4000/upload',
-  size: 0,
-  chunkSize: 1_048_576,
-  totalChunks: 1,
-  state: { state: 'queued' },
-  acked: 0,
-  inFlight: 0,
-  speed: 0,
-  eta: null,
-  replanReason: null,
-  ...over,
-});
 const at = (state: FileState['state']) => ({ state }) as FileState;
 
 describe('an empty file', () => {

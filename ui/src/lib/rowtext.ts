@@ -3,25 +3,11 @@
 
 import type { FileState } from '../generated/FileState';
 import { formatBytes, percent, progressText } from './format';
+import { t } from './i18n';
 import type { Row } from './queue';
 
 export function stateWords(s: FileState): string {
-  switch (s.state) {
-    case 'queued':
-      return 'Waiting';
-    case 'testing':
-      return 'Checking what the server has';
-    case 'uploading':
-      return 'Uploading';
-    case 'paused':
-      return 'Paused';
-    case 'done':
-      return 'Uploaded';
-    case 'cancelled':
-      return 'Cancelled';
-    case 'failed':
-      return 'Failed';
-  }
+  return t(`state.${s.state}`);
 }
 
 /**
@@ -37,10 +23,10 @@ export function rowPercent(r: Row): number {
 export function rowDetail(r: Row): string {
   const s = r.state;
   if (s.state === 'failed') {
-    return `${s.reason}. ${s.retryable ? 'Retry when the problem is solved.' : 'Check the file or the target, then retry.'}`;
+    return t(s.retryable ? 'row.failedRetryable' : 'row.failedFinal', { reason: s.reason });
   }
-  if (s.state === 'done') return `${formatBytes(r.size)} uploaded`;
-  if (r.size === 0) return `Empty file (${formatBytes(0)})`;
+  if (s.state === 'done') return t('row.uploaded', { size: formatBytes(r.size) });
+  if (r.size === 0) return t('row.empty', { size: formatBytes(0) });
   const moving = s.state === 'uploading';
   return progressText(r.acked, r.size, moving ? r.speed : 0, moving ? r.eta : null);
 }
