@@ -47,6 +47,37 @@ function file(rel, bytes) {
 const ENGLISH = { LC_ALL: '', LC_MESSAGES: '', LANG: 'C.UTF-8' };
 const FRENCH = { LC_ALL: '', LC_MESSAGES: '', LANG: 'fr_FR.UTF-8' };
 
+/**
+ * What one app runs with: its settings (slow uploads through `proxy`, no notifications), its
+ * own session bus, the display, the locale variables `locale`, and its folders named `name`.
+ */
+async function appEnvironment(name, proxy, xvfb, locale) {
+  const config = path.join(work, `config-${name}`);
+  fs.mkdirSync(path.join(config, IDENTIFIER), { recursive: true });
+  fs.writeFileSync(
+    path.join(config, IDENTIFIER, 'settings.json'),
+    JSON.stringify({
+      chunk_size: 256 * 1024,
+      parallel_chunks: 1,
+      parallel_files: 1,
+      close_to_tray: false,
+      notifications: false,
+      default_target: `resumable:${proxy.url}`,
+      saved_targets: [{ kind: 'resumable', url: proxy.url, dialect: 'resumable' }],
+    }),
+  );
+  const bus = await startSessionBus();
+  stops.push(bus.stop);
+  return {
+    DISPLAY: xvfb.display,
+    DBUS_SESSION_BUS_ADDRESS: bus.address,
+    XDG_CONFIG_HOME: config,
+    XDG_DATA_HOME: path.join(work, `data-${name}`),
+    GDK_BACKEND: 'x11',
+    ...locale,
+  };
+}
+
 const rowSelector = (name) => `[role="row"][aria-label^="${name},"]`;
 // Expressions evaluated in the window.
 const stateExpr = (name) => `document.querySelector('${rowSelector(name)} [data-testid="state"]')?.textContent`;
@@ -69,35 +100,11 @@ test('files from the command line upload; pause and resume from the UI hold and 
   const proxy = await startSlowProxy(receiver.url, 120);
   stops.push(proxy.stop);
 
-  const config = path.join(work, 'config');
-  fs.mkdirSync(path.join(config, IDENTIFIER), { recursive: true });
-  fs.writeFileSync(
-    path.join(config, IDENTIFIER, 'settings.json'),
-    JSON.stringify({
-      chunk_size: 256 * 1024,
-      parallel_chunks: 1,
-      parallel_files: 1,
-      close_to_tray: false,
-      notifications: false,
-      default_target: `resumable:${proxy.url}`,
-      saved_targets: [{ kind: 'resumable', url: proxy.url, dialect: 'resumable' }],
-    }),
-  );
-
   const xvfb = await startXvfb();
   stops.push(xvfb.stop);
-  const bus = await startSessionBus();
-  stops.push(bus.stop);
   shared = { xvfb, proxy, received };
-  const appEnv = {
-    DISPLAY: xvfb.display,
-    DBUS_SESSION_BUS_ADDRESS: bus.address,
-    XDG_CONFIG_HOME: config,
-    XDG_DATA_HOME: path.join(work, 'data'),
-    GDK_BACKEND: 'x11',
-    // English whatever the machine's locale: the assertions read English words.
-    ...ENGLISH,
-  };
+  // English whatever the machine's locale: the assertions read English words.
+  const appEnv = await appEnvironment('en', proxy, xvfb, ENGLISH);
   const driver = await startTauriDriver(appEnv);
   stops.push(driver.stop);
 
@@ -229,30 +236,7 @@ test('started with LANG=fr_FR.UTF-8, the app speaks French: texts, sizes, states
   const { xvfb, proxy, received } = shared;
   const rapport = file('fr/rapport.pdf', crypto.randomBytes(5 * 1024 * 1024));
   const photo = file('fr/vacances/photo.jpg', crypto.randomBytes(3 * 1024 * 1024 + 5));
-  const config = path.join(work, 'config-fr');
-  fs.mkdirSync(path.join(config, IDENTIFIER), { recursive: true });
-  fs.writeFileSync(
-    path.join(config, IDENTIFIER, 'settings.json'),
-    JSON.stringify({
-      chunk_size: 256 * 1024,
-      parallel_chunks: 1,
-      parallel_files: 1,
-      close_to_tray: false,
-      notifications: false,
-      default_target: `resumable:${proxy.url}`,
-      saved_targets: [{ kind: 'resumable', url: proxy.url, dialect: 'resumable' }],
-    }),
-  );
-  const bus = await startSessionBus();
-  stops.push(bus.stop);
-  const driver = await startTauriDriver({
-    DISPLAY: xvfb.display,
-    DBUS_SESSION_BUS_ADDRESS: bus.address,
-    XDG_CONFIG_HOME: config,
-    XDG_DATA_HOME: path.join(work, 'data-fr'),
-    GDK_BACKEND: 'x11',
-    ...FRENCH,
-  });
+  const driver = await startTauriDriver(await appEnvironment('fr', proxy, xvfb, FRENCH));
   stops.push(driver.stop);
   session = await Session.start(driver.base, APP_BIN, [rapport, path.dirname(photo)]);
   await session.until('the two files in the queue', `return document.querySelectorAll('[role="row"]').length === 2;`);
