@@ -35,6 +35,14 @@ export function targetLabel(t: TargetInfo): TargetLabel {
   return { short: name, full: name };
 }
 
+/**
+ * The line under a target's name: the shell's, except for the local test server, whose
+ * folder the window names in its own language (the shell's line is English).
+ */
+export function targetDetail(t: TargetInfo, localFolder: string | undefined): string {
+  return t.kind === 'local_test_server' && localFolder ? text('target.keepsIn', { folder: localFolder }) : t.detail;
+}
+
 /** The name the watched folders give a Twake Drive target today: "Twake Drive /Reports (account)". */
 const WATCH_NAME = /^Twake Drive (\/.*) \((.+)\)$/;
 

@@ -9,12 +9,24 @@ const open = useHarness({ before, after });
 const NB = '\u00a0';
 
 /** English words of the window's own texts, which a French window must not show. */
-const ENGLISH = /\b(Add|Upload|Pause|Resume|Clear|Settings|Waiting|Uploaded|files?|Drop|Watched|Retry|Cancel)\b/;
+const ENGLISH = /\b(Add|Upload|Pause|Resume|Clear|Settings|Waiting|Uploaded|Uploading|files|Drop|Watched|Retry|Cancel)\b/;
 
 describe('language', () => {
   test('a French OS locale gives a French window: texts, sizes, counts and the page language', async () => {
-    const { page, context, problems } = await open({ systemLanguage: 'fr' });
+    // Every text the window ever shows is recorded from the first frame on.
+    const init = () => {
+      window.__shown = [];
+      new MutationObserver(() => window.__shown.push(document.body?.innerText ?? '')).observe(document, {
+        subtree: true,
+        childList: true,
+        characterData: true,
+      });
+    };
+    const { page, context, problems } = await open({ systemLanguage: 'fr', init });
     await page.getByText('Déposez des fichiers ou des dossiers ici').waitFor();
+    const before = await page.evaluate(() => window.__shown.filter((t) => t.trim() !== ''));
+    assert.ok(before.length > 0);
+    assert.deepEqual(before.map((t) => t.match(ENGLISH)?.[0]).filter(Boolean), [], 'the first frame is French already');
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'fr');
     await page.getByTestId('add-files').click();
     await page.locator('[role="row"]').nth(2).waitFor();
@@ -37,6 +49,12 @@ describe('language', () => {
     );
     assert.equal(unnamed, 0);
     assert.equal(await page.locator('[role="row"] button[data-action="cancel"]').first().getAttribute('title'), 'Annuler');
+    // The local test server's line, which the shell writes in English, is said in French.
+    await page.getByTestId('settings').click();
+    const dialog = page.getByTestId('settings-dialog');
+    await dialog.getByText('Garde les fichiers dans /home/me/.local/share/com.linagora.twake-uploader/test-server').waitFor();
+    assert.equal(await dialog.getByTestId('language').evaluate((el) => el.options[el.selectedIndex].textContent), 'Celle du système (Français)');
+    assert.doesNotMatch(await dialog.evaluate((d) => d.innerText), ENGLISH, 'no English text in the French settings');
     assert.deepEqual(problems, []);
     await context.close();
   });

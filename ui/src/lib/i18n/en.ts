@@ -188,6 +188,7 @@ export const en = {
 
   // Targets (targets.ts, twake.ts).
   'target.local': 'Local test server',
+  'target.keepsIn': 'Keeps files in {folder}',
   'drive.root': 'My Drive',
 
   // FolderChooser.svelte.

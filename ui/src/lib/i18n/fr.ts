@@ -175,6 +175,7 @@ export const fr: Catalogue = {
   'empty.open': 'Ouvrir ce dossier',
 
   'target.local': 'Serveur de test local',
+  'target.keepsIn': 'Garde les fichiers dans {folder}',
   'drive.root': 'Mon Drive',
 
   'chooser.path': 'Chemin du dossier',
