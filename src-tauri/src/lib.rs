@@ -147,7 +147,6 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
             None
         }
     };
-    app.manage(TrayPresent(tray.is_some()));
     app.manage(Tray(tray.clone()));
     // Started at login: straight to the tray, where uploads and watched folders go on.
     if tray.is_some() && std::env::args().any(|a| a == autostart::HIDDEN_ARG) {
@@ -210,10 +209,8 @@ pub(crate) fn remember_local_port(state: &AppState) {
     }
 }
 
-/// Whether a tray icon exists, so closing the window may hide it instead of quitting.
-struct TrayPresent(bool);
-
-/// The tray, when there is one, for what changes it besides progress (the language).
+/// The tray, when there is one: closing the window may then hide it instead of quitting, and
+/// a new language relabels it.
 pub(crate) struct Tray(pub Option<Arc<tray::TrayHandles>>);
 
 /// The window listens now: queue the command-line files and tell it how that went.
@@ -256,7 +253,7 @@ fn on_window_event(window: &tauri::Window, event: &WindowEvent) {
         WindowEvent::CloseRequested { api, .. } => {
             let app = window.app_handle();
             let to_tray = app.state::<Arc<AppState>>().settings().close_to_tray
-                && app.state::<TrayPresent>().0;
+                && app.state::<Tray>().0.is_some();
             if to_tray {
                 api.prevent_close();
                 let _ = window.hide();

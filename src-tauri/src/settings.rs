@@ -1,6 +1,6 @@
 //! The person's settings: how files are cut and sent, what closing the window does, the
-//! language and the saved targets. Saved as JSON in the XDG config folder; the engine gets the live part
-//! through `Engine::set_limits` as soon as the settings are saved.
+//! language and the saved targets. Saved as JSON in the XDG config folder; the engine gets
+//! the live part through `Engine::set_limits` as soon as the settings are saved.
 
 use crate::i18n::{Lang, Language};
 use crate::ipc::UserError;
