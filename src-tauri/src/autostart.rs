@@ -60,6 +60,7 @@ pub fn entry(exec: &Path) -> String {
          Type=Application\n\
          Name=Twake Uploader\n\
          Comment=Keeps watched folders uploaded to Twake Drive\n\
+         Comment[fr]=Garde les dossiers surveillés envoyés vers Twake Drive\n\
          Exec={exec_field} {HIDDEN_ARG}\n\
          Icon=twake-uploader\n\
          Terminal=false\n\
@@ -148,6 +149,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("\nType=Application\n"), "{text}");
+        assert!(
+            text.contains("\nComment[fr]="),
+            "said in French too: {text}"
+        );
         assert_eq!(apply(&dir, true, Path::new(EXEC)).unwrap(), Outcome::Kept);
         // Installed elsewhere since: the entry follows.
         assert_eq!(

@@ -81,14 +81,14 @@ pub async fn clear_finished(state: Shared<'_>) -> Reply<usize> {
 /// "Add files…": the native picker, then the same path as a drop.
 #[tauri::command]
 pub async fn pick_files(window: tauri::WebviewWindow, state: Shared<'_>) -> Reply<AddReport> {
-    let paths = crate::desktop::pick_files(&window).await;
+    let paths = crate::desktop::pick_files(&window, state.settings().lang()).await;
     Ok(state.add_paths(paths).await)
 }
 
 /// "Add folder…": the native picker, then the same path as a drop.
 #[tauri::command]
 pub async fn pick_folders(window: tauri::WebviewWindow, state: Shared<'_>) -> Reply<AddReport> {
-    let paths = crate::desktop::pick_folders(&window).await;
+    let paths = crate::desktop::pick_folders(&window, state.settings().lang()).await;
     Ok(state.add_paths(paths).await)
 }
 
@@ -200,6 +200,7 @@ pub async fn settings(state: Shared<'_>) -> Reply<AppSettings> {
 pub async fn save_settings(
     state: Shared<'_>,
     watching: State<'_, Arc<crate::watching::Watching>>,
+    tray: State<'_, crate::Tray>,
     settings: AppSettings,
 ) -> Reply<AppSettings> {
     let current = state.settings();
@@ -216,6 +217,9 @@ pub async fn save_settings(
     // twice, each folder is compared with its index).
     watching.apply(&saved).await?;
     crate::autostart::refresh(&saved, &watching).await;
+    if let Some(tray) = &tray.0 {
+        tray.relabel(saved.lang());
+    }
     Ok(saved)
 }
 
@@ -226,5 +230,6 @@ pub async fn app_info(state: Shared<'_>) -> Reply<AppInfo> {
         settings_file: state.settings_path().display().to_string(),
         test_server_folder: state.targets.local_dir().display().to_string(),
         engine_notices: state.engine.notices().to_vec(),
+        system_language: crate::i18n::system().code().into(),
     })
 }

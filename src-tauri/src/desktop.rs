@@ -1,13 +1,14 @@
 //! What the shell asks of the desktop: native file pickers (rfd, GTK backend) and opening a
 //! folder in the file manager. Both are outside anything the webview may do by itself.
 
+use crate::i18n::Lang;
 use crate::ipc::UserError;
 use std::path::{Path, PathBuf};
 
 /// Files chosen in the native picker; empty when the person cancelled.
-pub async fn pick_files(parent: &tauri::WebviewWindow) -> Vec<PathBuf> {
+pub async fn pick_files(parent: &tauri::WebviewWindow, lang: Lang) -> Vec<PathBuf> {
     rfd::AsyncFileDialog::new()
-        .set_title("Add files to upload")
+        .set_title(lang.texts().pick_files)
         .set_parent(parent)
         .pick_files()
         .await
@@ -16,8 +17,8 @@ pub async fn pick_files(parent: &tauri::WebviewWindow) -> Vec<PathBuf> {
 }
 
 /// Folders chosen in the native picker; empty when the person cancelled.
-pub async fn pick_folders(parent: &tauri::WebviewWindow) -> Vec<PathBuf> {
-    pick_folders_titled(parent, "Add folders to upload").await
+pub async fn pick_folders(parent: &tauri::WebviewWindow, lang: Lang) -> Vec<PathBuf> {
+    pick_folders_titled(parent, lang.texts().pick_folders).await
 }
 
 /// The folder picker with its own title ("Choose folders to watch").

@@ -226,4 +226,7 @@ pub struct AppInfo {
     pub test_server_folder: String,
     /// What the engine had to say when it opened (e.g. a damaged queue moved aside).
     pub engine_notices: Vec<String>,
+    /// The OS locale's language ("en" or "fr"), which the window speaks unless Settings
+    /// chose one.
+    pub system_language: String,
 }

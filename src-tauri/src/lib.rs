@@ -8,6 +8,7 @@ mod bridge;
 mod coalesce;
 mod commands;
 mod desktop;
+pub mod i18n;
 pub mod ipc;
 mod notices;
 mod send_to;
@@ -136,14 +137,14 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
     app.manage(state.clone());
     watch_commands::start(&handle, state.clone())?;
 
-    let tray = match tray::build(&handle) {
-        Ok(t) => Some(t),
+    let tray = match tray::build(&handle, state.settings().lang()) {
+        Ok(t) => Some(Arc::new(t)),
         Err(e) => {
             tracing::warn!("no tray icon ({e}); progress shows in the window only");
             None
         }
     };
-    app.manage(TrayPresent(tray.is_some()));
+    app.manage(Tray(tray.clone()));
     // Started at login: straight to the tray, where uploads and watched folders go on.
     if tray.is_some() && std::env::args().any(|a| a == autostart::HIDDEN_ARG) {
         if let Some(window) = app.get_webview_window("main") {
@@ -159,16 +160,19 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
         if let Err(e) = emitter.emit(BATCH_EVENT, &batch) {
             tracing::warn!("cannot send queue changes to the window: {e}");
         }
-        if for_notices.settings().notifications {
+        let settings = for_notices.settings();
+        if settings.notifications {
+            let lang = settings.lang();
             for n in notices {
+                let title = n.title(lang);
                 let shown = emitter
                     .notification()
                     .builder()
-                    .title(&n.title)
-                    .body(&n.body)
+                    .title(&title)
+                    .body(n.body(lang))
                     .show();
                 if let Err(e) = shown {
-                    tracing::info!("notification not shown ({e}): {}", n.title);
+                    tracing::info!("notification not shown ({e}): {title}");
                 }
             }
         }
@@ -202,8 +206,9 @@ pub(crate) fn remember_local_port(state: &AppState) {
     }
 }
 
-/// Whether a tray icon exists, so closing the window may hide it instead of quitting.
-struct TrayPresent(bool);
+/// The tray, when there is one: closing the window may then hide it instead of quitting, and
+/// a new language relabels it.
+pub(crate) struct Tray(pub Option<Arc<tray::TrayHandles>>);
 
 /// The window listens now: queue the command-line files and tell it how that went.
 #[tauri::command]
@@ -245,7 +250,7 @@ fn on_window_event(window: &tauri::Window, event: &WindowEvent) {
         WindowEvent::CloseRequested { api, .. } => {
             let app = window.app_handle();
             let to_tray = app.state::<Arc<AppState>>().settings().close_to_tray
-                && app.state::<TrayPresent>().0;
+                && app.state::<Tray>().0.is_some();
             if to_tray {
                 api.prevent_close();
                 let _ = window.hide();

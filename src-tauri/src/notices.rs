@@ -1,15 +1,70 @@
 //! Deciding when to tell the person something through a desktop notification: a file failed,
 //! or everything that was running has finished. Pure logic over engine events, so the rules are
-//! tested without a notification daemon; `bridge` shows what this returns.
+//! tested without a notification daemon; `bridge` shows what this returns, in the app's
+//! language at that moment (`Notice::title`, `Notice::body`).
 
+use crate::i18n::{fill, Lang};
 use std::collections::HashMap;
 use upload_engine::{Event, FileState, UploadId};
 
-/// One desktop notification.
+/// One desktop notification, as facts; its words come with a language.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Notice {
-    pub title: String,
-    pub body: String,
+pub enum Notice {
+    /// One file failed, with the engine's reason.
+    Failed { name: String, reason: String },
+    /// Several files failed since the last notice.
+    ManyFailed { count: usize },
+    /// Nothing is busy any more: what finished, failed and is paused since the last one.
+    Finished {
+        done: u32,
+        failed: u32,
+        paused: usize,
+    },
+}
+
+impl Notice {
+    pub fn title(&self, lang: Lang) -> String {
+        let t = lang.texts();
+        match self {
+            Notice::Failed { name, .. } => fill(t.notice_failed_title, &[("name", name.clone())]),
+            Notice::ManyFailed { count } => fill(
+                t.notice_many_failed_title,
+                &[("n", lang.number(*count as u64))],
+            ),
+            Notice::Finished { .. } => t.notice_finished_title.into(),
+        }
+    }
+
+    pub fn body(&self, lang: Lang) -> String {
+        let t = lang.texts();
+        match self {
+            Notice::Failed { reason, .. } => {
+                fill(t.notice_failed_body, &[("reason", reason.clone())])
+            }
+            Notice::ManyFailed { .. } => t.notice_many_failed_body.into(),
+            Notice::Finished {
+                done,
+                failed,
+                paused,
+            } => {
+                let mut body = lang.count(
+                    u64::from(*done),
+                    t.notice_uploaded_one,
+                    t.notice_uploaded_other,
+                );
+                if *failed > 0 {
+                    let n = lang.number(u64::from(*failed));
+                    body.push_str(&fill(t.notice_also_failed, &[("n", n)]));
+                }
+                if *paused > 0 {
+                    let n = lang.number(*paused as u64);
+                    body.push_str(&fill(t.notice_also_paused, &[("n", n)]));
+                }
+                body.push('.');
+                body
+            }
+        }
+    }
 }
 
 /// Watches file states and gathers what deserves a notification.
@@ -80,18 +135,11 @@ impl NoticeRules {
             0 => {}
             1 => {
                 let (name, reason) = self.new_failures.remove(0);
-                out.push(Notice {
-                    title: format!("Upload failed: {name}"),
-                    body: format!("{reason}. Open Twake Uploader to retry."),
-                });
+                out.push(Notice::Failed { name, reason });
             }
-            n => {
+            count => {
                 self.new_failures.clear();
-                out.push(Notice {
-                    title: format!("{n} uploads failed"),
-                    body: "Open Twake Uploader and look at the Failed tab to see why and retry."
-                        .into(),
-                });
+                out.push(Notice::ManyFailed { count });
             }
         }
         let busy = self.files.values().any(|t| is_busy(&t.state));
@@ -101,21 +149,10 @@ impl NoticeRules {
                 .values()
                 .filter(|t| t.state == FileState::Paused)
                 .count();
-            let mut body = format!(
-                "{} file{} uploaded",
-                self.done_since,
-                if self.done_since == 1 { "" } else { "s" }
-            );
-            if self.failed_since > 0 {
-                body.push_str(&format!(", {} failed", self.failed_since));
-            }
-            if paused > 0 {
-                body.push_str(&format!(", {paused} paused"));
-            }
-            body.push('.');
-            out.push(Notice {
-                title: "Uploads finished".into(),
-                body,
+            out.push(Notice::Finished {
+                done: self.done_since,
+                failed: self.failed_since,
+                paused,
             });
             self.done_since = 0;
             self.failed_since = 0;
@@ -165,8 +202,8 @@ mod tests {
         n.observe(&state(2, FileState::Done));
         let got = n.take();
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].title, "Uploads finished");
-        assert_eq!(got[0].body, "2 files uploaded.");
+        assert_eq!(got[0].title(Lang::En), "Uploads finished");
+        assert_eq!(got[0].body(Lang::En), "2 files uploaded.");
         assert!(n.take().is_empty(), "told once");
     }
 
@@ -185,8 +222,8 @@ mod tests {
             },
         ));
         let one = n.take();
-        assert_eq!(one[0].title, "Upload failed: f1");
-        assert!(one[0].body.contains("server refused"));
+        assert_eq!(one[0].title(Lang::En), "Upload failed: f1");
+        assert!(one[0].body(Lang::En).contains("server refused"));
         for i in 2..=3 {
             n.observe(&state(
                 i,
@@ -199,7 +236,7 @@ mod tests {
         }
         let many = n.take();
         assert_eq!(many.len(), 1);
-        assert_eq!(many[0].title, "2 uploads failed");
+        assert_eq!(many[0].title(Lang::En), "2 uploads failed");
     }
 
     #[test]
@@ -210,6 +247,34 @@ mod tests {
         n.observe(&state(1, FileState::Done));
         n.observe(&state(2, FileState::Paused));
         let got = n.take();
-        assert_eq!(got[0].body, "1 file uploaded, 1 paused.");
+        assert_eq!(got[0].body(Lang::En), "1 file uploaded, 1 paused.");
+        assert_eq!(got[0].body(Lang::Fr), "1 fichier envoyé, 1 en pause.");
+        assert_eq!(got[0].title(Lang::Fr), "Envois terminés");
+    }
+
+    #[test]
+    fn french_notices_name_the_file_and_count_in_french() {
+        let failed = Notice::Failed {
+            name: "a.txt".into(),
+            reason: "server refused".into(),
+        };
+        assert_eq!(failed.title(Lang::Fr), "Échec de l’envoi\u{a0}: a.txt");
+        assert_eq!(
+            failed.body(Lang::Fr),
+            "server refused. Ouvrez Twake Uploader pour réessayer."
+        );
+        let finished = Notice::Finished {
+            done: 1500,
+            failed: 2,
+            paused: 0,
+        };
+        assert_eq!(
+            finished.body(Lang::Fr),
+            "1\u{202f}500 fichiers envoyés, 2 en échec."
+        );
+        assert_eq!(
+            Notice::ManyFailed { count: 3 }.title(Lang::Fr),
+            "3 envois en échec"
+        );
     }
 }

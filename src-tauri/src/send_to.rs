@@ -73,6 +73,7 @@ mod tests {
                 text.contains("inode/directory"),
                 "{name} offers folders too"
             );
+            assert!(text.contains("[fr]="), "{name} has its words in French too");
         }
         let script = std::fs::read_to_string(dir.join("nautilus-send-to-twake-uploader")).unwrap();
         assert!(script.starts_with("#!/bin/sh\n") && script.contains("\"$@\""));

@@ -1,7 +1,8 @@
-//! The person's settings: how files are cut and sent, what closing the window does, and the
-//! saved targets. Saved as JSON in the XDG config folder; the engine gets the live part
-//! through `Engine::set_limits` as soon as the settings are saved.
+//! The person's settings: how files are cut and sent, what closing the window does, the
+//! language and the saved targets. Saved as JSON in the XDG config folder; the engine gets
+//! the live part through `Engine::set_limits` as soon as the settings are saved.
 
+use crate::i18n::{Lang, Language};
 use crate::ipc::UserError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -63,6 +64,9 @@ pub struct AppSettings {
     /// Global ignore patterns of watched folders (gitignore syntax), added to the built-in
     /// defaults; changed through `save_watch_ignore`, which restarts watching with them.
     pub watch_ignore: Vec<String>,
+    /// The language of the window, the tray and notifications; `system` (the default, also
+    /// for files written before it existed) follows the OS locale.
+    pub language: Language,
 }
 
 impl Default for AppSettings {
@@ -81,6 +85,7 @@ impl Default for AppSettings {
             saved_targets: Vec::new(),
             local_server_port: 0,
             watch_ignore: Vec::new(),
+            language: Language::System,
         }
     }
 }
@@ -149,6 +154,11 @@ impl AppSettings {
             chunk_size,
             ..UploadSettings::default()
         })
+    }
+
+    /// The language the app speaks with these settings.
+    pub fn lang(&self) -> Lang {
+        self.language.lang()
     }
 
     /// Whether the app should start at login, given whether any folder is watched.
@@ -260,6 +270,9 @@ mod tests {
         let s = file.load();
         assert_eq!(s.parallel_files, 5);
         assert_eq!(s.chunk_size, AppSettings::default().chunk_size);
+        assert_eq!(s.language, Language::System, "older files follow the OS");
+        std::fs::write(&file.path, r#"{"version": 1, "language": "fr"}"#).unwrap();
+        assert_eq!(file.load().lang(), Lang::Fr);
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! The tray icon: overall progress drawn on the icon and told in its menu and title, pause
 //! all / resume all, show the window, quit. Uploads keep running in the tray when the window is
-//! closed (a setting).
+//! closed (a setting). Its words follow the app's language (`i18n`); `relabel` switches them
+//! when the setting changes.
 
+use crate::i18n::fill;
+use crate::i18n::Lang;
 use crate::state::AppState;
 use std::sync::Mutex;
 use tauri::image::Image;
@@ -13,6 +16,13 @@ use upload_engine::QueueTotals;
 /// What the tray updates while uploads run.
 pub struct TrayHandles {
     status: MenuItem<Wry>,
+    show: MenuItem<Wry>,
+    pause: MenuItem<Wry>,
+    resume: MenuItem<Wry>,
+    quit: MenuItem<Wry>,
+    /// The language the menu speaks and the totals it last told, to tell them again in
+    /// another language.
+    said: Mutex<(Lang, QueueTotals)>,
     icon: TrayIcon<Wry>,
     /// The app icon without a progress bar, as RGBA, width, height.
     base: Option<(Vec<u8>, u32, u32)>,
@@ -20,12 +30,13 @@ pub struct TrayHandles {
     drawn: Mutex<Option<u64>>,
 }
 
-pub fn build(app: &AppHandle) -> tauri::Result<TrayHandles> {
-    let status = MenuItem::with_id(app, "status", "No uploads yet", false, None::<&str>)?;
-    let show = MenuItem::with_id(app, "show", "Show Twake Uploader", true, None::<&str>)?;
-    let pause = MenuItem::with_id(app, "pause_all", "Pause all", true, None::<&str>)?;
-    let resume = MenuItem::with_id(app, "resume_all", "Resume all", true, None::<&str>)?;
-    let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
+pub fn build(app: &AppHandle, lang: Lang) -> tauri::Result<TrayHandles> {
+    let t = lang.texts();
+    let status = MenuItem::with_id(app, "status", t.tray_idle, false, None::<&str>)?;
+    let show = MenuItem::with_id(app, "show", t.tray_show, true, None::<&str>)?;
+    let pause = MenuItem::with_id(app, "pause_all", t.tray_pause_all, true, None::<&str>)?;
+    let resume = MenuItem::with_id(app, "resume_all", t.tray_resume_all, true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", t.tray_quit, true, None::<&str>)?;
     let menu = Menu::with_items(
         app,
         &[
@@ -57,6 +68,11 @@ pub fn build(app: &AppHandle) -> tauri::Result<TrayHandles> {
     let icon = builder.build(app)?;
     Ok(TrayHandles {
         status,
+        show,
+        pause,
+        resume,
+        quit,
+        said: Mutex::new((lang, QueueTotals::default())),
         icon,
         base,
         drawn: Mutex::new(None),
@@ -77,12 +93,39 @@ where
 }
 
 impl TrayHandles {
+    /// Speaks `lang` from now on: the menu's items and the last status are told again.
+    pub fn relabel(&self, lang: Lang) {
+        let totals = {
+            let mut said = self.said.lock().unwrap_or_else(|p| p.into_inner());
+            if said.0 == lang {
+                return;
+            }
+            said.0 = lang;
+            said.1.clone()
+        };
+        let t = lang.texts();
+        for (item, text) in [
+            (&self.show, t.tray_show),
+            (&self.pause, t.tray_pause_all),
+            (&self.resume, t.tray_resume_all),
+            (&self.quit, t.tray_quit),
+        ] {
+            let _ = item.set_text(text);
+        }
+        self.show(&totals);
+    }
+
     pub fn show(&self, totals: &QueueTotals) {
-        let text = status_text(totals);
+        let lang = {
+            let mut said = self.said.lock().unwrap_or_else(|p| p.into_inner());
+            said.1 = totals.clone();
+            said.0
+        };
+        let text = status_text(totals, lang);
         // The tray may be missing (no StatusNotifier host): progress is then only in the window.
         let _ = self.status.set_text(&text);
         let _ = self.icon.set_tooltip(Some(&text));
-        let _ = self.icon.set_title(Some(&short_status(totals)));
+        let _ = self.icon.set_title(Some(&short_status(totals, lang)));
         let busy = totals.files > totals.files_done + totals.files_failed;
         let pct = busy.then(|| percent(totals.bytes_acked, totals.bytes_total));
         let mut drawn = self.drawn.lock().unwrap_or_else(|p| p.into_inner());
@@ -124,45 +167,46 @@ pub fn with_progress_bar(rgba: &[u8], width: u32, height: u32, pct: Option<u64>)
 }
 
 /// "Uploading: 45 % · 3 of 10 files done", or what is left when nothing moves.
-pub fn status_text(t: &QueueTotals) -> String {
+pub fn status_text(t: &QueueTotals, lang: Lang) -> String {
+    let words = lang.texts();
     if t.files == 0 {
-        return "No uploads yet".into();
+        return words.tray_idle.into();
     }
+    let n = |v: u64| lang.number(v);
     let finished = t.files_done + t.files_failed;
     if finished == t.files {
         return match (t.files_failed, t.files) {
-            (0, 1) => "1 file uploaded".to_string(),
-            (0, n) => format!("All {n} files uploaded"),
-            (failed, _) => format!("{} uploaded, {failed} failed", t.files_done),
+            (0, 1) => words.tray_one_uploaded.to_string(),
+            (0, files) => fill(words.tray_all_uploaded, &[("n", n(files))]),
+            (failed, _) => fill(
+                words.tray_some_failed,
+                &[("done", n(t.files_done)), ("failed", n(failed))],
+            ),
         };
     }
-    format!(
-        "Uploading: {} % · {} of {} done",
-        percent(t.bytes_acked, t.bytes_total),
-        t.files_done,
-        files(t.files)
+    fill(
+        words.tray_uploading,
+        &[
+            ("pct", percent(t.bytes_acked, t.bytes_total).to_string()),
+            ("done", n(t.files_done)),
+            (
+                "files",
+                lang.count(t.files, words.file_one, words.file_other),
+            ),
+        ],
     )
-}
-
-/// "1 file", "3 files".
-fn files(n: u64) -> String {
-    if n == 1 {
-        "1 file".into()
-    } else {
-        format!("{n} files")
-    }
 }
 
 /// The tray icon's title, which desktops also read out as its name: always the app's name,
 /// with the percent while uploading.
-fn short_status(t: &QueueTotals) -> String {
+fn short_status(t: &QueueTotals, lang: Lang) -> String {
     if t.files == 0 || t.files_done + t.files_failed == t.files {
-        "Twake Uploader".to_string()
-    } else {
-        format!(
-            "Twake Uploader · {} %",
-            percent(t.bytes_acked, t.bytes_total)
-        )
+        return "Twake Uploader".to_string();
+    }
+    let pct = percent(t.bytes_acked, t.bytes_total);
+    match lang {
+        Lang::En => format!("Twake Uploader · {pct} %"),
+        Lang::Fr => format!("Twake Uploader · {pct}\u{a0}%"),
     }
 }
 
@@ -187,14 +231,20 @@ mod tests {
             bytes_acked: 999,
             ..QueueTotals::default()
         };
-        assert_eq!(status_text(&t), "Uploading: 99 % · 3 of 10 files done");
+        assert_eq!(
+            status_text(&t, Lang::En),
+            "Uploading: 99 % · 3 of 10 files done"
+        );
         t.files_done = 9;
         t.files_failed = 1;
-        assert_eq!(status_text(&t), "9 uploaded, 1 failed");
+        assert_eq!(status_text(&t, Lang::En), "9 uploaded, 1 failed");
         t.files_failed = 0;
         t.files_done = 10;
-        assert_eq!(status_text(&t), "All 10 files uploaded");
-        assert_eq!(status_text(&QueueTotals::default()), "No uploads yet");
+        assert_eq!(status_text(&t, Lang::En), "All 10 files uploaded");
+        assert_eq!(
+            status_text(&QueueTotals::default(), Lang::En),
+            "No uploads yet"
+        );
     }
 
     #[test]
@@ -205,12 +255,44 @@ mod tests {
             bytes_acked: 45,
             ..QueueTotals::default()
         };
-        assert_eq!(status_text(&t), "Uploading: 45 % · 0 of 1 file done");
-        assert_eq!(short_status(&t), "Twake Uploader · 45 %");
+        assert_eq!(
+            status_text(&t, Lang::En),
+            "Uploading: 45 % · 0 of 1 file done"
+        );
+        assert_eq!(short_status(&t, Lang::En), "Twake Uploader · 45 %");
         t.files_done = 1;
-        assert_eq!(status_text(&t), "1 file uploaded");
-        assert_eq!(short_status(&t), "Twake Uploader");
-        assert_eq!(short_status(&QueueTotals::default()), "Twake Uploader");
+        assert_eq!(status_text(&t, Lang::En), "1 file uploaded");
+        assert_eq!(short_status(&t, Lang::En), "Twake Uploader");
+        assert_eq!(
+            short_status(&QueueTotals::default(), Lang::En),
+            "Twake Uploader"
+        );
+    }
+
+    #[test]
+    fn the_tray_speaks_french_with_french_numbers_and_spaces() {
+        let mut t = QueueTotals {
+            files: 1200,
+            files_done: 3,
+            bytes_total: 1000,
+            bytes_acked: 450,
+            ..QueueTotals::default()
+        };
+        assert_eq!(
+            status_text(&t, Lang::Fr),
+            "Envoi\u{a0}: 45\u{a0}% · 3 sur 1\u{202f}200 fichiers terminés"
+        );
+        assert_eq!(short_status(&t, Lang::Fr), "Twake Uploader · 45\u{a0}%");
+        t.files_done = 1199;
+        t.files_failed = 1;
+        assert_eq!(
+            status_text(&t, Lang::Fr),
+            "1\u{202f}199 envoyés, 1 en échec"
+        );
+        assert_eq!(
+            status_text(&QueueTotals::default(), Lang::Fr),
+            "Aucun envoi pour l’instant"
+        );
     }
 
     #[test]

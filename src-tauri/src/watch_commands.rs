@@ -183,7 +183,8 @@ pub async fn watch_pick(
     state: Shared<'_>,
     watching: Watch<'_>,
 ) -> Reply<()> {
-    let folders = crate::desktop::pick_folders_titled(&window, "Choose folders to watch").await;
+    let title = state.settings().lang().texts().pick_watch;
+    let folders = crate::desktop::pick_folders_titled(&window, title).await;
     watch_all(&state, &watching, folders).await
 }
 

@@ -81,7 +81,10 @@ export async function openHarness(browser, url, options = {}) {
       window.__cspViolations.push(`${e.violatedDirective}: ${e.blockedURI} ${e.sample}`),
     );
   });
-  await page.goto(url);
+  // A test's own watcher, in place before the app's first frame.
+  if (options.init) await page.addInitScript(options.init);
+  // The fake shell's OS locale, as LANG gives the real one (English unless asked).
+  await page.goto(options.systemLanguage ? `${url}?system_language=${options.systemLanguage}` : url);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
   return { page, context, problems };
 }

@@ -15,4 +15,9 @@ test_server_folder: string,
 /**
  * What the engine had to say when it opened (e.g. a damaged queue moved aside).
  */
-engine_notices: Array<string>, };
+engine_notices: Array<string>, 
+/**
+ * The OS locale's language ("en" or "fr"), which the window speaks unless Settings
+ * chose one.
+ */
+system_language: string, };

@@ -4,6 +4,8 @@
 import type { ChunkState } from '../generated/ChunkState';
 import type { ChunkView } from '../generated/ChunkView';
 import { formatBytes, formatDuration } from './format';
+import { t, tn } from './i18n';
+import type { TextKey } from './i18n/en';
 
 export type CellKind = ChunkState['state'];
 
@@ -43,13 +45,13 @@ export function fillFraction(c: ChunkView, sent: number | undefined): number {
   return Math.min(1, sent / size);
 }
 
-export const LEGEND: { kind: CellKind; label: string }[] = [
-  { kind: 'pending', label: 'Waiting' },
-  { kind: 'testing', label: 'Checking' },
-  { kind: 'sending', label: 'Sending' },
-  { kind: 'done', label: 'Done' },
-  { kind: 'retrying', label: 'Retrying' },
-  { kind: 'failed', label: 'Failed' },
+export const LEGEND: { kind: CellKind; label: TextKey }[] = [
+  { kind: 'pending', label: 'chunks.pending' },
+  { kind: 'testing', label: 'chunks.testing' },
+  { kind: 'sending', label: 'chunks.sending' },
+  { kind: 'done', label: 'chunks.done' },
+  { kind: 'retrying', label: 'chunks.retrying' },
+  { kind: 'failed', label: 'chunks.failed' },
 ];
 
 /** Cell sizes tried, largest first: big cells for small files, 2 px for huge ones. */
@@ -154,31 +156,19 @@ export function draw(
 }
 
 function stateWords(s: ChunkState): string {
-  switch (s.state) {
-    case 'pending':
-      return 'waiting to be sent';
-    case 'testing':
-      return 'asking the server whether it has it';
-    case 'sending':
-      return 'sending';
-    case 'done':
-      return 'acknowledged by the server';
-    case 'retrying':
-      return `trying again in ${formatDuration(s.retry_in_ms / 1000)}`;
-    case 'failed':
-      return 'failed';
-  }
+  if (s.state === 'retrying') return t('chunk.retrying', { time: formatDuration(s.retry_in_ms / 1000) });
+  return t(`chunk.${s.state}`);
 }
 
 /** "Chunk 17 of 300 · bytes 16,000,000–16,999,999 (1.0 MB) · sending · last answer: …" */
 export function describe(c: ChunkView, total: number, sent?: number): string {
   const last = c.end > c.start ? c.end - 1 : c.start;
   const parts = [
-    `Chunk ${c.number} of ${total}`,
-    `bytes ${c.start.toLocaleString('en-US')}–${last.toLocaleString('en-US')} (${formatBytes(c.end - c.start)})`,
-    c.state.state === 'sending' && sent ? `sending, ${formatBytes(sent)} on the way` : stateWords(c.state),
+    t('chunk.number', { n: c.number, total }),
+    t('chunk.bytes', { from: c.start, to: last, size: formatBytes(c.end - c.start) }),
+    c.state.state === 'sending' && sent ? t('chunk.sendingSent', { size: formatBytes(sent) }) : stateWords(c.state),
   ];
-  if (c.attempts > 0) parts.push(`${c.attempts} failed attempt${c.attempts === 1 ? '' : 's'}`);
-  if (c.last_answer) parts.push(`last answer: ${c.last_answer}`);
+  if (c.attempts > 0) parts.push(tn('chunk.attempts', c.attempts));
+  if (c.last_answer) parts.push(t('chunk.lastAnswer', { answer: c.last_answer }));
   return parts.join(' · ');
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { asUserError, UNEXPECTED } from './errors';
+import { asUserError, unexpected } from './errors';
 
 describe('command errors', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -19,7 +19,7 @@ describe('command errors', () => {
       { message: 'half an error' },
     ]) {
       const shown = asUserError(raw);
-      expect(shown).toEqual(UNEXPECTED);
+      expect(shown).toEqual(unexpected());
       expect(`${shown.message} ${shown.hint}`).not.toMatch(/invalid args|command|restart|undefined/i);
     }
   });

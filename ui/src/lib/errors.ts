@@ -4,11 +4,12 @@
 // person who reads it, so it becomes plain words (the raw text goes to the console for us).
 
 import type { UserError } from '../generated/UserError';
+import { t } from './i18n';
 
-export const UNEXPECTED: UserError = {
-  message: 'Twake Uploader could not do this: something unexpected went wrong on our side',
-  hint: 'Try again. If it happens again, please report it; your files and the queue are not affected.',
-};
+/** What a bug on our side shows, in the window's language. */
+export function unexpected(): UserError {
+  return { message: t('error.unexpected'), hint: t('error.unexpectedHint') };
+}
 
 function isUserError(e: unknown): e is UserError {
   return (
@@ -23,5 +24,5 @@ function isUserError(e: unknown): e is UserError {
 export function asUserError(e: unknown): UserError {
   if (isUserError(e)) return { message: e.message, hint: e.hint };
   console.warn('a command failed without a UserError:', e);
-  return UNEXPECTED;
+  return unexpected();
 }

@@ -3,6 +3,7 @@
 
 import type { AddReport } from '../generated/AddReport';
 import type { UserError } from '../generated/UserError';
+import { t, tn } from './i18n';
 
 export interface Message {
   id: number;
@@ -31,17 +32,14 @@ export function infoMessage(text: string): Message {
 
 /** A message for an add report, or null when everything went well (the rows say enough). */
 export function reportMessage(r: AddReport): Message | null {
-  if (r.error) return errorMessage(r.error, 'Nothing was added');
+  if (r.error) return errorMessage(r.error, t('report.nothingAdded'));
   if (r.failures.length === 0) return null;
   const n = r.failures.length;
   return {
     id: next++,
     kind: 'error',
-    text:
-      r.added > 0
-        ? `${r.added} file${r.added === 1 ? '' : 's'} added to ${r.target}, but ${n} could not be added`
-        : `${n === 1 ? 'This item' : `These ${n} items`} could not be added`,
-    hint: 'Check that they exist and that you may read them, then add them again.',
+    text: r.added > 0 ? tn('report.someAdded', r.added, { target: r.target, failed: n }) : tn('report.noneAdded', n),
+    hint: t('report.hint'),
     details: r.failures.map((f) => `${f.path}: ${f.reason}`),
   };
 }

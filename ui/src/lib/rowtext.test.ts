@@ -1,25 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { FailureKind } from '../generated/FailureKind';
 import type { FileState } from '../generated/FileState';
 import { rowDetail, rowPercent, stateWords } from './rowtext';
-import type { Row } from './queue';
+import { row } from './testdata';
 
-const row = (over: Partial<Row>): Row => ({
-  id: 1,
-  name: 'empty.txt',
-  folder: '',
-  path: '/home/me/empty.txt',
-  target: 'http://127.0.0.1:4000/upload',
-  size: 0,
-  chunkSize: 1_048_576,
-  totalChunks: 1,
-  state: { state: 'queued' },
-  acked: 0,
-  inFlight: 0,
-  speed: 0,
-  eta: null,
-  replanReason: null,
-  ...over,
-});
 const at = (state: FileState['state']) => ({ state }) as FileState;
 
 describe('an empty file', () => {
@@ -45,5 +29,31 @@ describe('a file with bytes', () => {
     expect(rowPercent(r)).toBe(2);
     expect(rowDetail(r)).toMatch(/^6\.7 MiB of 286 MiB \(/);
     expect(rowDetail({ ...r, state: at('paused') })).toBe('6.7 MiB of 286 MiB');
+  });
+});
+
+describe('a failed file', () => {
+  const failed = (kind: FailureKind, retryable = false): FileState => ({
+    state: 'failed',
+    kind,
+    reason: 'the server said no',
+    retryable,
+  });
+
+  it('gets the advice of its kind, whatever its reason says', () => {
+    expect(rowDetail(row({ state: failed('signed_out') }))).toBe(
+      'the server said no. Sign in again; the upload continues by itself after that.',
+    );
+    expect(rowDetail(row({ state: failed('quota') }))).toMatch(/Free some space/);
+    expect(rowDetail(row({ state: failed('refused', true) }))).toMatch(/Retry when the problem is solved/);
+    expect(rowDetail(row({ state: failed('refused') }))).toMatch(/Check the file or the target/);
+  });
+
+  it('has advice for every kind in every language', () => {
+    const kinds: FailureKind[] = [
+      'signed_out', 'quota', 'no_write_access', 'not_found', 'file_changed', 'unreadable',
+      'too_large', 'untrusted', 'unreachable', 'server_error', 'refused',
+    ];
+    for (const k of kinds) expect(rowDetail(row({ state: failed(k) })), k).not.toMatch(/hint\.|undefined/);
   });
 });

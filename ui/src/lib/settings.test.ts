@@ -16,6 +16,7 @@ const good: AppSettings = {
   saved_targets: [],
   local_server_port: 0,
   watch_ignore: [],
+  language: 'system',
 };
 
 const with_ = (over: Partial<SettingsDraft>): SettingsDraft => ({ ...draftFrom(good), ...over });

@@ -6,12 +6,13 @@
 
 import type { AppSettings } from '../generated/AppSettings';
 import type { UserError } from '../generated/UserError';
+import { t } from './i18n';
 
 /** The number fields of the form, with their label and allowed range. */
 export const NUMBER_FIELDS = {
-  parallel_chunks: { label: 'Chunks sent at once', min: 1, max: 16 },
-  parallel_files: { label: 'Files uploaded at once', min: 1, max: 8 },
-  speed_limit_kib: { label: 'Speed limit', min: 0, max: null },
+  parallel_chunks: { label: 'settings.parallelChunks', min: 1, max: 16 },
+  parallel_files: { label: 'settings.parallelFiles', min: 1, max: 8 },
+  speed_limit_kib: { label: 'settings.speedLimit', min: 0, max: null },
 } as const;
 
 export type NumberField = keyof typeof NUMBER_FIELDS;
@@ -34,7 +35,7 @@ export function draftFrom(s: AppSettings): SettingsDraft {
 }
 
 function rangeWords(min: number, max: number | null): string {
-  return max === null ? `${min} or more` : `from ${min} to ${max}`;
+  return max === null ? t('settings.rangeOrMore', { min }) : t('settings.rangeFromTo', { min, max });
 }
 
 /** The first field whose value cannot be saved, in the form's order; null when all can. */
@@ -46,11 +47,11 @@ export function settingsProblem(draft: SettingsDraft): FieldProblem | null {
     if (ok) continue;
     return {
       field,
-      message: `${label} must be a whole number ${rangeWords(min, max)}`,
+      message: t('settings.mustBe', { label: t(label), range: rangeWords(min, max) }),
       hint:
         field === 'speed_limit_kib'
-          ? 'Type the limit, or 0 for no limit, then save again.'
-          : `Type a number ${rangeWords(min, max)}, then save again.`,
+          ? t('settings.limitHint')
+          : t('settings.numberHint', { range: rangeWords(min, max) }),
     };
   }
   return null;

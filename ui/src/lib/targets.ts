@@ -3,6 +3,7 @@
 // and never with the internal account id (`email@host:port`) the commands use.
 
 import type { TargetInfo } from '../generated/TargetInfo';
+import { t as text } from './i18n';
 import { driveWords } from './twake';
 
 export interface TargetLabel {
@@ -29,7 +30,17 @@ export function targetLabel(t: TargetInfo): TargetLabel {
     const cut = t.id.indexOf(':/', 'twake:'.length);
     if (cut > 0) return twakeLabel(t.account, t.id.slice(cut + 1));
   }
-  return { short: t.name, full: t.name };
+  // The shell names the local test server in English; the window says it in its language.
+  const name = t.kind === 'local_test_server' ? text('target.local') : t.name;
+  return { short: name, full: name };
+}
+
+/**
+ * The line under a target's name: the shell's, except for the local test server, whose
+ * folder the window names in its own language (the shell's line is English).
+ */
+export function targetDetail(t: TargetInfo, localFolder: string | undefined): string {
+  return t.kind === 'local_test_server' && localFolder ? text('target.keepsIn', { folder: localFolder }) : t.detail;
 }
 
 /** The name the watched folders give a Twake Drive target today: "Twake Drive /Reports (account)". */

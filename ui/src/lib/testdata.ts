@@ -3,6 +3,7 @@
 import type { EventBatch } from '../generated/EventBatch';
 import type { FileState } from '../generated/FileState';
 import type { UploadSummary } from '../generated/UploadSummary';
+import type { Row } from './queue';
 
 export function summary(id: number, over: Partial<UploadSummary> = {}): UploadSummary {
   return {
@@ -46,3 +47,24 @@ export const FAILED: FileState = {
   reason: 'http://127.0.0.1:4000/upload refused the upload (403): forbidden',
   retryable: false,
 };
+
+/** A queue row as the window holds it (an empty file waiting, unless `over` says otherwise). */
+export function row(over: Partial<Row> = {}): Row {
+  return {
+    id: 1,
+    name: 'empty.txt',
+    folder: '',
+    path: '/home/me/empty.txt',
+    target: 'http://127.0.0.1:4000/upload',
+    size: 0,
+    chunkSize: 1_048_576,
+    totalChunks: 1,
+    state: { state: 'queued' },
+    acked: 0,
+    inFlight: 0,
+    speed: 0,
+    eta: null,
+    replanReason: null,
+    ...over,
+  };
+}

@@ -4,6 +4,7 @@
 import type { TargetInfo } from '../generated/TargetInfo';
 import type { TwakeAccountInfo } from '../generated/TwakeAccountInfo';
 import type { UserError } from '../generated/UserError';
+import { t } from './i18n';
 
 /** What the sign-in dialog starts with: empty, or the account to sign in again. */
 export interface SignInPrefill {
@@ -62,7 +63,7 @@ export function driveWords(path: string): string {
 
 /** The breadcrumb trail of a folder, from My Drive down. */
 export function crumbs(path: string): { name: string; path: string }[] {
-  const out = [{ name: 'My Drive', path: '' }];
+  const out = [{ name: t('drive.root'), path: '' }];
   let at = '';
   for (const name of normalFolder(path).split('/').filter((s) => s !== '')) {
     at = `${at}/${name}`;

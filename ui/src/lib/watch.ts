@@ -6,7 +6,8 @@ import type { FolderState } from '../generated/FolderState';
 import type { WatchBatch } from '../generated/WatchBatch';
 import type { WatchedFolder } from '../generated/WatchedFolder';
 import type { WatchOverview } from '../generated/WatchOverview';
-import { count } from './words';
+import { formatDuration } from './format';
+import { num, t, tn } from './i18n';
 
 /** Folders by path, in the order they are shown (by path, so they do not jump around). */
 export class WatchModel {
@@ -41,18 +42,18 @@ export function stateWords(s: FolderState): string {
   switch (s.state) {
     case 'scanning':
       return s.total > 0
-        ? `Scanning: ${s.seen.toLocaleString('en-US')} of ${count(s.total, 'file')}`
-        : `Scanning: ${count(s.seen, 'file')} so far`;
+        ? t('watch.scanningOf', { seen: num(s.seen), files: tn('count.file', s.total) })
+        : t('watch.scanningSoFar', { files: tn('count.file', s.seen) });
     case 'syncing':
-      return `${count(s.pending, 'file')} pending`;
+      return t('watch.pending', { files: tn('count.file', s.pending) });
     case 'up_to_date':
-      return 'Up to date';
+      return t('watch.upToDate');
     case 'paused':
-      return 'Paused';
+      return t('watch.paused');
     case 'error':
-      return `Error: ${s.reason}`;
+      return t('watch.error', { reason: s.reason });
     case 'stopped':
-      return 'Not watched right now';
+      return t('watch.stopped');
   }
 }
 
@@ -73,14 +74,14 @@ export function stateTone(s: FolderState): 'ok' | 'busy' | 'bad' | 'idle' {
 
 /** "Last sync just now", "… 2 min ago", "… 3 h ago", "… 2 days ago"; `now` in ms. */
 export function lastSyncWords(lastSync: number | null, now: number): string {
-  if (lastSync === null) return 'Not synced yet';
+  if (lastSync === null) return t('sync.never');
   const secs = Math.max(0, Math.floor(now / 1000 - lastSync));
-  if (secs < 60) return 'Last sync just now';
+  if (secs < 60) return t('sync.justNow');
   const min = Math.floor(secs / 60);
-  if (min < 60) return `Last sync ${min} min ago`;
+  if (min < 60) return t('sync.ago', { time: t('duration.min', { n: min }) });
   const h = Math.floor(min / 60);
-  if (h < 48) return `Last sync ${h} h ago`;
-  return `Last sync ${Math.floor(h / 24)} days ago`;
+  if (h < 48) return t('sync.ago', { time: t('duration.h', { n: h }) });
+  return t('sync.ago', { time: tn('duration.days', Math.floor(h / 24)) });
 }
 
 /** The folder's last path component, for buttons' labels ("Pause Photos"). */

@@ -1,6 +1,7 @@
 // The real desktop app (WebKitGTK under a private Xvfb, driven by tauri-driver) against the
 // real receiver: files given on the command line upload, a pause and a resume from the UI
-// hold and release a file, and everything arrives byte for byte.
+// hold and release a file, and everything arrives byte for byte. The first app runs in an
+// English locale; the last test starts another with LANG=fr_FR.UTF-8 and reads French.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -21,6 +22,8 @@ const IDENTIFIER = 'com.linagora.twake-uploader';
 const stops = [];
 let work;
 let session;
+/** What the first test starts and the French run uses again. */
+let shared;
 
 before(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'twake-app-e2e-'));
@@ -38,6 +41,41 @@ function file(rel, bytes) {
   fs.mkdirSync(path.dirname(p), { recursive: true });
   fs.writeFileSync(p, bytes);
   return p;
+}
+
+/** The locale variables the app reads its language from (LC_ALL, LC_MESSAGES, LANG). */
+const ENGLISH = { LC_ALL: '', LC_MESSAGES: '', LANG: 'C.UTF-8' };
+const FRENCH = { LC_ALL: '', LC_MESSAGES: '', LANG: 'fr_FR.UTF-8' };
+
+/**
+ * What one app runs with: its settings (slow uploads through `proxy`, no notifications), its
+ * own session bus, the display, the locale variables `locale`, and its folders named `name`.
+ */
+async function appEnvironment(name, proxy, xvfb, locale) {
+  const config = path.join(work, `config-${name}`);
+  fs.mkdirSync(path.join(config, IDENTIFIER), { recursive: true });
+  fs.writeFileSync(
+    path.join(config, IDENTIFIER, 'settings.json'),
+    JSON.stringify({
+      chunk_size: 256 * 1024,
+      parallel_chunks: 1,
+      parallel_files: 1,
+      close_to_tray: false,
+      notifications: false,
+      default_target: `resumable:${proxy.url}`,
+      saved_targets: [{ kind: 'resumable', url: proxy.url, dialect: 'resumable' }],
+    }),
+  );
+  const bus = await startSessionBus();
+  stops.push(bus.stop);
+  return {
+    DISPLAY: xvfb.display,
+    DBUS_SESSION_BUS_ADDRESS: bus.address,
+    XDG_CONFIG_HOME: config,
+    XDG_DATA_HOME: path.join(work, `data-${name}`),
+    GDK_BACKEND: 'x11',
+    ...locale,
+  };
 }
 
 const rowSelector = (name) => `[role="row"][aria-label^="${name},"]`;
@@ -62,32 +100,11 @@ test('files from the command line upload; pause and resume from the UI hold and 
   const proxy = await startSlowProxy(receiver.url, 120);
   stops.push(proxy.stop);
 
-  const config = path.join(work, 'config');
-  fs.mkdirSync(path.join(config, IDENTIFIER), { recursive: true });
-  fs.writeFileSync(
-    path.join(config, IDENTIFIER, 'settings.json'),
-    JSON.stringify({
-      chunk_size: 256 * 1024,
-      parallel_chunks: 1,
-      parallel_files: 1,
-      close_to_tray: false,
-      notifications: false,
-      default_target: `resumable:${proxy.url}`,
-      saved_targets: [{ kind: 'resumable', url: proxy.url, dialect: 'resumable' }],
-    }),
-  );
-
   const xvfb = await startXvfb();
   stops.push(xvfb.stop);
-  const bus = await startSessionBus();
-  stops.push(bus.stop);
-  const appEnv = {
-    DISPLAY: xvfb.display,
-    DBUS_SESSION_BUS_ADDRESS: bus.address,
-    XDG_CONFIG_HOME: config,
-    XDG_DATA_HOME: path.join(work, 'data'),
-    GDK_BACKEND: 'x11',
-  };
+  shared = { xvfb, proxy, received };
+  // English whatever the machine's locale: the assertions read English words.
+  const appEnv = await appEnvironment('en', proxy, xvfb, ENGLISH);
   const driver = await startTauriDriver(appEnv);
   stops.push(driver.stop);
 
@@ -208,4 +225,52 @@ test('a failed Twake Drive sign-in keeps the keyboard in the dialog, on the fiel
   // Escape closes the dialog.
   await session.type('[data-testid="twake-server"]', ESCAPE);
   await session.until('the dialog closed', `return !document.querySelector('[data-testid="twake-dialog"]');`, 5_000);
+});
+
+test('started with LANG=fr_FR.UTF-8, the app speaks French: texts, sizes, states and totals', { timeout: 120_000 }, async () => {
+  assert.ok(shared, 'the receiver and display started by the first test are needed');
+  // One app at a time: the English one quits first, and the French one has its own bus,
+  // settings and queue.
+  await session.close();
+  session = undefined;
+  const { xvfb, proxy, received } = shared;
+  const rapport = file('fr/rapport.pdf', crypto.randomBytes(5 * 1024 * 1024));
+  const photo = file('fr/vacances/photo.jpg', crypto.randomBytes(3 * 1024 * 1024 + 5));
+  const driver = await startTauriDriver(await appEnvironment('fr', proxy, xvfb, FRENCH));
+  stops.push(driver.stop);
+  session = await Session.start(driver.base, APP_BIN, [rapport, path.dirname(photo)]);
+  await session.until('the two files in the queue', `return document.querySelectorAll('[role="row"]').length === 2;`);
+  await session.until('the French window', `return document.documentElement.lang === 'fr';`, 10_000);
+  const words = await session.run(`return {
+    add: document.querySelector('[data-testid="add-files"]').textContent,
+    pause: document.querySelector('[data-testid="pause-all"]').textContent,
+    tab: document.querySelector('#tab-all').textContent.trim().replace(/\\s+/g, ' '),
+    label: document.querySelector('[data-testid="queue"]').getAttribute('aria-label'),
+  };`);
+  assert.deepEqual(words, {
+    add: 'Ajouter des fichiers…',
+    pause: 'Tout en pause',
+    tab: 'Tous 2',
+    label: 'File d’envoi, 2\u00a0fichiers',
+  });
+  // Mid-upload: French sizes and time left, then the screenshot the docs show.
+  await session.until(
+    'rapport.pdf uploading, in French',
+    `const p = ${pctExpr('rapport.pdf')};
+     const d = document.querySelector('${rowSelector('rapport.pdf')} [data-testid="detail"]')?.textContent ?? '';
+     return p >= 20 && p < 80 && / sur 5,0\u00a0Mio/.test(d) && d.includes('encore') ? d : false;`,
+    30_000,
+  );
+  assert.equal(await session.run(`return ${stateExpr('rapport.pdf')};`), 'Envoi en cours');
+  assert.equal(await session.run(`return ${stateExpr('photo.jpg')};`), 'En attente');
+  fs.writeFileSync(path.join(SHOTS, 'french.png'), await session.screenshot());
+  await session.until(
+    'both files uploaded',
+    `return [...document.querySelectorAll('[role="row"] [data-testid="state"]')].every((e) => e.textContent === 'Envoyé');`,
+    60_000,
+  );
+  await session.until('the French totals', `return document.querySelector('[data-testid="totals"]').textContent.startsWith('2 sur 2\u00a0fichiers');`, 5_000);
+  for (const [rel, src] of [['rapport.pdf', rapport], ['vacances/photo.jpg', photo]]) {
+    assert.ok(fs.readFileSync(path.join(received, rel)).equals(fs.readFileSync(src)), `${rel} arrived different`);
+  }
 });

@@ -153,7 +153,11 @@ export class FakeShell {
     saved_targets: [],
     local_server_port: 0,
     watch_ignore: [],
+    language: 'system',
   };
+  /** The OS locale's language the shell reports ("en" or "fr"): the harness page's
+   * `?system_language=` sets it, as LANG does for the real shell. */
+  systemLanguage = 'en';
   /** Resumable.js / Flow.js servers added with "Add a Resumable.js server…". */
   resumable: { url: string; dialect: string }[] = [];
   /** While set, `snapshot` answers only once it resolves. */
@@ -534,6 +538,7 @@ export class FakeShell {
           settings_file: '/home/me/.config/com.linagora.twake-uploader/settings.json',
           test_server_folder: '/home/me/.local/share/com.linagora.twake-uploader/test-server',
           engine_notices: [],
+          system_language: this.systemLanguage,
         };
       default:
         throw { message: `unknown command ${cmd}`, hint: 'This is a bug in the test harness.' };

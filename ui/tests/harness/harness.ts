@@ -4,6 +4,7 @@ import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
 import { FakeShell } from './fake';
 
 const fake = new FakeShell();
+fake.systemLanguage = new URLSearchParams(location.search).get('system_language') ?? 'en';
 mockWindows('main');
 mockIPC((cmd, args) => fake.handle(cmd, args as Record<string, unknown> | undefined), {
   shouldMockEvents: true,
