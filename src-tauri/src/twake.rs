@@ -122,9 +122,10 @@ pub fn user_error(e: TwakeError) -> UserError {
         )
         .on_field("server"),
         E::Untrusted { server, reason } => UserError::new(
-            format!("The certificate of {server} is not trusted ({reason})."),
-            "If your organisation uses its own certificate authority, add it to the system's \
-             trusted certificates; otherwise check the address.",
+            format!("The certificate of {server} is not trusted by this system ({reason})."),
+            "If your organisation uses its own certificate authority, choose its certificate \
+             file in Settings (Extra certificate authority) or add it to the system's trusted \
+             certificates; otherwise check the address.",
         )
         .on_field("server"),
         E::RedirectedAway { url, to } => UserError::new(
@@ -223,6 +224,7 @@ impl TwakeAccounts {
             http: HttpSettings {
                 connect_timeout: Duration::from_secs(10),
                 stall_timeout: Duration::from_secs(30),
+                network: Default::default(),
             },
             registered: Mutex::new(HashMap::new()),
         }

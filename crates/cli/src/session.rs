@@ -49,6 +49,7 @@ pub async fn open_engine(o: &RunOptions, hold: bool) -> anyhow::Result<Engine> {
         bandwidth_limit: o.limit_rate,
         offline_give_up: o.give_up_offline,
         hold,
+        network: crate::network::settings(),
         ..EngineConfig::default()
     };
     let engine = Engine::open(config).await.with_context(|| match &o.db {

@@ -82,6 +82,7 @@ impl Engine {
         let http = HttpSettings {
             connect_timeout: config.connect_timeout,
             stall_timeout: config.stall_timeout,
+            network: config.network.clone(),
         };
         let throttle = Arc::new(Throttle::new(config.bandwidth_limit));
         let mut notices = Vec::new();

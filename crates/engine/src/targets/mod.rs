@@ -2,6 +2,7 @@
 //! scheduler and the conformance suite treat every server the same way (like rclone's `fs.Fs`).
 
 pub mod http;
+pub mod network;
 pub mod resumable;
 pub mod twake;
 
@@ -151,6 +152,8 @@ impl TargetSpec {
 pub struct HttpSettings {
     pub connect_timeout: Duration,
     pub stall_timeout: Duration,
+    /// Trusted authorities and proxy (`network.rs`).
+    pub network: network::NetworkSettings,
 }
 
 /// Builds a live target from its description.
