@@ -202,6 +202,7 @@ pub async fn save_settings(
     watching: State<'_, Arc<crate::watching::Watching>>,
     settings: AppSettings,
 ) -> Reply<AppSettings> {
+    crate::network::check(&settings)?;
     let current = state.settings();
     // Targets and ignore patterns are changed through their own commands; a stale copy must
     // not undo them.

@@ -9,6 +9,7 @@ mod coalesce;
 mod commands;
 mod desktop;
 pub mod ipc;
+mod network;
 mod notices;
 mod send_to;
 pub mod settings;
@@ -77,6 +78,7 @@ pub fn run() {
             commands::remove_target,
             commands::settings,
             commands::save_settings,
+            network::save_proxy_password,
             commands::app_info,
             commands::move_to_front,
             commands::reorder,
@@ -126,6 +128,7 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
         changed_files: settings.changed_files,
         // The queue survives a restart: unfinished uploads continue where they stopped.
         database: Some(data_dir.join("queue.sqlite3")),
+        network: network::engine_settings(&settings),
         ..EngineConfig::default()
     }))?;
     let events = engine.subscribe();

@@ -63,6 +63,11 @@ pub struct AppSettings {
     /// Global ignore patterns of watched folders (gitignore syntax), added to the built-in
     /// defaults; changed through `save_watch_ignore`, which restarts watching with them.
     pub watch_ignore: Vec<String>,
+    /// A PEM file of extra certificate authorities, "" for none; proxy address ("" for the
+    /// environment's) and user. Used from the next start (`network.rs`).
+    pub ca_file: String,
+    pub proxy_url: String,
+    pub proxy_user: String,
 }
 
 impl Default for AppSettings {
@@ -81,6 +86,9 @@ impl Default for AppSettings {
             saved_targets: Vec::new(),
             local_server_port: 0,
             watch_ignore: Vec::new(),
+            ca_file: String::new(),
+            proxy_url: String::new(),
+            proxy_user: String::new(),
         }
     }
 }

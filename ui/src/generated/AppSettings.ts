@@ -55,4 +55,9 @@ local_server_port: number,
  * Global ignore patterns of watched folders (gitignore syntax), added to the built-in
  * defaults; changed through `save_watch_ignore`, which restarts watching with them.
  */
-watch_ignore: Array<string>, };
+watch_ignore: Array<string>, 
+/**
+ * A PEM file of extra certificate authorities, "" for none; proxy address ("" for the
+ * environment's) and user. Used from the next start (`network.rs`).
+ */
+ca_file: string, proxy_url: string, proxy_user: string, };

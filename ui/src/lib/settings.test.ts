@@ -16,6 +16,9 @@ const good: AppSettings = {
   saved_targets: [],
   local_server_port: 0,
   watch_ignore: [],
+  ca_file: '',
+  proxy_url: '',
+  proxy_user: '',
 };
 
 const with_ = (over: Partial<SettingsDraft>): SettingsDraft => ({ ...draftFrom(good), ...over });
