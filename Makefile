@@ -10,7 +10,7 @@ export CARGO_TERM_COLOR ?= never
 .PHONY: run test bench deps rust-deps build lint demo
 
 # Debian packages the workspace needs; each is installed only when missing.
-APT_PACKAGES := curl ca-certificates build-essential pkg-config chromium
+APT_PACKAGES := curl ca-certificates build-essential pkg-config chromium openssl tinyproxy
 
 deps: rust-deps app-deps
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -203,6 +203,7 @@ pub async fn save_settings(
     tray: State<'_, crate::Tray>,
     settings: AppSettings,
 ) -> Reply<AppSettings> {
+    crate::network::check(&settings)?;
     let current = state.settings();
     // Targets and ignore patterns are changed through their own commands; a stale copy must
     // not undo them.

@@ -10,6 +10,7 @@ mod commands;
 mod desktop;
 pub mod i18n;
 pub mod ipc;
+mod network;
 mod notices;
 mod send_to;
 pub mod settings;
@@ -77,6 +78,7 @@ pub fn run() {
             commands::remove_target,
             commands::settings,
             commands::save_settings,
+            network::save_proxy_password,
             commands::app_info,
             commands::move_to_front,
             commands::reorder,
@@ -121,7 +123,9 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
     let settings = settings_file.load();
     let data_dir = app.path().app_data_dir()?;
     let local_port = settings.local_server_port;
-    let targets = targets::Targets::new(data_dir.join("test-server"), local_port);
+    let network = network::engine_settings(&settings);
+    let targets = targets::Targets::new(data_dir.join("test-server"), local_port)
+        .with_twake_network(network.clone());
     let engine = tauri::async_runtime::block_on(Engine::open(EngineConfig {
         // One accounts service for the engine and the sign-in dialogs.
         accounts: targets.twake.service(),
@@ -130,6 +134,7 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
         changed_files: settings.changed_files,
         // The queue survives a restart: unfinished uploads continue where they stopped.
         database: Some(data_dir.join("queue.sqlite3")),
+        network,
         ..EngineConfig::default()
     }))?;
     let events = engine.subscribe();

@@ -67,6 +67,11 @@ pub struct AppSettings {
     /// The language of the window, the tray and notifications; `system` (the default, also
     /// for files written before it existed) follows the OS locale.
     pub language: Language,
+    /// A PEM file of extra certificate authorities, "" for none; proxy address ("" for the
+    /// environment's) and user. Used from the next start (`network.rs`).
+    pub ca_file: String,
+    pub proxy_url: String,
+    pub proxy_user: String,
 }
 
 impl Default for AppSettings {
@@ -86,6 +91,9 @@ impl Default for AppSettings {
             local_server_port: 0,
             watch_ignore: Vec::new(),
             language: Language::System,
+            ca_file: String::new(),
+            proxy_url: String::new(),
+            proxy_user: String::new(),
         }
     }
 }

@@ -102,8 +102,17 @@ impl Targets {
             local_dir,
             local_port,
             local: OnceCell::new(),
-            twake: TwakeAccounts::default_store(),
+            twake: TwakeAccounts::default_store(Default::default()),
         }
+    }
+
+    /// The same targets with the default Twake Drive accounts reached through `network`.
+    pub fn with_twake_network(
+        mut self,
+        network: upload_engine::targets::network::NetworkSettings,
+    ) -> Targets {
+        self.twake = TwakeAccounts::default_store(network);
+        self
     }
 
     /// The same targets with Twake Drive accounts from `store` (tests: a temporary folder).

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use ts_rs::TS;
 use upload_engine::accounts::{Account, AccountStore, Accounts, SecretsLocation, SignIn};
+use upload_engine::targets::network::NetworkSettings;
 use upload_engine::targets::twake::{self, api::Company, CollisionPolicy, TwakeError};
 use upload_engine::targets::HttpSettings;
 use upload_engine::TargetSpec;
@@ -114,9 +115,10 @@ pub fn user_error(e: TwakeError) -> UserError {
         )
         .on_field("server"),
         E::Untrusted { server, reason } => UserError::new(
-            format!("The certificate of {server} is not trusted ({reason})."),
-            "If your organisation uses its own certificate authority, add it to the system's \
-             trusted certificates; otherwise check the address.",
+            format!("The certificate of {server} is not trusted by this system ({reason})."),
+            "If your organisation uses its own certificate authority, choose its certificate \
+             file in Settings (Extra certificate authority) or add it to the system's trusted \
+             certificates; otherwise check the address.",
         )
         .on_field("server"),
         E::RedirectedAway { url, to } => UserError::new(
@@ -187,25 +189,27 @@ pub struct TwakeAccounts {
     service: Result<Arc<Accounts>, TwakeError>,
 }
 
-fn http() -> HttpSettings {
+fn http(network: NetworkSettings) -> HttpSettings {
     HttpSettings {
         connect_timeout: Duration::from_secs(10),
         stall_timeout: Duration::from_secs(30),
+        network,
     }
 }
 
 impl TwakeAccounts {
     /// The store the CLI uses too (`$TWAKE_UPLOADER_CONFIG_DIR`, else XDG config).
-    pub fn default_store() -> TwakeAccounts {
+    /// Sign-ins and listings go through `network` (trusted authorities, proxy), like uploads.
+    pub fn default_store(network: NetworkSettings) -> TwakeAccounts {
         TwakeAccounts {
-            service: Accounts::open_default(http()),
+            service: Accounts::open_default(http(network)),
         }
     }
 
     /// A given store (tests: a temporary folder without the keyring).
     pub fn with_store(store: AccountStore) -> TwakeAccounts {
         TwakeAccounts {
-            service: Ok(Accounts::new(store, http())),
+            service: Ok(Accounts::new(store, http(NetworkSettings::default()))),
         }
     }
 

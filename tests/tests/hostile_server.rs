@@ -177,6 +177,7 @@ async fn a_sign_in_redirected_to_another_host_keeps_the_password_home() {
     let http = HttpSettings {
         connect_timeout: Duration::from_secs(2),
         stall_timeout: Duration::from_secs(2),
+        network: Default::default(),
     };
     let client = twake::http_client(&http).unwrap();
     let base = server.url().trim_end_matches("/upload").to_string();

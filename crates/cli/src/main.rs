@@ -2,6 +2,7 @@
 //! scripts. Thin: it parses arguments, drives the engine and renders its events.
 
 mod destination;
+mod network;
 mod queue_cmds;
 mod render;
 mod serve;
@@ -33,6 +34,8 @@ struct Cli {
     /// Keep the queue in memory only: nothing survives the command (no resume).
     #[arg(long, global = true)]
     in_memory: bool,
+    #[command(flatten)]
+    network: network::NetworkFlags,
     #[command(subcommand)]
     command: Command,
 }
@@ -210,6 +213,7 @@ fn exit_code(o: Outcome) -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    network::init(cli.network)?;
     let db = if cli.in_memory {
         None
     } else {

@@ -53,6 +53,7 @@ pub async fn open_engine(o: &RunOptions, hold: bool) -> anyhow::Result<Engine> {
         // Without a config folder (no HOME) only Twake Drive uploads are impossible; they
         // say so when queued.
         accounts: crate::twake::accounts().ok(),
+        network: crate::network::settings(),
         ..EngineConfig::default()
     };
     let engine = Engine::open(config).await.with_context(|| match &o.db {

@@ -14,6 +14,7 @@ pub fn http() -> HttpSettings {
     HttpSettings {
         connect_timeout: Duration::from_secs(10),
         stall_timeout: Duration::from_secs(30),
+        network: crate::network::settings(),
     }
 }
 

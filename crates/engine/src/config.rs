@@ -118,6 +118,8 @@ pub struct EngineConfig {
     pub connect_timeout: Duration,
     /// Smallest chunk size a 413 may re-plan down to.
     pub min_chunk_size: u64,
+    /// Extra trusted authorities and the proxy of every target (`targets/network.rs`).
+    pub network: crate::targets::network::NetworkSettings,
     /// Capacity of the event channel; a slower subscriber sees `Lagged` and should re-read
     /// `snapshot()`.
     pub event_capacity: usize,
@@ -140,6 +142,7 @@ impl Default for EngineConfig {
             stall_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             min_chunk_size: 64 * 1024,
+            network: Default::default(),
             event_capacity: 65_536,
             accounts: None,
         }

@@ -72,9 +72,10 @@ pub enum ChunkError {
     /// not an outage, so the queue does not wait for the network; retrying cannot help until
     /// the certificate or the trust settings change.
     #[error(
-        "the certificate of {url} is not trusted ({reason}): if this server uses a company or \
-         self-signed certificate authority, add that authority to the system's trusted \
-         certificates, or check the address"
+        "the certificate of {url} is not trusted by this system ({reason}): if the server \
+         uses a company or self-signed certificate authority, give that authority's \
+         certificate file with --ca-cert FILE (in the app: Settings, Extra certificate \
+         authority) or add it to the system's trusted certificates; else check the address"
     )]
     Untrusted { url: String, reason: String },
     /// No progress for the stall timeout.

@@ -18,8 +18,8 @@ use crate::intake::{self, PostAnswer};
 use crate::params::{self, ChunkParams, ParamMap, CHECKSUM_HEADER};
 use crate::rejection::Rejection;
 use crate::server::AppState;
-use crate::storage::{self, BodyLimit, StagedChunk};
-use crate::uploads::{Upload, UploadSpec};
+use crate::storage::{self, BodyLimit, StagedChunk, UploadSpec};
+use crate::uploads::Upload;
 
 /// Longest accepted multipart text field: parameters are short, and a huge field must not
 /// be buffered in memory.

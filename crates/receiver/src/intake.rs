@@ -15,8 +15,10 @@ use crate::params::ChunkParams;
 use crate::plan::{ChunkPlan, PlanError};
 use crate::rejection::Rejection;
 use crate::server::AppState;
-use crate::storage::{self, BodyLimit, ChunkBytes, DoneRecord, StagedChunk};
-use crate::uploads::{Upload, UploadSpec};
+use crate::storage::{
+    self, BodyLimit, ChunkBytes, DoneRecord, RangeClaim, StagedChunk, UploadSpec,
+};
+use crate::uploads::Upload;
 
 /// The answer to an accepted POST.
 #[derive(Debug, Clone, Serialize)]
@@ -262,7 +264,7 @@ fn commit_chunk(
         .filter(|_| upload.spec.plan.total_chunks == 1 && !stored);
     let continued = staged.continued;
     // The claim under which the chunk's bytes were written, held until it is logged.
-    let _claim = match staged.bytes {
+    let _claim: Option<Arc<dyn RangeClaim>> = match staged.bytes {
         ChunkBytes::Placed(claim) => {
             if claim.is_revoked() {
                 // A staged copy of this chunk was stored meanwhile by another request.
@@ -288,9 +290,9 @@ fn commit_chunk(
                 let claim = upload.force_claim(number);
                 let data = storage::open_data(&upload.dir).map_err(store_err)?;
                 let offset = storage::chunk_offset(&upload.spec.plan, number);
-                storage::copy_file_at(file.path(), &data, offset, Some(&claim))
+                storage::copy_file_at(file.path(), &data, offset, Some(&*claim))
                     .map_err(store_err)?;
-                Some(claim)
+                Some(claim as Arc<dyn RangeClaim>)
             };
             file.remove();
             claim

@@ -10,22 +10,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::plan::ChunkPlan;
 use crate::rejection::Rejection;
-use crate::relpath::RelativePath;
-use crate::storage::{DoneRecord, LoadedUpload, Storage};
-
-/// What an identifier is bound to by its first chunk; every later chunk must agree, so
-/// two different files sharing an identifier cannot mix their bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct UploadSpec {
-    pub identifier: String,
-    pub path: RelativePath,
-    pub plan: ChunkPlan,
-}
+use crate::storage::{DoneRecord, LoadedUpload, RangeClaim, Storage, UploadSpec};
 
 /// The changing part of an upload, behind a short-lived lock.
 #[derive(Debug)]
@@ -85,9 +73,16 @@ impl WriteClaim {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Stops the holder's writes; waits for a write in flight. Blocking.
+    pub fn revoke(&self) {
+        *self.lock() = true;
+    }
+}
+
+impl RangeClaim for WriteClaim {
     /// Writes `bytes` at `offset` unless the claim was revoked; says whether it wrote.
     /// Blocking.
-    pub fn write_at(&self, file: &File, bytes: &[u8], offset: u64) -> std::io::Result<bool> {
+    fn write_at(&self, file: &File, bytes: &[u8], offset: u64) -> std::io::Result<bool> {
         let revoked = self.lock();
         if *revoked {
             return Ok(false);
@@ -97,26 +92,21 @@ impl WriteClaim {
     }
 
     /// Where the claimed chunk starts in the data file.
-    pub fn range_start(&self) -> u64 {
+    fn range_start(&self) -> u64 {
         crate::storage::chunk_offset(&self.upload.spec.plan, self.number)
     }
 
     /// Gives back the disk blocks of `len` bytes at `offset` (the claimed chunk's range,
     /// never stored, after a failed write), unless the claim was revoked: a disk-full
     /// chunk must not keep the space it got before failing. Best effort. Blocking.
-    pub fn release_range(&self, file: &File, offset: u64, len: u64) {
+    fn release_range(&self, file: &File, offset: u64, len: u64) {
         let revoked = self.lock();
         if !*revoked {
             punch_hole(file, offset, len);
         }
     }
 
-    /// Stops the holder's writes; waits for a write in flight. Blocking.
-    pub fn revoke(&self) {
-        *self.lock() = true;
-    }
-
-    pub fn is_revoked(&self) -> bool {
+    fn is_revoked(&self) -> bool {
         *self.lock()
     }
 }

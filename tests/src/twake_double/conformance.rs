@@ -25,6 +25,7 @@ pub fn test_http() -> HttpSettings {
     HttpSettings {
         connect_timeout: Duration::from_secs(5),
         stall_timeout: Duration::from_secs(2),
+        network: Default::default(),
     }
 }
 

@@ -61,4 +61,9 @@ watch_ignore: Array<string>,
  * The language of the window, the tray and notifications; `system` (the default, also
  * for files written before it existed) follows the OS locale.
  */
-language: Language, };
+language: Language, 
+/**
+ * A PEM file of extra certificate authorities, "" for none; proxy address ("" for the
+ * environment's) and user. Used from the next start (`network.rs`).
+ */
+ca_file: string, proxy_url: string, proxy_user: string, };

@@ -22,7 +22,8 @@ function isUserError(e: unknown): e is UserError {
 
 /** Any rejection as a UserError fit to show. */
 export function asUserError(e: unknown): UserError {
-  if (isUserError(e)) return { message: e.message, hint: e.hint };
+  // The field stays: the form puts the keyboard on what the shell refused.
+  if (isUserError(e)) return { message: e.message, hint: e.hint, ...(typeof e.field === 'string' ? { field: e.field } : {}) };
   console.warn('a command failed without a UserError:', e);
   return unexpected();
 }

@@ -45,6 +45,8 @@ export const api = {
   removeTarget: (id: string) => invoke<TargetList>('remove_target', { id }),
   settings: () => invoke<AppSettings>('settings'),
   saveSettings: (settings: AppSettings) => invoke<AppSettings>('save_settings', { settings }),
+  saveProxyPassword: (url: string, user: string, password: string) =>
+    invoke<void>('save_proxy_password', { url, user, password }),
   appInfo: () => invoke<AppInfo>('app_info'),
   moveToFront: (id: number) => invoke<void>('move_to_front', { id }),
   reorder: (id: number, before: number | null) => invoke<void>('reorder', { id, before }),

@@ -17,6 +17,9 @@ const good: AppSettings = {
   local_server_port: 0,
   watch_ignore: [],
   language: 'system',
+  ca_file: '',
+  proxy_url: '',
+  proxy_user: '',
 };
 
 const with_ = (over: Partial<SettingsDraft>): SettingsDraft => ({ ...draftFrom(good), ...over });

@@ -252,6 +252,40 @@ describe('errors and drops', () => {
     await context.close();
   });
 
+  test('the network settings refuse a missing certificate file on its field and keep the proxy password out of the settings', async () => {
+    const { page, context } = await open();
+    await page.getByTestId('settings').click();
+    const dialog = page.getByTestId('settings-dialog');
+    await dialog.waitFor();
+    const ca = dialog.getByLabel('Extra certificate authority (file)');
+    await ca.fill('/home/me/missing-ca.pem');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    const err = page.getByTestId('settings-error');
+    await err.waitFor();
+    assert.match(await err.textContent(), /extra certificate authority file \/home\/me\/missing-ca\.pem cannot be used/);
+    assert.equal(await ca.getAttribute('aria-invalid'), 'true');
+    assert.ok(await ca.evaluate((el) => el === document.activeElement), 'focus is on the certificate field');
+
+    await ca.fill('/etc/ssl/company-ca.pem');
+    await dialog.getByLabel('Proxy', { exact: true }).fill('http://proxy.corp:3128');
+    await dialog.getByLabel('Proxy user').fill('alice');
+    await dialog.getByLabel('Proxy password').fill('s3cret-pw');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const saved = await page.evaluate(() => window.fake.settings);
+    assert.equal(saved.ca_file, '/etc/ssl/company-ca.pem');
+    assert.equal(saved.proxy_url, 'http://proxy.corp:3128');
+    assert.equal(saved.proxy_user, 'alice');
+    assert.doesNotMatch(JSON.stringify(saved), /s3cret-pw/, 'the password is not a setting');
+    assert.equal(await page.evaluate(() => window.fake.keyring.get('proxy alice@http://proxy.corp:3128')), 's3cret-pw');
+
+    await page.getByTestId('settings').click();
+    await dialog.waitFor();
+    assert.equal(await dialog.getByLabel('Proxy password').inputValue(), '', 'the password is never shown again');
+    assert.equal(await dialog.getByLabel('Proxy', { exact: true }).inputValue(), 'http://proxy.corp:3128');
+    await context.close();
+  });
+
   test('an empty or negative speed limit is refused in the form, by its label and range, never with raw text', async () => {
     const { page, context } = await open();
     await page.getByTestId('settings').click();

@@ -154,10 +154,17 @@ export class FakeShell {
     local_server_port: 0,
     watch_ignore: [],
     language: 'system',
+    ca_file: '',
+    proxy_url: '',
+    proxy_user: '',
   };
   /** The OS locale's language the shell reports ("en" or "fr"): the harness page's
    * `?system_language=` sets it, as LANG does for the real shell. */
   systemLanguage = 'en';
+  /** Files that exist on the fake machine (the certificate authority field checks them). */
+  files = new Set<string>(['/etc/ssl/company-ca.pem']);
+  /** The OS keyring: proxy passwords by "proxy user@url". */
+  keyring = new Map<string, string>();
   /** Resumable.js / Flow.js servers added with "Add a Resumable.js server…". */
   resumable: { url: string; dialect: string }[] = [];
   /** While set, `snapshot` answers only once it resolves. */
@@ -484,8 +491,25 @@ export class FakeShell {
         if (s.parallel_chunks < 1 || s.parallel_chunks > 16) {
           throw { message: 'Chunks sent at once must be a whole number from 1 to 16.', hint: 'Type a number in that range.', field: 'parallel_chunks' };
         }
+        // As the shell's network.rs: the certificate file must be there, the proxy address plain.
+        if (s.ca_file.trim() && !this.files.has(s.ca_file.trim())) {
+          throw {
+            message: `The extra certificate authority file ${s.ca_file.trim()} cannot be used: No such file or directory (os error 2).`,
+            hint: 'Choose the PEM file your administrator gave you (it holds -----BEGIN CERTIFICATE----- lines), or empty the field.',
+            field: 'ca_file',
+          };
+        }
+        if (s.proxy_url.includes('@')) {
+          throw { message: 'The proxy address cannot be used: it carries a user name or password.', hint: 'Type it as http://host:port.', field: 'proxy_url' };
+        }
         this.settings = s;
         return s;
+      }
+      case 'save_proxy_password': {
+        const key = `proxy ${args?.user as string}@${args?.url as string}`;
+        if (args?.password) this.keyring.set(key, args.password as string);
+        else this.keyring.delete(key);
+        return null;
       }
       case 'move_to_front':
       case 'reorder':

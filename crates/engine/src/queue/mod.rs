@@ -84,6 +84,7 @@ impl Engine {
         let http = HttpSettings {
             connect_timeout: config.connect_timeout,
             stall_timeout: config.stall_timeout,
+            network: config.network.clone(),
         };
         let accounts = config.accounts.clone();
         let context = TargetContext {

@@ -131,6 +131,17 @@ pub fn transport_error(url: &str, e: &reqwest::Error, stall: Duration) -> ChunkE
             reason,
         };
     }
+    if proxy_wants_credentials(e) {
+        return ChunkError::Permanent {
+            url: url.to_string(),
+            status: 407,
+            message: "the proxy asks for a user name and password (407 Proxy Authentication \
+                      Required): set them in the proxy setting (--proxy-user and \
+                      TWAKE_UPLOADER_PROXY_PASSWORD, or Settings), or in HTTPS_PROXY"
+                .into(),
+            kind: crate::events::FailureKind::Refused,
+        };
+    }
     if e.is_timeout() && !e.is_connect() {
         return ChunkError::Stalled(stall);
     }
@@ -174,6 +185,19 @@ pub fn certificate_refusal(e: &reqwest::Error) -> Option<String> {
         next = err.source();
     }
     None
+}
+
+/// Whether the proxy refused to open a tunnel without (valid) credentials. The connector
+/// reports it only in words, so its wording is what is looked for.
+pub fn proxy_wants_credentials(e: &reqwest::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if err.to_string().contains("proxy authorization required") {
+            return true;
+        }
+        next = err.source();
+    }
+    false
 }
 
 /// A chunk as the `file` part of a multipart body, streamed from disk, and the handle that

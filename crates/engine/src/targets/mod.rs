@@ -3,6 +3,7 @@
 
 pub mod capabilities;
 pub mod http;
+pub mod network;
 pub mod registry;
 pub mod resumable;
 pub mod twake;
@@ -167,4 +168,6 @@ impl TargetSpec {
 pub struct HttpSettings {
     pub connect_timeout: Duration,
     pub stall_timeout: Duration,
+    /// Trusted authorities and proxy (`network.rs`).
+    pub network: network::NetworkSettings,
 }

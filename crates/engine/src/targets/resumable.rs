@@ -95,13 +95,9 @@ pub struct ResumableTarget {
 impl ResumableTarget {
     pub fn new(url: &str, dialect: Dialect, http: &HttpSettings) -> Result<Self, EngineError> {
         let parsed = parse_upload_url(url)?;
-        let client = reqwest::Client::builder()
-            .connect_timeout(http.connect_timeout)
-            .user_agent(concat!("twake-uploader/", env!("CARGO_PKG_VERSION")))
-            // A redirect is an answer of its own (a sign-in page, a moved endpoint): following
-            // it would turn a login page's 200 into "chunk present".
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
+        // A redirect is an answer of its own (a sign-in page, a moved endpoint): following
+        // it would turn a login page's 200 into "chunk present".
+        let client = super::network::http_client(http, reqwest::redirect::Policy::none())
             .map_err(|e| EngineError::Http(e.to_string()))?;
         Ok(ResumableTarget {
             url: parsed,
@@ -395,6 +391,7 @@ mod tests {
         let http = HttpSettings {
             connect_timeout: Duration::from_secs(1),
             stall_timeout: Duration::from_secs(1),
+            network: Default::default(),
         };
         let t = ResumableTarget::new("http://h:1/up/load?x=1", Dialect::Flow, &http).unwrap();
         assert_eq!(t.status_url().as_str(), "http://h:1/up/load/status");

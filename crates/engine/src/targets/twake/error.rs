@@ -15,9 +15,10 @@ pub enum TwakeError {
     Unreachable { server: String, reason: String },
 
     #[error(
-        "the certificate of {server} is not trusted ({reason}): if this server uses a company \
-         or self-signed certificate authority, add that authority to the system's trusted \
-         certificates, or check the address"
+        "the certificate of {server} is not trusted by this system ({reason}): if the server \
+         uses a company or self-signed certificate authority, give that authority's \
+         certificate file with --ca-cert FILE (in the app: Settings, Extra certificate \
+         authority) or add it to the system's trusted certificates; else check the address"
     )]
     Untrusted { server: String, reason: String },
 

@@ -142,15 +142,10 @@ pub fn http_client(http: &HttpSettings) -> Result<reqwest::Client, TwakeError> {
             attempt.follow()
         }
     });
-    reqwest::Client::builder()
-        .connect_timeout(http.connect_timeout)
-        .redirect(same_origin)
-        .user_agent(concat!("twake-uploader/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| TwakeError::Config {
-            path: Default::default(),
-            reason: format!("cannot start the HTTP client: {e}"),
-        })
+    super::network::http_client(http, same_origin).map_err(|e| TwakeError::Config {
+        path: Default::default(),
+        reason: e.to_string(),
+    })
 }
 
 impl TwakeTarget {
