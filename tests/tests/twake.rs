@@ -527,6 +527,8 @@ async fn a_refused_renewal_fails_the_file_as_signed_out_and_keeps_it_queued() {
     let (_proxy, base) = proxied(&double, 300).await;
     let (spec, target, session) =
         signed_in_target(&double, &base, "", CollisionPolicy::Version).await;
+    // Refusals are asked again for this long before the session ends (60 s by default).
+    session.set_renewal_patience(Duration::from_millis(800));
     let engine = engine_with(&spec, target).await;
     let data = tempfile::tempdir().unwrap();
     let path = write_file(data.path(), "long.bin", 40 * 64 * 1024, 3);
@@ -543,16 +545,23 @@ async fn a_refused_renewal_fails_the_file_as_signed_out_and_keeps_it_queued() {
         other => panic!("expected the file to fail as signed out, got {other:?}"),
     }
     assert!(session.is_signed_out());
-    assert!(double.count(|c| &c.refused_renewals) >= 1);
+    assert!(
+        double.count(|c| &c.refused_renewals) >= 2,
+        "a refused renewal is asked again before signing out"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_session_tells_the_user_to_sign_in_again() {
-    let double = short_lived(1).await;
+    let double = TwakeDouble::start_with(DoubleConfig {
+        access_lifetime: 1,
+        refresh_lifetime: 1,
+        ..DoubleConfig::default()
+    })
+    .await;
     let config = tempfile::tempdir().unwrap();
     let login = cli_login(config.path(), &double.url(), &double, &[]);
     assert!(login.status.success(), "{}", text(&login));
-    double.refuse_renewals(true);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let out = cli(config.path()).arg("whoami").output().unwrap();
     let all = text(&out);
@@ -603,6 +612,82 @@ async fn a_target_rebuilt_from_the_account_store_uploads_and_keeps_renewed_token
     assert_ne!(before, after, "the renewed tokens were stored");
     assert_eq!(
         reader(&double).await.sha256("kept.bin").await,
+        Some(sha256_file(&path))
+    );
+}
+
+// ----- server restarts -------------------------------------------------------------------
+
+/// What an engine's events said, with when they came.
+#[derive(Default)]
+struct Seen {
+    /// When each chunk was acknowledged.
+    acks: Vec<std::time::Instant>,
+}
+
+/// Records the events of `engine` into the returned log until the engine closes.
+fn watch_events(engine: &Engine) -> Arc<std::sync::Mutex<Seen>> {
+    use upload_engine::{ChunkState, Event};
+    let seen = Arc::new(std::sync::Mutex::new(Seen::default()));
+    let log = seen.clone();
+    let mut events = engine.subscribe();
+    tokio::spawn(async move {
+        while let Ok(event) = events.recv().await {
+            if let Event::Chunk {
+                state: ChunkState::Done,
+                ..
+            } = event
+            {
+                log.lock().unwrap().acks.push(std::time::Instant::now());
+            }
+        }
+    });
+    seen
+}
+
+/// An engine whose uploads take a few seconds (a bandwidth limit), with room for every event.
+async fn slow_engine(spec: &TargetSpec, target: Arc<TwakeTarget>) -> Engine {
+    let config = EngineConfig {
+        bandwidth_limit: 2 * 1024 * 1024,
+        event_capacity: 100_000,
+        ..test_engine_config()
+    };
+    engine_config_with(config, spec, target).await
+}
+
+/// Waits until `count` chunks were acknowledged.
+async fn acked(seen: &std::sync::Mutex<Seen>, count: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while seen.lock().unwrap().acks.len() < count {
+        assert!(std::time::Instant::now() < deadline, "no progress");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_across_a_server_restart_completes_signed_in() {
+    let mut double = TwakeDouble::start().await;
+    let (spec, target, session) =
+        signed_in_target(&double, &double.url(), "", CollisionPolicy::Version).await;
+    let engine = slow_engine(&spec, target).await;
+    let seen = watch_events(&engine);
+    let data = tempfile::tempdir().unwrap();
+    let path = write_file(data.path(), "restart.bin", 24 * 256 * 1024, 31);
+    let id = upload(&engine, &spec, &path, "restart.bin", 256 * 1024).await;
+    acked(&seen, 4).await;
+    double.stop();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Starting for longer than the queue's probe interval, so requests meet the refusals.
+    double.start_again(Duration::from_secs(3)).await;
+    wait_idle(&engine).await;
+    assert_eq!(state_of(&engine, id).await, FileState::Done);
+    assert!(!session.is_signed_out(), "a restart is not a sign-out");
+    assert!(
+        double.count(|c| &c.warming_refusals) >= 1,
+        "the upload met the starting server's 401s"
+    );
+    assert_eq!(
+        reader(&double).await.sha256("restart.bin").await,
         Some(sha256_file(&path))
     );
 }
