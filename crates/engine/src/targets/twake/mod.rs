@@ -109,6 +109,9 @@ impl Sessions for FixedSession {
     }
 }
 
+/// Timeout of the "does the server answer at all" probe while the queue is offline.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A session and Drive placement ready to use.
 struct Ready {
     session: Arc<Session>,
@@ -375,6 +378,25 @@ impl Target for TwakeTarget {
             }
         }
         Ok(())
+    }
+
+    /// Any HTTP answer of the server's origin counts: a server still starting answers 401
+    /// for a moment, which the session's patient renewal rides out.
+    async fn reachable(&self) -> Result<(), ChunkError> {
+        let session = match self.ready().await {
+            Ok(ready) => ready.session.clone(),
+            Err(e @ TwakeError::Unreachable { .. }) => return Err(e.into_chunk_error()),
+            // Not a network matter (signed out, no account): the next request says so.
+            Err(_) => return Ok(()),
+        };
+        session
+            .client()
+            .get(session.url("/"))
+            .timeout(PROBE_TIMEOUT)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| TwakeError::from_transport(session.server(), &e).into_chunk_error())
     }
 
     async fn move_file(&self, from: &str, to: &str) -> Result<bool, ChunkError> {
