@@ -470,6 +470,33 @@ async fn the_skip_policy_keeps_the_existing_item_and_deletes_the_upload() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decomposed_name_meets_the_composed_one_already_in_the_drive() {
+    // macOS writes names decomposed (NFD); the server compares bytes, so the uploader must
+    // see that "re\u{301}sume\u{301}" is the "r\u{e9}sum\u{e9}" already there.
+    let double = TwakeDouble::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let composed = "Caf\u{e9}/r\u{e9}sum\u{e9}.txt";
+    let decomposed = "Cafe\u{301}/re\u{301}sume\u{301}.txt";
+    for (seed, rel) in [(1, composed), (2, decomposed)] {
+        // A new session each time, so the second one finds the names by listing the Drive.
+        let (spec, target, _) =
+            signed_in_target(&double, &double.url(), "", CollisionPolicy::Version).await;
+        let engine = engine_with(&spec, target).await;
+        let path = write_file(data.path(), &format!("v{seed}/{rel}"), 3000, seed);
+        let id = upload(&engine, &spec, &path, rel, 1024).await;
+        wait_idle(&engine).await;
+        assert_eq!(state_of(&engine, id).await, FileState::Done);
+    }
+    let names: Vec<String> = double.tree().into_iter().map(|t| t.0).collect();
+    assert_eq!(
+        names,
+        ["/Caf\u{e9}".to_string(), format!("/{composed}")],
+        "one folder and one file, not look-alikes"
+    );
+    assert_eq!(double.versions(&format!("/{composed}")), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collision_past_the_first_1000_children_is_found_by_paging() {
     let double = TwakeDouble::start().await;
     double.fill_folder("/Big", 1200);

@@ -1,7 +1,9 @@
 //! Putting uploaded files into the Drive (docs/protocol.md, "Put it in the Drive"): resolve the
 //! chosen folder, mirror the local folder tree under it (reusing folders that exist, never
 //! duplicating them), detect name collisions by listing the parent first (the server would
-//! silently rename), and apply the collision policy. A new top folder is built in the trash
+//! silently rename), and apply the collision policy. Names are compared in Unicode NFC, so
+//! `résumé.txt` written decomposed (NFD, as macOS does) meets the composed one already in the
+//! Drive instead of becoming a second item that looks the same. A new top folder is built in the trash
 //! and restored once all its announced files are in, as the web client does, so other users
 //! never see a half-uploaded folder.
 
@@ -81,6 +83,13 @@ pub struct Drive {
     state: tokio::sync::Mutex<Folders>,
     /// Where new hidden top folders are noted, so a later session can restore them.
     journal: Option<HiddenJournal>,
+}
+
+/// The form names are compared in: NFC, so composed and decomposed accents are one name.
+pub fn name_key(name: &str) -> String {
+    icu_normalizer::ComposingNormalizerBorrowed::new_nfc()
+        .normalize(name)
+        .into_owned()
 }
 
 /// Splits a Drive path ("/Projects/2026/") into its names.
@@ -212,7 +221,7 @@ impl Drive {
             let next = details
                 .children
                 .iter()
-                .find(|c| c.is_directory && !c.is_in_trash && c.name == name)
+                .find(|c| c.is_directory && !c.is_in_trash && name_key(&c.name) == name_key(name))
                 .map(|c| c.id.clone())
                 .ok_or_else(|| TwakeError::FolderNotFound {
                     server: self.session.server().to_string(),
@@ -251,7 +260,7 @@ impl Drive {
         if details
             .children
             .iter()
-            .any(|c| c.is_directory && !c.is_in_trash && c.name == name)
+            .any(|c| c.is_directory && !c.is_in_trash && name_key(&c.name) == name_key(name))
         {
             return Err(TwakeError::FolderExists {
                 server: self.session.server().to_string(),
@@ -334,7 +343,7 @@ impl Drive {
         if !in_trash {
             self.children(state, parent_id)
                 .await?
-                .insert(created.name.clone(), created.clone());
+                .insert(name_key(&created.name), created.clone());
         }
         state.children.insert(created.id.clone(), HashMap::new());
         Ok(created)
@@ -362,7 +371,7 @@ impl Drive {
             let existing = self
                 .children(state, &id)
                 .await?
-                .get(*name)
+                .get(&name_key(name))
                 .filter(|c| c.is_directory)
                 .map(|c| c.id.clone());
             id = match existing {
@@ -386,7 +395,7 @@ impl Drive {
             let found = self
                 .children(state, &id)
                 .await?
-                .get(*name)
+                .get(&name_key(name))
                 .filter(|c| c.is_directory)
                 .map(|c| c.id.clone());
             match found {
@@ -410,7 +419,7 @@ impl Drive {
         let item = self
             .children(&mut state, &source_folder)
             .await?
-            .get(old_name)
+            .get(&name_key(old_name))
             .filter(|c| !c.is_directory)
             .cloned();
         let Some(item) = item else {
@@ -421,7 +430,7 @@ impl Drive {
         if self
             .children(&mut state, &dest_folder)
             .await?
-            .contains_key(new_name)
+            .contains_key(&name_key(new_name))
         {
             return Ok(false);
         }
@@ -435,13 +444,13 @@ impl Drive {
             .await
             .map_err(|e| self.refine(e))?;
         if let Some(children) = state.children.get_mut(&source_folder) {
-            children.remove(old_name);
+            children.remove(&name_key(old_name));
         }
         state
             .children
             .entry(dest_folder)
             .or_default()
-            .insert(updated.name.clone(), updated);
+            .insert(name_key(&updated.name), updated);
         Ok(true)
     }
 
@@ -468,7 +477,7 @@ impl Drive {
             let existing = self
                 .children(&mut state, &dest)
                 .await?
-                .get(top)
+                .get(&name_key(top))
                 .filter(|c| c.is_directory)
                 .map(|c| c.id.clone());
             if let Some(id) = existing {
@@ -524,7 +533,7 @@ impl Drive {
         let existing = self
             .children(&mut state, &parent)
             .await?
-            .get(name)
+            .get(&name_key(name))
             .filter(|c| !c.is_directory)
             .cloned();
         let placement = match (existing, self.collision) {
@@ -571,7 +580,7 @@ impl Drive {
                     );
                 }
                 if let Some(kids) = state.children.get_mut(&parent) {
-                    kids.insert(created.name.clone(), created.clone());
+                    kids.insert(name_key(&created.name), created.clone());
                 }
                 Placement::Created {
                     item_id: created.id,
@@ -657,7 +666,7 @@ fn remember_children(state: &mut Folders, folder_id: &str, children: Vec<DriveIt
     let map = children
         .into_iter()
         .filter(|c| !c.is_in_trash)
-        .map(|c| (c.name.clone(), c))
+        .map(|c| (name_key(&c.name), c))
         .collect();
     state.children.insert(folder_id.to_string(), map);
 }
@@ -671,6 +680,15 @@ mod tests {
         assert_eq!(path_names("/Projects//2026/"), ["Projects", "2026"]);
         assert!(path_names("/").is_empty());
         assert!(path_names("").is_empty());
+    }
+
+    #[test]
+    fn composed_and_decomposed_accents_are_one_name() {
+        assert_eq!(
+            name_key("re\u{301}sume\u{301}.txt"),
+            name_key("r\u{e9}sum\u{e9}.txt")
+        );
+        assert_ne!(name_key("resume.txt"), name_key("r\u{e9}sum\u{e9}.txt"));
     }
 
     #[test]
