@@ -1116,6 +1116,16 @@ async fn kill_9_and_resume_keeps_the_same_server_file_and_sends_only_missing_chu
 
     let resumed = cli(config.path()).arg("resume").output().unwrap();
     assert!(resumed.status.success(), "{}", text(&resumed));
+    // The summary counts what this run sent: the 54 chunks not acknowledged before the kill
+    // (and the few whose acknowledgement the kill lost, as below), never the whole 16 MiB.
+    let all = text(&resumed);
+    let sent = all
+        .split("1 of 1 files uploaded, ")
+        .nth(1)
+        .and_then(|rest| rest.split(" MiB sent").next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no summary in MiB: {all}"));
+    assert!(sent > 0.0 && sent <= (64.0 - 10.0 + 3.0) / 4.0, "{all}");
     assert_eq!(
         double.stored_files(),
         1,
