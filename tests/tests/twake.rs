@@ -415,24 +415,27 @@ async fn signing_in_again_restarts_the_uploads_the_sign_out_stopped() {
 
 // ----- collisions ------------------------------------------------------------------------
 
-/// Uploads `name` twice with different content under `policy`; returns the double.
-async fn upload_twice(policy: CollisionPolicy) -> (TwakeDouble, tempfile::TempDir) {
+/// Uploads `name` twice with different content under `policy`; returns the double and the
+/// state the second upload ended in.
+async fn upload_twice(policy: CollisionPolicy) -> (TwakeDouble, tempfile::TempDir, FileState) {
     let double = TwakeDouble::start().await;
     let (spec, target, _) = signed_in_target(&double, &double.url(), "", policy).await;
     let engine = engine_with(&spec, target).await;
     let data = tempfile::tempdir().unwrap();
+    let mut last = FileState::Queued;
     for seed in [1, 2] {
         let path = write_file(data.path(), &format!("v{seed}/report.pdf"), 3000, seed);
         let id = upload(&engine, &spec, &path, "report.pdf", 1024).await;
         wait_idle(&engine).await;
-        assert_eq!(state_of(&engine, id).await, FileState::Done);
+        last = state_of(&engine, id).await;
     }
-    (double, data)
+    (double, data, last)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_version_policy_adds_a_version_to_the_existing_item() {
-    let (double, data) = upload_twice(CollisionPolicy::Version).await;
+    let (double, data, second) = upload_twice(CollisionPolicy::Version).await;
+    assert_eq!(second, FileState::Done);
     let names: Vec<String> = double.tree().into_iter().map(|t| t.0).collect();
     assert_eq!(names, ["/report.pdf"]);
     assert_eq!(double.versions("/report.pdf"), Some(2));
@@ -442,7 +445,8 @@ async fn the_version_policy_adds_a_version_to_the_existing_item() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_keep_both_policy_lets_the_server_rename_the_new_item() {
-    let (double, data) = upload_twice(CollisionPolicy::KeepBoth).await;
+    let (double, data, second) = upload_twice(CollisionPolicy::KeepBoth).await;
+    assert_eq!(second, FileState::Done);
     let names: Vec<String> = double.tree().into_iter().map(|t| t.0).collect();
     assert_eq!(names, ["/report-2.pdf", "/report.pdf"]);
     let r = reader(&double).await;
@@ -457,8 +461,25 @@ async fn the_keep_both_policy_lets_the_server_rename_the_new_item() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_skip_policy_keeps_the_existing_item_and_deletes_the_upload() {
-    let (double, data) = upload_twice(CollisionPolicy::Skip).await;
+async fn the_skip_policy_keeps_the_existing_item_and_sends_nothing() {
+    let (double, data, second) = upload_twice(CollisionPolicy::Skip).await;
+    match second {
+        FileState::Skipped { reason } => {
+            assert!(reason.contains("'report.pdf' is already in"), "{reason}")
+        }
+        other => panic!("expected the second upload skipped, got {other:?}"),
+    }
+    // 3000 bytes in 1 KiB chunks, the short last one merged into the one before: 2.
+    assert_eq!(
+        double.count(|c| &c.chunk_posts),
+        2,
+        "only the first upload's chunks were sent"
+    );
+    assert_eq!(
+        double.stored_files(),
+        1,
+        "no server file for the skipped one"
+    );
     let names: Vec<String> = double.tree().into_iter().map(|t| t.0).collect();
     assert_eq!(names, ["/report.pdf"]);
     assert_eq!(double.versions("/report.pdf"), Some(1));
@@ -466,7 +487,33 @@ async fn the_skip_policy_keeps_the_existing_item_and_deletes_the_upload() {
         reader(&double).await.sha256("report.pdf").await,
         Some(sha256_file(&data.path().join("v1/report.pdf")))
     );
-    assert_eq!(double.orphan_files(), 0, "the skipped upload was deleted");
+    assert_eq!(double.orphan_files(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_reports_a_skipped_file_as_skipped_in_its_summary_and_json() {
+    let double = TwakeDouble::start().await;
+    let config = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let login = cli_login(config.path(), &double.url(), &double, &[]);
+    assert!(login.status.success(), "{}", text(&login));
+    let mut runs = Vec::new();
+    for seed in [1, 2] {
+        let path = write_file(data.path(), &format!("v{seed}/notes.txt"), 5000, seed);
+        let mut cmd = cli(config.path());
+        cmd.args(["upload", "--json", "--to", "twake:", "--collision", "skip"]);
+        let out = cmd.arg(&path).output().unwrap();
+        assert!(out.status.success(), "a skip is no failure: {}", text(&out));
+        runs.push(String::from_utf8_lossy(&out.stdout).to_string());
+    }
+    let second = &runs[1];
+    assert!(second.contains(r#""state":"skipped""#), "{second}");
+    assert!(!second.contains(r#""state":"done""#), "{second}");
+    assert!(
+        second.contains("0 of 1 files uploaded (1 skipped: already on the server), 0 B sent"),
+        "{second}"
+    );
+    assert_eq!(double.stored_files(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -141,17 +141,26 @@ pub async fn drive(
     engine.close().await;
 
     let done: Vec<_> = all.iter().filter(|u| u.state == FileState::Done).collect();
+    let skipped_n = all
+        .iter()
+        .filter(|u| matches!(u.state, FileState::Skipped { .. }))
+        .count();
     let bytes = sent_this_run(&all, &before);
     let secs = started.elapsed().as_secs_f64();
+    let skipped = if skipped_n > 0 {
+        format!(" ({skipped_n} skipped: already on the server)")
+    } else {
+        String::new()
+    };
     renderer.note(&format!(
-        "{} of {} files uploaded, {} sent in {secs:.1} s ({}/s)",
+        "{} of {} files uploaded{skipped}, {} sent in {secs:.1} s ({}/s)",
         done.len(),
         all.len() + not_queued,
         human_bytes(bytes),
         human_bytes((bytes as f64 / secs.max(0.001)) as u64),
     ));
     if interrupted {
-        let left = all.len() - done.len();
+        let left = all.len() - done.len() - skipped_n;
         let how = if engine.database().is_some() {
             "Run `twake-upload resume` (or the same command again) to continue"
         } else {

@@ -50,7 +50,7 @@ impl std::str::FromStr for CollisionPolicy {
 pub enum Placement {
     Created { item_id: String, name: String },
     NewVersion { item_id: String },
-    Skipped { existing_id: String },
+    Skipped { existing_id: String, reason: String },
 }
 
 /// A new top folder being built in the trash.
@@ -406,25 +406,35 @@ impl Drive {
         Ok(Some(id))
     }
 
+    /// The folder and the Drive file at `relative_path`, if both exist (nothing is created).
+    async fn existing_file(
+        &self,
+        state: &mut Folders,
+        relative_path: &str,
+    ) -> Result<Option<(String, DriveItem)>, TwakeError> {
+        let Some(folder) = self.existing_folder_for(state, relative_path).await? else {
+            return Ok(None);
+        };
+        let name = relative_path.rsplit('/').next().unwrap_or(relative_path);
+        let item = self
+            .children(state, &folder)
+            .await?
+            .get(&name_key(name))
+            .filter(|c| !c.is_directory)
+            .cloned();
+        Ok(item.map(|i| (folder, i)))
+    }
+
     /// Renames and/or moves the file at `from` (relative to the destination) to `to`,
     /// creating `to`'s folders where missing, with the item update route (`POST
     /// …/item/{id}` with `name` and `parent_id`). `Ok(false)` when there is no file at
     /// `from`, or `to` is taken: the caller uploads instead.
     pub async fn move_item(&self, from: &str, to: &str) -> Result<bool, TwakeError> {
         let mut state = self.state.lock().await;
-        let Some(source_folder) = self.existing_folder_for(&mut state, from).await? else {
+        let Some((source_folder, item)) = self.existing_file(&mut state, from).await? else {
             return Ok(false);
         };
         let old_name = from.rsplit('/').next().unwrap_or(from);
-        let item = self
-            .children(&mut state, &source_folder)
-            .await?
-            .get(&name_key(old_name))
-            .filter(|c| !c.is_directory)
-            .cloned();
-        let Some(item) = item else {
-            return Ok(false);
-        };
         let dest_folder = self.folder_for(&mut state, to).await?;
         let new_name = to.rsplit('/').next().unwrap_or(to);
         if self
@@ -519,6 +529,35 @@ impl Drive {
         Ok(())
     }
 
+    /// Why the file at `relative_path` is not wanted, decided before any byte is sent: its
+    /// name is taken in its Drive folder and the collision policy is skip. `None` otherwise
+    /// (nothing is created here).
+    pub async fn declines(&self, relative_path: &str) -> Result<Option<String>, TwakeError> {
+        if self.collision != CollisionPolicy::Skip {
+            return Ok(None);
+        }
+        let mut state = self.state.lock().await;
+        if self
+            .existing_file(&mut state, relative_path)
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        // A hidden top folder stops waiting for a file that will not come.
+        self.settle(&mut state, relative_path, false).await;
+        Ok(Some(self.skip_reason(relative_path)))
+    }
+
+    fn skip_reason(&self, relative_path: &str) -> String {
+        let name = relative_path.rsplit('/').next().unwrap_or(relative_path);
+        let folder = match relative_path.rsplit_once('/') {
+            Some((dirs, _)) => format!("{}/{dirs}", self.shown_folder().trim_end_matches('/')),
+            None => self.shown_folder(),
+        };
+        format!("'{name}' is already in the Drive folder '{folder}' (collision policy skip)")
+    }
+
     /// Places an uploaded file (server id `file_id`) at `relative_path` under the destination.
     pub async fn place(
         &self,
@@ -548,12 +587,10 @@ impl Drive {
                 Placement::NewVersion { item_id: item.id }
             }
             (Some(item), CollisionPolicy::Skip) => {
-                tracing::warn!(
-                    "skipped '{relative_path}': '{name}' already exists in the Drive folder \
-                     (collision policy skip)"
-                );
+                // The name was taken while the file was being sent.
                 Placement::Skipped {
                     existing_id: item.id,
+                    reason: self.skip_reason(relative_path),
                 }
             }
             (_, _) => {

@@ -340,6 +340,15 @@ impl Target for TwakeTarget {
                 .check_destination()
                 .await
                 .map_err(TwakeError::into_chunk_error)?;
+            // A file the collision policy skips is never sent.
+            let declined = ready
+                .drive
+                .declines(&file.relative_path)
+                .await
+                .map_err(TwakeError::into_chunk_error)?;
+            if let Some(reason) = declined {
+                return Err(ChunkError::Declined { reason });
+            }
         }
         files::send_chunk(
             &ready.session,
@@ -368,14 +377,15 @@ impl Target for TwakeTarget {
             )
             .await
             .map_err(TwakeError::into_chunk_error)?;
-        if let Placement::Skipped { .. } = placement {
-            // The upload is not wanted: free the space it takes.
+        if let Placement::Skipped { reason, .. } = placement {
+            // The upload is not wanted after all: free the space it takes.
             if let Err(e) = files::delete_file(&ready.session, &ready.company_id, file_id).await {
                 tracing::warn!(
                     "cannot delete the skipped upload of {}: {e}",
                     file.path.display()
                 );
             }
+            return Err(ChunkError::Declined { reason });
         }
         Ok(())
     }
