@@ -23,6 +23,7 @@ fn acked(u: &StoredUpload) -> u64 {
 fn state_word(s: &FileState) -> String {
     match s {
         FileState::Failed { reason, .. } => format!("failed: {reason}"),
+        FileState::Skipped { reason } => format!("skipped: {reason}"),
         other => serde_json::to_value(other)
             .ok()
             .and_then(|v| v.get("state").and_then(|s| s.as_str()).map(str::to_string))

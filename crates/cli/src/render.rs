@@ -219,6 +219,13 @@ impl Bars {
                     let line = format!("failed  {}: {reason}", self.names.name(*id));
                     let _ = self.multi.println(line);
                 }
+                FileState::Skipped { reason } => {
+                    if let Some(bar) = self.files.remove(id) {
+                        bar.finish_and_clear();
+                    }
+                    let line = format!("skipped {}: {reason}", self.names.name(*id));
+                    let _ = self.multi.println(line);
+                }
                 FileState::Paused | FileState::Cancelled | FileState::Queued => {
                     if let Some(bar) = self.files.remove(id) {
                         bar.finish_and_clear();
@@ -291,6 +298,9 @@ impl Plain {
                 ),
                 FileState::Failed { reason, .. } => {
                     eprintln!("failed  {}: {reason}", self.names.name(*id))
+                }
+                FileState::Skipped { reason } => {
+                    eprintln!("skipped {}: {reason}", self.names.name(*id))
                 }
                 _ => {}
             },

@@ -5,7 +5,7 @@
 use crate::render::Renderer;
 use crate::size::human_bytes;
 use anyhow::Context;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -89,6 +89,15 @@ pub async fn drive(
             upload: upload.clone(),
         });
     }
+    // What the server held of each file when this run began, so the summary counts only
+    // the bytes sent now (a resumed file's earlier chunks are not sent again).
+    let mut before: HashMap<UploadId, u64> =
+        restored.iter().map(|u| (u.id, u.acked_bytes)).collect();
+    for u in engine.snapshot().await? {
+        if ours.contains(&u.id) && u.state == FileState::Done {
+            before.entry(u.id).or_insert(u.acked_bytes);
+        }
+    }
     let idle = engine.wait_idle();
     tokio::pin!(idle);
     let ctrl_c = tokio::signal::ctrl_c();
@@ -133,17 +142,26 @@ pub async fn drive(
     engine.close().await;
 
     let done: Vec<_> = all.iter().filter(|u| u.state == FileState::Done).collect();
-    let bytes: u64 = done.iter().map(|u| u.size).sum();
+    let skipped_n = all
+        .iter()
+        .filter(|u| matches!(u.state, FileState::Skipped { .. }))
+        .count();
+    let bytes = sent_this_run(&all, &before);
     let secs = started.elapsed().as_secs_f64();
+    let skipped = if skipped_n > 0 {
+        format!(" ({skipped_n} skipped: already on the server)")
+    } else {
+        String::new()
+    };
     renderer.note(&format!(
-        "{} of {} files uploaded, {} in {secs:.1} s ({}/s)",
+        "{} of {} files uploaded{skipped}, {} sent in {secs:.1} s ({}/s)",
         done.len(),
         all.len() + not_queued,
         human_bytes(bytes),
         human_bytes((bytes as f64 / secs.max(0.001)) as u64),
     ));
     if interrupted {
-        let left = all.len() - done.len();
+        let left = all.len() - done.len() - skipped_n;
         let how = if engine.database().is_some() {
             "Run `twake-upload resume` (or the same command again) to continue"
         } else {
@@ -182,4 +200,15 @@ pub async fn drive(
     } else {
         Outcome::SomeFailed
     })
+}
+
+/// Bytes the server acknowledged during this run: what each file has now less what it had
+/// when the run began.
+fn sent_this_run(all: &[UploadSummary], before: &HashMap<UploadId, u64>) -> u64 {
+    all.iter()
+        .map(|u| {
+            let earlier = before.get(&u.id).copied().unwrap_or(0);
+            u.acked_bytes.saturating_sub(earlier)
+        })
+        .sum()
 }

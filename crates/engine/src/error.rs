@@ -109,6 +109,10 @@ pub enum ChunkError {
     /// Stopped on purpose (pause, cancel, shutdown).
     #[error("stopped")]
     Cancelled,
+    /// The target does not want this file (a collision policy said skip): nothing more is
+    /// sent and the upload ends as skipped, not failed.
+    #[error("{reason}")]
+    Declined { reason: String },
 }
 
 impl EngineError {
@@ -143,7 +147,7 @@ impl ChunkError {
             ChunkError::Permanent { kind, .. } => *kind,
             ChunkError::FileChanged { .. } => FailureKind::FileChanged,
             ChunkError::Read { .. } => FailureKind::Unreadable,
-            ChunkError::Cancelled => FailureKind::Refused,
+            ChunkError::Cancelled | ChunkError::Declined { .. } => FailureKind::Refused,
         }
     }
 

@@ -26,6 +26,11 @@ pub enum FileState {
         retryable: bool,
     },
     Cancelled,
+    /// The target did not want the file (e.g. the name is taken and the collision policy is
+    /// skip); nothing of it was kept on the server.
+    Skipped {
+        reason: String,
+    },
 }
 
 impl FileState {
@@ -33,7 +38,10 @@ impl FileState {
     pub fn is_finished(&self) -> bool {
         matches!(
             self,
-            FileState::Done | FileState::Failed { .. } | FileState::Cancelled
+            FileState::Done
+                | FileState::Failed { .. }
+                | FileState::Cancelled
+                | FileState::Skipped { .. }
         )
     }
 

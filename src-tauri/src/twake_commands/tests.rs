@@ -241,7 +241,11 @@ async fn a_refused_renewal_shows_signed_out_and_signing_in_again_finishes_the_up
     let chosen = choose_folder(&state, &account.name, "").unwrap();
     assert_eq!(chosen.signed_out, None);
 
-    // The access token runs out and the server refuses to renew it.
+    // The access token runs out and the server refuses to renew it (asked again for a
+    // moment only, not the minute a restarting server gets).
+    if let Some(accounts) = state.targets.twake.service() {
+        accounts.set_renewal_patience(std::time::Duration::from_millis(500));
+    }
     double.refuse_renewals(true);
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let file = dir.path().join("later.txt");

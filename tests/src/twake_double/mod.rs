@@ -3,11 +3,13 @@
 //! parameters are read from the query string only, chunk 1 creates the file, an unknown file
 //! id is refused, name collisions are silently renamed (`a-2.txt`, trashed items count), the
 //! GET listing stops at 1000 children (`browse` pages further), every route but sign-in wants
-//! a bearer token, and token lifetimes go down to seconds so renewal is exercised.
+//! a bearer token, and token lifetimes go down to seconds so renewal is exercised. It can be
+//! restarted like the real server (`stop`, `start_again`: see `restart.rs`).
 
 pub mod conformance;
 mod model;
 pub mod reader;
+mod restart;
 mod routes;
 
 pub use model::LISTING_CAP;
@@ -17,7 +19,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 /// How the double behaves. Fields can also be changed while it runs (see `TwakeDouble`).
 #[derive(Clone, Debug)]
@@ -67,6 +71,8 @@ pub struct Counters {
     pub browse_calls: AtomicU64,
     /// Items renamed or moved (`POST …/item/{id}`).
     pub items_updated: AtomicU64,
+    /// Requests refused because the services were still starting after a restart.
+    pub warming_refusals: AtomicU64,
 }
 
 pub(crate) struct Shared {
@@ -76,6 +82,8 @@ pub(crate) struct Shared {
     pub dir: PathBuf,
     /// Refuse every renewal (401), as when the refresh token was revoked.
     pub refuse_renewal: AtomicBool,
+    /// Until when the services are still starting after a restart.
+    pub warming_until: Mutex<Option<Instant>>,
 }
 
 impl Shared {
@@ -87,6 +95,11 @@ impl Shared {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+    /// True while the services are still starting after a restart.
+    pub fn warming(&self) -> bool {
+        let until = *self.warming_until.lock().unwrap_or_else(|p| p.into_inner());
+        until.is_some_and(|t| Instant::now() < t)
     }
     pub fn chunk_path(&self, file_id: &str, number: u32) -> PathBuf {
         self.dir.join(format!("{file_id}.{number}"))
@@ -104,7 +117,26 @@ pub struct TwakeDouble {
     shared: Arc<Shared>,
     addr: SocketAddr,
     task: JoinHandle<()>,
+    /// Cancelled when the double stops: every open connection is cut.
+    stop: CancellationToken,
     _dir: tempfile::TempDir,
+}
+
+/// Serves the double's routes on `listener` until `stop` is cancelled.
+fn serve(
+    shared: &Arc<Shared>,
+    listener: tokio::net::TcpListener,
+) -> (JoinHandle<()>, CancellationToken) {
+    let stop = CancellationToken::new();
+    let cut = restart::CutListener {
+        inner: listener,
+        stop: stop.clone(),
+    };
+    let app = routes::router(shared.clone());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(cut, app).await;
+    });
+    (task, stop)
 }
 
 impl TwakeDouble {
@@ -133,21 +165,49 @@ impl TwakeDouble {
             counters: Counters::default(),
             dir: dir.path().to_path_buf(),
             refuse_renewal: AtomicBool::new(false),
+            warming_until: Mutex::new(None),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the Twake double");
         let addr = listener.local_addr().expect("double address");
-        let app = routes::router(shared.clone());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (task, stop) = serve(&shared, listener);
         TwakeDouble {
             shared,
             addr,
             task,
+            stop,
             _dir: dir,
         }
+    }
+
+    /// Stops the server as a restart does: the port is closed and every connection is cut.
+    /// What it stored (files, items, tokens) stays, as in the real server's database.
+    pub fn stop(&mut self) {
+        self.stop.cancel();
+        self.task.abort();
+    }
+
+    /// Opens the port again on the same address; for `warm_up` the services are still
+    /// starting (401 to authenticated routes and renewals, 500 to sign-in), as tdrive's
+    /// ~250 ms after a restart.
+    pub async fn start_again(&mut self, warm_up: Duration) {
+        *self
+            .shared
+            .warming_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + warm_up);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let listener = loop {
+            match tokio::net::TcpListener::bind(self.addr).await {
+                Ok(l) => break l,
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("cannot bind the Twake double again on {}: {e}", self.addr),
+            }
+        };
+        (self.task, self.stop) = serve(&self.shared, listener);
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -300,6 +360,7 @@ impl TwakeDouble {
 
 impl Drop for TwakeDouble {
     fn drop(&mut self) {
+        self.stop.cancel();
         self.task.abort();
     }
 }

@@ -69,6 +69,13 @@ fn authed(s: &Shared, headers: &HeaderMap, refresh_ok: bool) -> Result<String, R
         s.counters.unauthorized.fetch_add(1, Ordering::Relaxed);
         fail(StatusCode::UNAUTHORIZED, why)
     };
+    if s.warming() {
+        // What tdrive answers while its services start: a refusal, not a revoked session.
+        s.counters.warming_refusals.fetch_add(1, Ordering::Relaxed);
+        return Err(unauthorized(
+            "Bad credentials: Cannot read properties of undefined",
+        ));
+    }
     let value = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -144,6 +151,13 @@ fn issue(s: &Shared, user_id: &str) -> Value {
 }
 
 async fn login(State(s): Shr, Json(body): Json<Value>) -> Reply {
+    if s.warming() {
+        s.counters.warming_refusals.fetch_add(1, Ordering::Relaxed);
+        return Err(fail(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal Server Error",
+        ));
+    }
     let email = body.get("email").and_then(Value::as_str).unwrap_or("");
     let password = body.get("password").and_then(Value::as_str).unwrap_or("");
     let user = s

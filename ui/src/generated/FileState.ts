@@ -4,4 +4,4 @@ import type { FailureKind } from "./FailureKind";
 /**
  * State of one file in the queue.
  */
-export type FileState = { "state": "queued" } | { "state": "testing" } | { "state": "uploading" } | { "state": "paused" } | { "state": "done" } | { "state": "failed", kind: FailureKind, reason: string, retryable: boolean, } | { "state": "cancelled" };
+export type FileState = { "state": "queued" } | { "state": "testing" } | { "state": "uploading" } | { "state": "paused" } | { "state": "done" } | { "state": "failed", kind: FailureKind, reason: string, retryable: boolean, } | { "state": "cancelled" } | { "state": "skipped", reason: string, };

@@ -61,7 +61,8 @@ export function inTab(state: FileState, tab: Tab): boolean {
     case 'active':
       return !isFinished(state);
     case 'done':
-      return state.state === 'done';
+      // A skipped file ended well too: what the person wanted is on the server.
+      return state.state === 'done' || state.state === 'skipped';
     case 'failed':
       return state.state === 'failed';
   }
@@ -73,7 +74,7 @@ export function isMoving(state: FileState): boolean {
 }
 
 export function isFinished(state: FileState): boolean {
-  return state.state === 'done' || state.state === 'failed' || state.state === 'cancelled';
+  return ['done', 'failed', 'cancelled', 'skipped'].includes(state.state);
 }
 
 function rowFrom(u: UploadSummary): Row {
@@ -353,7 +354,7 @@ export class QueueModel {
     const c = { all: this.order.length, active: 0, done: 0, failed: 0 };
     for (const r of this.rows.values()) {
       if (!isFinished(r.state)) c.active++;
-      else if (r.state.state === 'done') c.done++;
+      else if (inTab(r.state, 'done')) c.done++;
       else if (r.state.state === 'failed') c.failed++;
     }
     return c;

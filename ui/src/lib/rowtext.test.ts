@@ -6,6 +6,15 @@ import { row } from './testdata';
 
 const at = (state: FileState['state']) => ({ state }) as FileState;
 
+describe('a skipped file', () => {
+  it('says it is already on the server, with the reason as its detail', () => {
+    const reason = "'notes.txt' is already in the Drive folder '/' (collision policy skip)";
+    const r = row({ size: 5000, state: { state: 'skipped', reason } });
+    expect(stateWords(r.state)).toBe('Skipped — already on the server');
+    expect(rowDetail(r)).toBe(reason);
+  });
+});
+
 describe('an empty file', () => {
   it('reads "Uploaded" and "0 B uploaded" with a full bar once done', () => {
     const r = row({ state: at('done') });

@@ -34,6 +34,7 @@ export function rowDetail(r: Row): string {
     return failureText(s.reason, s.kind, s.retryable);
   }
   if (s.state === 'done') return t('row.uploaded', { size: formatBytes(r.size) });
+  if (s.state === 'skipped') return s.reason;
   if (r.size === 0) return t('row.empty', { size: formatBytes(0) });
   const moving = s.state === 'uploading';
   return progressText(r.acked, r.size, moving ? r.speed : 0, moving ? r.eta : null);

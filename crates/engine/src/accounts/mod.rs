@@ -19,6 +19,7 @@ use crate::targets::HttpSettings;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::broadcast;
 
 /// The journal of hidden folders, in the store's folder.
@@ -68,6 +69,8 @@ pub struct Accounts {
     /// it was read then (so a request does not read the store).
     live: Mutex<HashMap<String, (Account, Arc<Session>)>>,
     changes: broadcast::Sender<AccountChange>,
+    /// How long the sessions opened here ask again for refused renewals (`Session`).
+    renewal_patience: Mutex<Duration>,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -124,7 +127,28 @@ impl Accounts {
             http,
             live: Mutex::new(HashMap::new()),
             changes,
+            renewal_patience: Mutex::new(twake::session::RENEWAL_PATIENCE),
         })
+    }
+
+    /// How long the sessions ask again for a refused renewal before signing out (60 s unless
+    /// set; tests shorten it), the live ones and those opened later.
+    pub fn set_renewal_patience(&self, patience: Duration) {
+        if let Ok(mut p) = self.renewal_patience.lock() {
+            *p = patience;
+        }
+        if let Ok(live) = self.live.lock() {
+            for (_, session) in live.values() {
+                session.set_renewal_patience(patience);
+            }
+        }
+    }
+
+    fn patient(&self, session: Session) -> Session {
+        if let Ok(p) = self.renewal_patience.lock() {
+            session.set_renewal_patience(*p);
+        }
+        session
     }
 
     /// The service over the default store (`$TWAKE_UPLOADER_CONFIG_DIR`, else XDG config),
@@ -218,14 +242,14 @@ impl Accounts {
             })
             .await?
         };
-        let live = Session::new(
+        let live = self.patient(Session::new(
             client,
             &server,
             &name,
             tokens,
             self.sink(&name),
             twake::JSON_TIMEOUT,
-        );
+        ));
         if let Ok(mut map) = self.live.lock() {
             map.insert(name.clone(), (account.clone(), Arc::new(live)));
         }
@@ -326,14 +350,14 @@ impl Accounts {
             let name = name.to_string();
             blocking(move || store.load_tokens(&name)).await?
         };
-        let session = Arc::new(Session::new(
+        let session = Arc::new(self.patient(Session::new(
             self.client()?,
             &account.server,
             &account.name,
             tokens,
             self.sink(&account.name),
             twake::JSON_TIMEOUT,
-        ));
+        )));
         let mut map = self.live.lock().map_err(|_| TwakeError::Config {
             path: self.store.dir().to_path_buf(),
             reason: "the accounts state was lost".into(),

@@ -198,17 +198,19 @@ fn apply(tx: &Transaction<'_>, op: Op, answers: &mut Vec<PendingAnswer>) -> Resu
             }
         }
         Op::DeleteFinished(reply) => {
+            // A skipped upload's state carries its reason: matched by its tag.
+            const SKIPPED_LIKE: &str = r#"{"state":"skipped"%"#;
             let finished = [
                 serde_json::to_string(&FileState::Done)?,
                 serde_json::to_string(&FileState::Cancelled)?,
             ];
             tx.execute(
-                "DELETE FROM chunks_done WHERE upload_id IN (SELECT id FROM uploads WHERE state IN (?1, ?2))",
-                params![finished[0], finished[1]],
+                "DELETE FROM chunks_done WHERE upload_id IN (SELECT id FROM uploads WHERE state IN (?1, ?2) OR state LIKE ?3)",
+                params![finished[0], finished[1], SKIPPED_LIKE],
             )?;
             let n = tx.execute(
-                "DELETE FROM uploads WHERE state IN (?1, ?2)",
-                params![finished[0], finished[1]],
+                "DELETE FROM uploads WHERE state IN (?1, ?2) OR state LIKE ?3",
+                params![finished[0], finished[1], SKIPPED_LIKE],
             )?;
             later(answers, reply, n);
         }

@@ -631,7 +631,8 @@ impl FolderLoop {
             return;
         }
         match state {
-            FileState::Done => self.finish(id),
+            // A skipped file's name is on the server already: not sent at each scan again.
+            FileState::Done | FileState::Skipped { .. } => self.finish(id),
             FileState::Failed { reason, .. } => {
                 if let Some(p) = self.pending.remove(&id) {
                     self.upload_error = Some(format!("{}: {reason}", p.entry.rel_path));

@@ -36,6 +36,7 @@ export const en = {
   'state.done': 'Uploaded',
   'state.cancelled': 'Cancelled',
   'state.failed': 'Failed',
+  'state.skipped': 'Skipped — already on the server',
   'row.failedRetryable': '{reason}. Retry when the problem is solved.',
   'row.failedFinal': '{reason}. Check the file or the target, then retry.',
   'row.failedHint': '{reason}. {hint}',
@@ -125,7 +126,7 @@ export const en = {
   'toolbar.resumeAll': 'Resume all',
   'toolbar.resumeAllTitle': 'Resume every paused upload',
   'toolbar.clear': 'Clear finished',
-  'toolbar.clearTitle': 'Remove uploaded and cancelled files from the list',
+  'toolbar.clearTitle': 'Remove uploaded, skipped and cancelled files from the list',
   'toolbar.settings': 'Settings',
   'toolbar.whole': 'Whole queue',
 

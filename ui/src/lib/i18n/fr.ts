@@ -31,6 +31,7 @@ export const fr: Catalogue = {
   'state.done': 'Envoyé',
   'state.cancelled': 'Annulé',
   'state.failed': 'Échec',
+  'state.skipped': 'Ignoré — déjà sur le serveur',
   'row.failedRetryable': '{reason}. Réessayez une fois le problème résolu.',
   'row.failedFinal': '{reason}. Vérifiez le fichier ou la destination, puis réessayez.',
   'row.failedHint': '{reason}. {hint}',
@@ -117,7 +118,7 @@ export const fr: Catalogue = {
   'toolbar.resumeAll': 'Tout reprendre',
   'toolbar.resumeAllTitle': 'Reprendre tous les envois en pause',
   'toolbar.clear': 'Retirer les terminés',
-  'toolbar.clearTitle': 'Retirer de la liste les fichiers envoyés et annulés',
+  'toolbar.clearTitle': 'Retirer de la liste les fichiers envoyés, ignorés et annulés',
   'toolbar.settings': 'Paramètres',
   'toolbar.whole': 'Toute la file',
 

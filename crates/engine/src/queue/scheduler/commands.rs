@@ -138,7 +138,12 @@ impl Scheduler {
                 let gone: Vec<UploadId> = self
                     .uploads
                     .iter()
-                    .filter(|(_, u)| matches!(u.state, FileState::Done | FileState::Cancelled))
+                    .filter(|(_, u)| {
+                        matches!(
+                            u.state,
+                            FileState::Done | FileState::Cancelled | FileState::Skipped { .. }
+                        )
+                    })
                     .map(|(id, _)| *id)
                     .collect();
                 for id in &gone {
@@ -277,7 +282,10 @@ impl Scheduler {
         let Some(u) = self.uploads.get_mut(&id) else {
             return;
         };
-        if matches!(u.state, FileState::Done | FileState::Cancelled) {
+        if matches!(
+            u.state,
+            FileState::Done | FileState::Cancelled | FileState::Skipped { .. }
+        ) {
             return;
         }
         u.disown_in_flight();

@@ -195,6 +195,7 @@ impl Scheduler {
                 self.set_chunk_state(id, number, ChunkState::Pending);
             }
             Err(ChunkError::TooLarge { chunk_bytes, .. }) => self.too_large(id, chunk_bytes),
+            Err(ChunkError::Declined { reason }) => self.skip_file(id, reason),
             Err(e @ ChunkError::Network { .. }) => self.lost_network(id, number, e),
             Err(e @ ChunkError::Untrusted { .. }) => {
                 // Not an outage: say so now rather than wait for a network that is there.
@@ -293,6 +294,16 @@ impl Scheduler {
         );
     }
 
+    /// The target declined the file: it ends skipped, with what is in flight dropped.
+    pub(super) fn skip_file(&mut self, id: UploadId, reason: String) {
+        let Some(u) = self.uploads.get_mut(&id) else {
+            return;
+        };
+        u.disown_in_flight();
+        self.leave_slot(id);
+        self.set_file_state(id, FileState::Skipped { reason });
+    }
+
     pub(super) fn maybe_finish(&mut self, id: UploadId) {
         let Some(u) = self.uploads.get_mut(&id) else {
             return;
@@ -320,6 +331,7 @@ impl Scheduler {
                 self.set_file_state(id, FileState::Done);
                 self.emit_progress(id, Instant::now());
             }
+            Err(ChunkError::Declined { reason }) => self.skip_file(id, reason),
             Err(e) => {
                 let retryable = !matches!(e, ChunkError::Permanent { .. });
                 self.fail_file(id, e.failure_kind(), e.to_string(), retryable);

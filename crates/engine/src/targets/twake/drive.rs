@@ -1,7 +1,9 @@
 //! Putting uploaded files into the Drive (docs/protocol.md, "Put it in the Drive"): resolve the
 //! chosen folder, mirror the local folder tree under it (reusing folders that exist, never
 //! duplicating them), detect name collisions by listing the parent first (the server would
-//! silently rename), and apply the collision policy. A new top folder is built in the trash
+//! silently rename), and apply the collision policy. Names are compared in Unicode NFC, so
+//! `résumé.txt` written decomposed (NFD, as macOS does) meets the composed one already in the
+//! Drive instead of becoming a second item that looks the same. A new top folder is built in the trash
 //! and restored once all its announced files are in, as the web client does, so other users
 //! never see a half-uploaded folder.
 
@@ -48,7 +50,7 @@ impl std::str::FromStr for CollisionPolicy {
 pub enum Placement {
     Created { item_id: String, name: String },
     NewVersion { item_id: String },
-    Skipped { existing_id: String },
+    Skipped { existing_id: String, reason: String },
 }
 
 /// A new top folder being built in the trash.
@@ -81,6 +83,13 @@ pub struct Drive {
     state: tokio::sync::Mutex<Folders>,
     /// Where new hidden top folders are noted, so a later session can restore them.
     journal: Option<HiddenJournal>,
+}
+
+/// The form names are compared in: NFC, so composed and decomposed accents are one name.
+pub fn name_key(name: &str) -> String {
+    icu_normalizer::ComposingNormalizerBorrowed::new_nfc()
+        .normalize(name)
+        .into_owned()
 }
 
 /// Splits a Drive path ("/Projects/2026/") into its names.
@@ -212,7 +221,7 @@ impl Drive {
             let next = details
                 .children
                 .iter()
-                .find(|c| c.is_directory && !c.is_in_trash && c.name == name)
+                .find(|c| c.is_directory && !c.is_in_trash && name_key(&c.name) == name_key(name))
                 .map(|c| c.id.clone())
                 .ok_or_else(|| TwakeError::FolderNotFound {
                     server: self.session.server().to_string(),
@@ -251,7 +260,7 @@ impl Drive {
         if details
             .children
             .iter()
-            .any(|c| c.is_directory && !c.is_in_trash && c.name == name)
+            .any(|c| c.is_directory && !c.is_in_trash && name_key(&c.name) == name_key(name))
         {
             return Err(TwakeError::FolderExists {
                 server: self.session.server().to_string(),
@@ -334,7 +343,7 @@ impl Drive {
         if !in_trash {
             self.children(state, parent_id)
                 .await?
-                .insert(created.name.clone(), created.clone());
+                .insert(name_key(&created.name), created.clone());
         }
         state.children.insert(created.id.clone(), HashMap::new());
         Ok(created)
@@ -362,7 +371,7 @@ impl Drive {
             let existing = self
                 .children(state, &id)
                 .await?
-                .get(*name)
+                .get(&name_key(name))
                 .filter(|c| c.is_directory)
                 .map(|c| c.id.clone());
             id = match existing {
@@ -386,7 +395,7 @@ impl Drive {
             let found = self
                 .children(state, &id)
                 .await?
-                .get(*name)
+                .get(&name_key(name))
                 .filter(|c| c.is_directory)
                 .map(|c| c.id.clone());
             match found {
@@ -397,31 +406,41 @@ impl Drive {
         Ok(Some(id))
     }
 
+    /// The folder and the Drive file at `relative_path`, if both exist (nothing is created).
+    async fn existing_file(
+        &self,
+        state: &mut Folders,
+        relative_path: &str,
+    ) -> Result<Option<(String, DriveItem)>, TwakeError> {
+        let Some(folder) = self.existing_folder_for(state, relative_path).await? else {
+            return Ok(None);
+        };
+        let name = relative_path.rsplit('/').next().unwrap_or(relative_path);
+        let item = self
+            .children(state, &folder)
+            .await?
+            .get(&name_key(name))
+            .filter(|c| !c.is_directory)
+            .cloned();
+        Ok(item.map(|i| (folder, i)))
+    }
+
     /// Renames and/or moves the file at `from` (relative to the destination) to `to`,
     /// creating `to`'s folders where missing, with the item update route (`POST
     /// …/item/{id}` with `name` and `parent_id`). `Ok(false)` when there is no file at
     /// `from`, or `to` is taken: the caller uploads instead.
     pub async fn move_item(&self, from: &str, to: &str) -> Result<bool, TwakeError> {
         let mut state = self.state.lock().await;
-        let Some(source_folder) = self.existing_folder_for(&mut state, from).await? else {
+        let Some((source_folder, item)) = self.existing_file(&mut state, from).await? else {
             return Ok(false);
         };
         let old_name = from.rsplit('/').next().unwrap_or(from);
-        let item = self
-            .children(&mut state, &source_folder)
-            .await?
-            .get(old_name)
-            .filter(|c| !c.is_directory)
-            .cloned();
-        let Some(item) = item else {
-            return Ok(false);
-        };
         let dest_folder = self.folder_for(&mut state, to).await?;
         let new_name = to.rsplit('/').next().unwrap_or(to);
         if self
             .children(&mut state, &dest_folder)
             .await?
-            .contains_key(new_name)
+            .contains_key(&name_key(new_name))
         {
             return Ok(false);
         }
@@ -435,13 +454,13 @@ impl Drive {
             .await
             .map_err(|e| self.refine(e))?;
         if let Some(children) = state.children.get_mut(&source_folder) {
-            children.remove(old_name);
+            children.remove(&name_key(old_name));
         }
         state
             .children
             .entry(dest_folder)
             .or_default()
-            .insert(updated.name.clone(), updated);
+            .insert(name_key(&updated.name), updated);
         Ok(true)
     }
 
@@ -468,7 +487,7 @@ impl Drive {
             let existing = self
                 .children(&mut state, &dest)
                 .await?
-                .get(top)
+                .get(&name_key(top))
                 .filter(|c| c.is_directory)
                 .map(|c| c.id.clone());
             if let Some(id) = existing {
@@ -510,6 +529,35 @@ impl Drive {
         Ok(())
     }
 
+    /// Why the file at `relative_path` is not wanted, decided before any byte is sent: its
+    /// name is taken in its Drive folder and the collision policy is skip. `None` otherwise
+    /// (nothing is created here).
+    pub async fn declines(&self, relative_path: &str) -> Result<Option<String>, TwakeError> {
+        if self.collision != CollisionPolicy::Skip {
+            return Ok(None);
+        }
+        let mut state = self.state.lock().await;
+        if self
+            .existing_file(&mut state, relative_path)
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        // A hidden top folder stops waiting for a file that will not come.
+        self.settle(&mut state, relative_path, false).await;
+        Ok(Some(self.skip_reason(relative_path)))
+    }
+
+    fn skip_reason(&self, relative_path: &str) -> String {
+        let name = relative_path.rsplit('/').next().unwrap_or(relative_path);
+        let folder = match relative_path.rsplit_once('/') {
+            Some((dirs, _)) => format!("{}/{dirs}", self.shown_folder().trim_end_matches('/')),
+            None => self.shown_folder(),
+        };
+        format!("'{name}' is already in the Drive folder '{folder}' (collision policy skip)")
+    }
+
     /// Places an uploaded file (server id `file_id`) at `relative_path` under the destination.
     pub async fn place(
         &self,
@@ -524,7 +572,7 @@ impl Drive {
         let existing = self
             .children(&mut state, &parent)
             .await?
-            .get(name)
+            .get(&name_key(name))
             .filter(|c| !c.is_directory)
             .cloned();
         let placement = match (existing, self.collision) {
@@ -539,12 +587,10 @@ impl Drive {
                 Placement::NewVersion { item_id: item.id }
             }
             (Some(item), CollisionPolicy::Skip) => {
-                tracing::warn!(
-                    "skipped '{relative_path}': '{name}' already exists in the Drive folder \
-                     (collision policy skip)"
-                );
+                // The name was taken while the file was being sent.
                 Placement::Skipped {
                     existing_id: item.id,
+                    reason: self.skip_reason(relative_path),
                 }
             }
             (_, _) => {
@@ -571,7 +617,7 @@ impl Drive {
                     );
                 }
                 if let Some(kids) = state.children.get_mut(&parent) {
-                    kids.insert(created.name.clone(), created.clone());
+                    kids.insert(name_key(&created.name), created.clone());
                 }
                 Placement::Created {
                     item_id: created.id,
@@ -657,7 +703,7 @@ fn remember_children(state: &mut Folders, folder_id: &str, children: Vec<DriveIt
     let map = children
         .into_iter()
         .filter(|c| !c.is_in_trash)
-        .map(|c| (c.name.clone(), c))
+        .map(|c| (name_key(&c.name), c))
         .collect();
     state.children.insert(folder_id.to_string(), map);
 }
@@ -671,6 +717,15 @@ mod tests {
         assert_eq!(path_names("/Projects//2026/"), ["Projects", "2026"]);
         assert!(path_names("/").is_empty());
         assert!(path_names("").is_empty());
+    }
+
+    #[test]
+    fn composed_and_decomposed_accents_are_one_name() {
+        assert_eq!(
+            name_key("re\u{301}sume\u{301}.txt"),
+            name_key("r\u{e9}sum\u{e9}.txt")
+        );
+        assert_ne!(name_key("resume.txt"), name_key("r\u{e9}sum\u{e9}.txt"));
     }
 
     #[test]

@@ -109,6 +109,9 @@ impl Sessions for FixedSession {
     }
 }
 
+/// Timeout of the "does the server answer at all" probe while the queue is offline.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A session and Drive placement ready to use.
 struct Ready {
     session: Arc<Session>,
@@ -332,6 +335,15 @@ impl Target for TwakeTarget {
                 .check_destination()
                 .await
                 .map_err(TwakeError::into_chunk_error)?;
+            // A file the collision policy skips is never sent.
+            let declined = ready
+                .drive
+                .declines(&file.relative_path)
+                .await
+                .map_err(TwakeError::into_chunk_error)?;
+            if let Some(reason) = declined {
+                return Err(ChunkError::Declined { reason });
+            }
         }
         files::send_chunk(
             &ready.session,
@@ -360,16 +372,36 @@ impl Target for TwakeTarget {
             )
             .await
             .map_err(TwakeError::into_chunk_error)?;
-        if let Placement::Skipped { .. } = placement {
-            // The upload is not wanted: free the space it takes.
+        if let Placement::Skipped { reason, .. } = placement {
+            // The upload is not wanted after all: free the space it takes.
             if let Err(e) = files::delete_file(&ready.session, &ready.company_id, file_id).await {
                 tracing::warn!(
                     "cannot delete the skipped upload of {}: {e}",
                     file.path.display()
                 );
             }
+            return Err(ChunkError::Declined { reason });
         }
         Ok(())
+    }
+
+    /// Any HTTP answer of the server's origin counts: a server still starting answers 401
+    /// for a moment, which the session's patient renewal rides out.
+    async fn reachable(&self) -> Result<(), ChunkError> {
+        let session = match self.ready().await {
+            Ok(ready) => ready.session.clone(),
+            Err(e @ TwakeError::Unreachable { .. }) => return Err(e.into_chunk_error()),
+            // Not a network matter (signed out, no account): the next request says so.
+            Err(_) => return Ok(()),
+        };
+        session
+            .client()
+            .get(session.url("/"))
+            .timeout(PROBE_TIMEOUT)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| TwakeError::from_transport(session.server(), &e).into_chunk_error())
     }
 
     async fn move_file(&self, from: &str, to: &str) -> Result<bool, ChunkError> {

@@ -1,13 +1,16 @@
 //! A signed-in session with one Twake Drive server: the access and refresh tokens, renewed
 //! ahead of expiry (on the server's clock, corrected for skew with the `time` it sends), and
-//! once more when a call answers 401. A renewal the server refuses ends the session: every
-//! later call fails with `SignedOut`, so uploads stop and wait for a new sign-in.
+//! once more when a call answers 401. A renewal the server refuses is asked again with backoff
+//! for the renewal patience (60 s by default): a restarting server opens its port before its
+//! services are ready and refuses every token for a moment. Refused past that, the session
+//! ends: every later call fails with `SignedOut`, so uploads stop and wait for a new sign-in.
 
 use super::api::{self, AccessToken, Answer, LoginRequest, RouteKind, TokenAnswer};
 use super::error::TwakeError;
 use super::secret::Secret;
 use crate::targets::http::parse_http_url;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -16,6 +19,13 @@ use std::time::{Duration, SystemTime};
 /// token one second ahead.
 const MARGIN_SHARE: f64 = 0.25;
 const MAX_MARGIN_SECS: f64 = 600.0;
+
+/// How long refused renewals are asked again before the session counts as ended.
+pub const RENEWAL_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Waits between refused renewals: doubling from the first, capped at the last.
+const RENEWAL_FIRST_WAIT: Duration = Duration::from_millis(250);
+const RENEWAL_MAX_WAIT: Duration = Duration::from_secs(5);
 
 /// The tokens of a session and what is needed to judge their age.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -97,6 +107,8 @@ pub struct Session {
     renewing: tokio::sync::Mutex<()>,
     sink: Arc<dyn TokenSink>,
     timeout: Duration,
+    /// `RENEWAL_PATIENCE` unless set, in milliseconds.
+    renewal_patience_ms: AtomicU64,
 }
 
 impl std::fmt::Debug for Session {
@@ -167,7 +179,18 @@ impl Session {
             renewing: tokio::sync::Mutex::new(()),
             sink,
             timeout,
+            renewal_patience_ms: AtomicU64::new(RENEWAL_PATIENCE.as_millis() as u64),
         }
+    }
+
+    /// How long refused renewals are asked again before the session ends (tests shorten it).
+    pub fn set_renewal_patience(&self, patience: Duration) {
+        self.renewal_patience_ms
+            .store(patience.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn renewal_patience(&self) -> Duration {
+        Duration::from_millis(self.renewal_patience_ms.load(Ordering::Relaxed))
     }
 
     pub fn server(&self) -> &str {
@@ -268,22 +291,7 @@ impl Session {
                 .sign_out("the session is older than its refresh token")
                 .await);
         }
-        let resp = self
-            .client
-            .post(self.url(api::TOKEN))
-            .bearer_auth(tokens.refresh.expose())
-            .timeout(self.timeout)
-            .send()
-            .await
-            .map_err(|e| self.unreachable(&e))?;
-        let answer = Answer::read(resp).await.map_err(|e| self.unreachable(&e))?;
-        if matches!(answer.status, 401 | 403) {
-            let reason = format!(
-                "the server refused to renew the session ({})",
-                answer.status
-            );
-            return Err(self.sign_out(&reason).await);
-        }
+        let answer = self.patient_renewal(&tokens).await?;
         let renewed: TokenAnswer = answer.json(&self.server, RouteKind::Other)?;
         let new = Tokens::from_answer(renewed.access_token);
         tracing::debug!(
@@ -299,6 +307,50 @@ impl Session {
         let sink = self.sink.clone();
         let _ = tokio::task::spawn_blocking(move || sink.save(&new)).await;
         Ok(())
+    }
+
+    /// Asks for new tokens until the server gives them, asking again with backoff while it
+    /// refuses (401, 403) for at most the renewal patience; then the session ends. A server
+    /// that stops answering ends the wait with `Unreachable` (the queue goes offline).
+    async fn patient_renewal(&self, tokens: &Tokens) -> Result<Answer, TwakeError> {
+        let patience = self.renewal_patience();
+        let started = tokio::time::Instant::now();
+        let mut wait = RENEWAL_FIRST_WAIT;
+        loop {
+            let resp = self
+                .client
+                .post(self.url(api::TOKEN))
+                .bearer_auth(tokens.refresh.expose())
+                .timeout(self.timeout)
+                .send()
+                .await
+                .map_err(|e| self.unreachable(&e))?;
+            let answer = Answer::read(resp).await.map_err(|e| self.unreachable(&e))?;
+            if !matches!(answer.status, 401 | 403) {
+                return Ok(answer);
+            }
+            let waited = started.elapsed();
+            if waited >= patience {
+                let reason = format!(
+                    "the server refused to renew the session ({}) for {} s",
+                    answer.status,
+                    waited.as_secs()
+                );
+                return Err(self.sign_out(&reason).await);
+            }
+            if wait == RENEWAL_FIRST_WAIT {
+                tracing::warn!(
+                    "{} refused to renew the session of {} ({}); asking again for up to {} s \
+                     (a server that is restarting refuses every session for a moment)",
+                    self.server,
+                    self.account,
+                    answer.status,
+                    patience.as_secs()
+                );
+            }
+            tokio::time::sleep(wait.min(patience - waited)).await;
+            wait = (wait * 2).min(RENEWAL_MAX_WAIT);
+        }
     }
 
     /// Sends a request built by `make` with the bearer token; on a 401 renews once and sends
