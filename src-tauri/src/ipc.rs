@@ -207,8 +207,9 @@ pub fn failure_hint(kind: upload_engine::FailureKind) -> &'static str {
         K::Unreadable => "Check that the file exists and that you may read it, then retry.",
         K::TooLarge => "The server refuses files this large; ask its administrator.",
         K::Untrusted => {
-            "If your organisation uses its own certificate authority, add it to the system's \
-             trusted certificates; otherwise check the address."
+            "If your organisation uses its own certificate authority, choose its certificate \
+             file in Settings (Extra certificate authority) or add it to the system's trusted \
+             certificates; otherwise check the address."
         }
         K::Unreachable => "Check your network connection, then retry.",
         K::ServerError => "The server had trouble; retry in a moment.",

@@ -358,6 +358,8 @@ async fn signing_in_again_restarts_the_uploads_the_sign_out_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let engine = durable_engine(dir.path()).await;
     let accounts = engine.accounts().unwrap().clone();
+    // A refused renewal is asked again for a while (a restarting server); not for long here.
+    accounts.set_renewal_patience(Duration::from_millis(300));
     let mut changes = accounts.subscribe();
     let sign_in = || SignIn::Password {
         server: double.url(),

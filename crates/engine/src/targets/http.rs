@@ -132,15 +132,13 @@ pub fn transport_error(url: &str, e: &reqwest::Error, stall: Duration) -> ChunkE
         };
     }
     if proxy_wants_credentials(e) {
-        return ChunkError::Permanent {
-            url: url.to_string(),
-            status: 407,
-            message: "the proxy asks for a user name and password (407 Proxy Authentication \
-                      Required): set them in the proxy setting (--proxy-user and \
-                      TWAKE_UPLOADER_PROXY_PASSWORD, or Settings), or in HTTPS_PROXY"
-                .into(),
-            kind: crate::events::FailureKind::Refused,
-        };
+        return ChunkError::refused(
+            url,
+            407,
+            "the proxy asks for a user name and password (407 Proxy Authentication \
+             Required): set them in the proxy setting (--proxy-user and \
+             TWAKE_UPLOADER_PROXY_PASSWORD, or Settings), or in HTTPS_PROXY",
+        );
     }
     if e.is_timeout() && !e.is_connect() {
         return ChunkError::Stalled(stall);
