@@ -74,8 +74,8 @@ impl Default for AppSettings {
         AppSettings {
             chunk_size: None,
             version: SETTINGS_VERSION,
-            parallel_chunks: Limits::default().parallel_chunks as u32,
-            parallel_files: Limits::default().parallel_files as u32,
+            parallel_chunks: Limits::FIXED.parallel_chunks as u32,
+            parallel_files: Limits::FIXED.parallel_files as u32,
             bandwidth_limit_kbps: 0,
             changed_files: ChangedFilePolicy::default(),
             close_to_tray: true,
@@ -144,6 +144,8 @@ impl AppSettings {
             chunk_size: self
                 .chunk_size
                 .unwrap_or_else(|| target.default_chunk_size()),
+            // No size chosen: it may follow what the link measures.
+            adapt_chunk_size: self.chunk_size.is_none(),
             ..UploadSettings::default()
         }
     }
