@@ -121,12 +121,15 @@ impl Scheduler {
             return;
         };
         let label = u.target.label();
+        let caps = u.target.capabilities();
         let fit = Fit {
-            planned: u.planned,
+            // A target that takes a file in one request has no chunk size to choose.
+            planned: u.planned || caps.whole_file,
             adapt: u.settings.adapt_chunk_size,
             start: u.settings.chunk_size,
             plan: u.file.plan,
             refused: self.refused_chunk.get(&label).copied(),
+            server_max: caps.max_chunk_size,
             min_chunk: self.config.min_chunk_size,
         };
         let (min, max) = fit.bounds();
@@ -176,18 +179,21 @@ pub(super) struct Fit {
     pub plan: ChunkPlan,
     /// The smallest chunk its target refused as too large (413).
     pub refused: Option<u64>,
+    /// The largest chunk its target declares it takes (`Capabilities::max_chunk_size`).
+    pub server_max: Option<u64>,
     /// The smallest chunk size the engine plans.
     pub min_chunk: u64,
 }
 
 impl Fit {
-    /// The sizes the link may choose between: from the planned size up to 64 MiB, both
-    /// kept below half of a refused size.
+    /// The sizes the link may choose between: from the planned size up to 64 MiB and the
+    /// target's declared maximum, both kept below half of a refused size.
     pub fn bounds(&self) -> (u64, u64) {
         let max = self
             .refused
             .map_or(MAX_CHOSEN_CHUNK, |r| (r / 2).max(1))
-            .min(MAX_CHOSEN_CHUNK);
+            .min(MAX_CHOSEN_CHUNK)
+            .min(self.server_max.unwrap_or(u64::MAX));
         (self.start.min(max), max)
     }
 
@@ -227,6 +233,7 @@ mod tests {
             start,
             plan: ChunkPlan::new(size, start, ChunkRule::Floor),
             refused: None,
+            server_max: None,
             min_chunk: 64 * 1024,
         }
     }
@@ -242,6 +249,15 @@ mod tests {
             "never below the planned size"
         );
         assert_eq!(f.choose(None), None, "nothing measured: the plan stays");
+        let capped = Fit {
+            server_max: Some(8 * MIB),
+            ..f
+        };
+        assert_eq!(
+            capped.choose(Some(32 * MIB)),
+            Some(8 * MIB),
+            "the target's maximum"
+        );
     }
 
     #[test]
