@@ -59,6 +59,7 @@ demo: build
 
 bench: deps
 	@bash scripts/bench.sh
+	@bash scripts/bench_link.sh
 	@bash scripts/bench_watch.sh
 	$(MAKE) --no-print-directory app-bench
 

@@ -15,7 +15,7 @@ pub const MIN_CHUNK_SIZE: u64 = 64 * 1024;
 pub const MAX_CHUNK_SIZE: u64 = 512 * 1024 * 1024;
 pub const MAX_PARALLEL_CHUNKS: u32 = 16;
 /// The layout `AppSettings::version` of this version's files.
-pub const SETTINGS_VERSION: u32 = 1;
+pub const SETTINGS_VERSION: u32 = 2;
 pub const MAX_PARALLEL_FILES: u32 = 8;
 
 /// A destination the person saved. The local test server is always there and not saved.
@@ -36,12 +36,13 @@ pub struct AppSettings {
     #[ts(type = "number | null")]
     pub chunk_size: Option<u64>,
     /// The layout of this file: 0 for files written before `chunk_size` could follow the
-    /// target (their 1 MiB was the old default, not a choice), 1 since.
+    /// target (their 1 MiB was the old default, not a choice), 1 before the counts could
+    /// follow the link (their 3 and 2 were the old defaults), 2 since.
     #[serde(default)]
     pub version: u32,
-    /// Chunk requests in flight across all files.
+    /// Chunk requests in flight across all files, exactly; 0 = follow the link.
     pub parallel_chunks: u32,
-    /// Files uploading at once.
+    /// Files uploading at once, exactly; 0 = as many as the link needs.
     pub parallel_files: u32,
     /// Upload speed cap in KB/s (1 KB = 1000 bytes), 0 for none; applied at once.
     pub bandwidth_limit_kbps: u64,
@@ -113,19 +114,19 @@ impl AppSettings {
             )
             .on_field("chunk_size"));
         }
-        if !(1..=MAX_PARALLEL_CHUNKS).contains(&self.parallel_chunks) {
+        if !(0..=MAX_PARALLEL_CHUNKS).contains(&self.parallel_chunks) {
             return Err(UserError::new(
                 format!(
-                    "Chunks sent at once must be a whole number from 1 to {MAX_PARALLEL_CHUNKS}."
+                    "Chunks sent at once must be a whole number from 0 to {MAX_PARALLEL_CHUNKS}."
                 ),
                 "Type a number in that range.",
             )
             .on_field("parallel_chunks"));
         }
-        if !(1..=MAX_PARALLEL_FILES).contains(&self.parallel_files) {
+        if !(0..=MAX_PARALLEL_FILES).contains(&self.parallel_files) {
             return Err(UserError::new(
                 format!(
-                    "Files uploaded at once must be a whole number from 1 to {MAX_PARALLEL_FILES}."
+                    "Files uploaded at once must be a whole number from 0 to {MAX_PARALLEL_FILES}."
                 ),
                 "Type a number in that range.",
             )
@@ -152,6 +153,8 @@ impl AppSettings {
             chunk_size: self
                 .chunk_size
                 .unwrap_or_else(|| target.default_chunk_size()),
+            // No size chosen: it may follow what the link measures.
+            adapt_chunk_size: self.chunk_size.is_none(),
             ..UploadSettings::default()
         }
     }
@@ -178,6 +181,15 @@ impl AppSettings {
     fn upgraded(mut self) -> AppSettings {
         if self.version < 1 && self.chunk_size == Some(UploadSettings::default().chunk_size) {
             self.chunk_size = None;
+        }
+        let old = Limits::FIXED;
+        if self.version < 2
+            && self.parallel_chunks as usize == old.parallel_chunks
+            && self.parallel_files as usize == old.parallel_files
+        {
+            // The old fixed defaults, not a choice: follow the link from now on.
+            self.parallel_chunks = 0;
+            self.parallel_files = 0;
         }
         self.version = SETTINGS_VERSION;
         self
@@ -331,6 +343,25 @@ mod tests {
     }
 
     #[test]
+    fn an_old_file_s_3_and_2_were_the_old_defaults_and_follow_the_link_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SettingsFile {
+            path: dir.path().join("settings.json"),
+        };
+        let counts = |text: &str| {
+            std::fs::write(&file.path, text).unwrap();
+            let s = file.load();
+            (s.parallel_chunks, s.parallel_files)
+        };
+        let old = r#"{"version": 1, "parallel_chunks": 3, "parallel_files": 2}"#;
+        assert_eq!(counts(old), (0, 0));
+        let chosen = r#"{"version": 1, "parallel_chunks": 4, "parallel_files": 2}"#;
+        assert_eq!(counts(chosen), (4, 2), "a choice is kept");
+        let since = r#"{"version": 2, "parallel_chunks": 3, "parallel_files": 2}"#;
+        assert_eq!(counts(since), (3, 2), "chosen since: kept");
+    }
+
+    #[test]
     fn starting_at_login_follows_watched_folders_unless_chosen() {
         let default = AppSettings::default();
         assert!(default.wants_autostart(true));
@@ -357,15 +388,17 @@ mod tests {
         assert!(e.message.contains("Chunk size for new files"), "{e:?}");
         assert!(e.message.contains("64 KiB"), "{e:?}");
         let s = AppSettings {
-            parallel_chunks: 0,
+            parallel_chunks: 17,
             ..AppSettings::default()
         };
         let e = s.validate().unwrap_err();
         assert_eq!(
             e.message,
-            "Chunks sent at once must be a whole number from 1 to 16."
+            "Chunks sent at once must be a whole number from 0 to 16."
         );
         assert_eq!(e.field.as_deref(), Some("parallel_chunks"));
         assert!(!e.hint.contains("estart"), "never a restart: {e:?}");
+        // 0 is "follow the link", the default.
+        assert_eq!(AppSettings::default().validate(), Ok(()));
     }
 }

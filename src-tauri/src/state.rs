@@ -212,7 +212,7 @@ mod tests {
         let on_disk = std::fs::read_to_string(dir.path().join("settings.json")).unwrap();
         assert!(on_disk.contains("\"parallel_files\": 3"), "{on_disk}");
         let err = state.edit_settings(|s| s.parallel_chunks = 99).unwrap_err();
-        assert!(err.message.contains("from 1 to 16"), "{err:?}");
-        assert_eq!(state.settings().parallel_chunks, 3, "refused: unchanged");
+        assert!(err.message.contains("from 0 to 16"), "{err:?}");
+        assert_eq!(state.settings().parallel_chunks, 0, "refused: unchanged");
     }
 }

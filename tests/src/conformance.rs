@@ -54,6 +54,7 @@ pub fn settings(chunk_size: u64, rule: ChunkRule) -> UploadSettings {
         chunk_rule: rule,
         test_chunks: true,
         test_threshold: 1024,
+        adapt_chunk_size: false,
     }
 }
 

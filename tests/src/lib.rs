@@ -3,6 +3,7 @@ pub mod cli_run;
 pub mod conformance;
 pub mod fault_proxy;
 pub mod harness;
+pub mod link_emulator;
 pub mod scripted_server;
 pub mod test_ca;
 pub mod tinyproxy;

@@ -1140,6 +1140,9 @@ async fn kill_9_and_resume_keeps_the_same_server_file_and_sends_only_missing_chu
             "twake:/",
             "--chunk-size",
             "256KiB",
+            // 3 in flight at the kill, so at most 3 are sent twice (the bound below).
+            "--parallel",
+            "3",
         ])
         .arg(&file)
         .stdout(std::process::Stdio::piped())

@@ -43,12 +43,14 @@ struct Cli {
 /// Options of every command that uploads.
 #[derive(Args, Clone)]
 struct Sending {
-    /// Chunk requests in flight across all files.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
-    parallel: u16,
-    /// Files uploading at once.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
-    files: u16,
+    /// Chunk requests in flight across all files, exactly [default: follow the link: from 3
+    /// up to what its measured speed and round trip need].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    parallel: Option<u16>,
+    /// Files uploading at once, exactly [default: 2, more while small files leave the link
+    /// idle].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    files: Option<u16>,
     /// Upload bandwidth limit across all files, e.g. 2MiB (per second); 0 = none.
     #[arg(long, default_value = "0", value_parser = size::parse_size)]
     limit_rate: u64,
@@ -191,8 +193,9 @@ impl Sending {
     fn options(&self, db: Option<PathBuf>) -> RunOptions {
         RunOptions {
             db,
-            parallel: self.parallel.into(),
-            files: self.files.into(),
+            // 0: follow the link.
+            parallel: self.parallel.map_or(0, usize::from),
+            files: self.files.map_or(0, usize::from),
             stall_timeout: Duration::from_secs_f64(self.stall_timeout.clamp(0.1, 86_400.0)),
             retries: self.retries,
             limit_rate: self.limit_rate,

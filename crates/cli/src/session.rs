@@ -19,7 +19,9 @@ use upload_engine::{
 pub struct RunOptions {
     /// The durable queue; `None` keeps it in memory.
     pub db: Option<PathBuf>,
+    /// Requests at once, exactly; 0 = follow the link.
     pub parallel: usize,
+    /// Files at once, exactly; 0 = as the link needs.
     pub files: usize,
     pub stall_timeout: Duration,
     pub retries: u32,
@@ -39,8 +41,8 @@ pub async fn open_engine(o: &RunOptions, hold: bool) -> anyhow::Result<Engine> {
     let config = EngineConfig {
         database: o.db.clone(),
         limits: Limits {
-            parallel_chunks: o.parallel.max(1),
-            parallel_files: o.files.max(1),
+            parallel_chunks: o.parallel,
+            parallel_files: o.files,
         },
         stall_timeout: o.stall_timeout,
         retry: RetryPolicy {

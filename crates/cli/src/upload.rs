@@ -78,6 +78,8 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<Outcome> {
         } else {
             ChunkRule::Floor
         },
+        // No --chunk-size: the size may follow what the link measures.
+        adapt_chunk_size: args.chunk_size.is_none(),
         ..UploadSettings::default()
     };
     for f in files {

@@ -15,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 /// Bytes read per step: large enough for throughput, small enough that many chunks in flight
 /// stay within a few MiB.
-const PIECE: usize = 256 * 1024;
+pub(crate) const PIECE: usize = 256 * 1024;
 
 /// The bytes of one chunk of one file, not yet read.
 #[derive(Debug)]

@@ -4,23 +4,30 @@ use crate::protocol::ChunkRule;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// How many requests go at once.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// How many requests go at once. 0 means "follow the link" (`queue/pace.rs`): the number
+/// of requests in flight to each target adapts to its measured throughput and round trip.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Limits {
-    /// Chunk requests in flight across all files (resumable.js default: 3).
+    /// Requests in flight across all files, exactly; 0 = adapt per target (from
+    /// `AUTO_START_CHUNKS` up to what the link and the memory budget allow).
     pub parallel_chunks: usize,
-    /// Files uploading at once.
+    /// Files uploading at once, exactly; 0 = `AUTO_START_FILES`, and more while the files
+    /// uploading cannot fill what the link takes (many small files).
     pub parallel_files: usize,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            parallel_chunks: 3,
-            parallel_files: 2,
-        }
-    }
+/// Where an adaptive window starts: resumable.js's fixed default, safe for a small server.
+pub const AUTO_START_CHUNKS: usize = 3;
+/// Files at once before the link asks for more.
+pub const AUTO_START_FILES: usize = 2;
+
+impl Limits {
+    /// The old fixed defaults, for tools and tests that want a pinned count.
+    pub const FIXED: Limits = Limits {
+        parallel_chunks: AUTO_START_CHUNKS,
+        parallel_files: AUTO_START_FILES,
+    };
 }
 
 /// Retry policy as data: exponential backoff with jitter, a cap, and a limit of attempts.
@@ -73,6 +80,11 @@ pub struct UploadSettings {
     pub test_chunks: bool,
     /// Chunks at most this big are sent without a test: a test costs as much as the chunk.
     pub test_threshold: u64,
+    /// `chunk_size` is only where the plan starts: when the file gets its slot, before
+    /// anything of it was sent, the scheduler may plan it anew with a chunk size measured
+    /// on its target (`queue/pace.rs`). False when the person chose the size.
+    #[serde(default)]
+    pub adapt_chunk_size: bool,
 }
 
 impl Default for UploadSettings {
@@ -82,6 +94,7 @@ impl Default for UploadSettings {
             chunk_rule: ChunkRule::Floor,
             test_chunks: true,
             test_threshold: 64 * 1024,
+            adapt_chunk_size: false,
         }
     }
 }

@@ -135,6 +135,13 @@ pub struct QueueTotals {
     pub eta_secs: Option<u64>,
     /// True while the queue waits for the network.
     pub offline: bool,
+    /// Requests in flight now (chunks, status requests, finish steps).
+    pub requests_in_flight: u64,
+    /// Requests the limits allow at once now, over the targets being uploaded to: what the
+    /// link takes when it is followed, else the pinned count.
+    pub requests_allowed: u64,
+    /// Whether the number of requests follows the link (not pinned in the settings).
+    pub follows_link: bool,
 }
 
 /// One observable change.

@@ -11,15 +11,16 @@ export type AppSettings = {
 chunk_size: number | null, 
 /**
  * The layout of this file: 0 for files written before `chunk_size` could follow the
- * target (their 1 MiB was the old default, not a choice), 1 since.
+ * target (their 1 MiB was the old default, not a choice), 1 before the counts could
+ * follow the link (their 3 and 2 were the old defaults), 2 since.
  */
 version: number, 
 /**
- * Chunk requests in flight across all files.
+ * Chunk requests in flight across all files, exactly; 0 = follow the link.
  */
 parallel_chunks: number, 
 /**
- * Files uploading at once.
+ * Files uploading at once, exactly; 0 = as many as the link needs.
  */
 parallel_files: number, 
 /**

@@ -7,4 +7,17 @@ export type QueueTotals = { files: number, files_done: number, files_failed: num
 /**
  * True while the queue waits for the network.
  */
-offline: boolean, };
+offline: boolean, 
+/**
+ * Requests in flight now (chunks, status requests, finish steps).
+ */
+requests_in_flight: number, 
+/**
+ * Requests the limits allow at once now, over the targets being uploaded to: what the
+ * link takes when it is followed, else the pinned count.
+ */
+requests_allowed: number, 
+/**
+ * Whether the number of requests follows the link (not pinned in the settings).
+ */
+follows_link: boolean, };

@@ -52,6 +52,9 @@ export const EMPTY_TOTALS: QueueTotals = {
   bytes_per_sec: 0,
   eta_secs: null,
   offline: false,
+  requests_in_flight: 0,
+  requests_allowed: 0,
+  follows_link: true,
 };
 
 export function inTab(state: FileState, tab: Tab): boolean {

@@ -40,9 +40,10 @@ describe('settings form checks', () => {
   });
 
   it('refuse counts out of range with the label the form shows', () => {
-    expect(settingsProblem(with_({ parallel_chunks: 40 }))?.message).toBe('Chunks sent at once must be a whole number from 1 to 16');
+    expect(settingsProblem(with_({ parallel_chunks: 40 }))?.message).toBe('Chunks sent at once must be a whole number from 0 to 16');
     expect(settingsProblem(with_({ parallel_chunks: null }))?.field).toBe('parallel_chunks');
-    expect(settingsProblem(with_({ parallel_files: 0 }))?.message).toBe('Files uploaded at once must be a whole number from 1 to 8');
+    expect(settingsProblem(with_({ parallel_files: 9 }))?.message).toBe('Files uploaded at once must be a whole number from 0 to 8');
+    expect(settingsProblem(with_({ parallel_chunks: 0, parallel_files: 0 })), '0 follows the link').toBeNull();
   });
 
   it('show the speed limit in KiB/s, the units of every size in the window, and save it as the shell counts it', () => {

@@ -10,8 +10,8 @@ import { t } from './i18n';
 
 /** The number fields of the form, with their label and allowed range. */
 export const NUMBER_FIELDS = {
-  parallel_chunks: { label: 'settings.parallelChunks', min: 1, max: 16 },
-  parallel_files: { label: 'settings.parallelFiles', min: 1, max: 8 },
+  parallel_chunks: { label: 'settings.parallelChunks', min: 0, max: 16 },
+  parallel_files: { label: 'settings.parallelFiles', min: 0, max: 8 },
   speed_limit_kib: { label: 'settings.speedLimit', min: 0, max: null },
 } as const;
 

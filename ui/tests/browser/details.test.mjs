@@ -203,7 +203,7 @@ describe('errors and drops', () => {
     await dialog.waitFor();
     const size = dialog.getByLabel('Chunk size for new files');
     const shown = () => size.evaluate((el) => el.options[el.selectedIndex].textContent);
-    assert.equal(await shown(), "The target's own (1 MiB; 8 MiB for Twake Drive)");
+    assert.equal(await shown(), "Follows the link (from 1 MiB; 8 MiB for Twake Drive)");
     await size.selectOption({ label: '4 MiB' });
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });
@@ -243,7 +243,7 @@ describe('errors and drops', () => {
     await dialog.getByRole('button', { name: 'Save' }).click();
     const err = page.getByTestId('settings-error');
     await err.waitFor();
-    assert.match(await err.textContent(), /Chunks sent at once must be a whole number from 1 to 16/);
+    assert.match(await err.textContent(), /Chunks sent at once must be a whole number from 0 to 16/);
     assert.equal(await dialog.getByLabel('Chunks sent at once').getAttribute('aria-invalid'), 'true');
     await dialog.getByLabel('Chunks sent at once').fill('4');
     await dialog.getByRole('button', { name: 'Save' }).click();

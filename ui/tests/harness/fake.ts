@@ -223,6 +223,9 @@ export class FakeShell {
       bytes_per_sec: 0,
       eta_secs: null,
       offline: false,
+      requests_in_flight: 0,
+      requests_allowed: 0,
+      follows_link: false,
     };
   }
 
@@ -488,8 +491,8 @@ export class FakeShell {
             }
           }
         }
-        if (s.parallel_chunks < 1 || s.parallel_chunks > 16) {
-          throw { message: 'Chunks sent at once must be a whole number from 1 to 16.', hint: 'Type a number in that range.', field: 'parallel_chunks' };
+        if (s.parallel_chunks < 0 || s.parallel_chunks > 16) {
+          throw { message: 'Chunks sent at once must be a whole number from 0 to 16.', hint: 'Type a number in that range.', field: 'parallel_chunks' };
         }
         // As the shell's network.rs: the certificate file must be there, the proxy address plain.
         if (s.ca_file.trim() && !this.files.has(s.ca_file.trim())) {

@@ -2,6 +2,7 @@
 //! Handles are cheap clones that send commands; the scheduler alone owns the state.
 
 mod order;
+pub mod pace;
 mod rate;
 mod scheduler;
 mod unavailable;

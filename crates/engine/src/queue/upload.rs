@@ -70,6 +70,9 @@ pub struct Upload {
     /// Continues an earlier run: chunks not marked done are asked about even when small,
     /// since the server may have stored them just before the crash.
     pub resumed: bool,
+    /// The plan is fixed: a request of this file was started (or it continues an earlier
+    /// run), so the server may know its chunk size.
+    pub planned: bool,
     pub rate: RateMeter,
 }
 
@@ -101,6 +104,7 @@ impl Upload {
             verify_first: false,
             examining: false,
             resumed: false,
+            planned: false,
             rate: RateMeter::default(),
         }
     }
@@ -133,6 +137,7 @@ impl Upload {
         };
         u.verify_first = true;
         u.resumed = true;
+        u.planned = true;
         u
     }
 

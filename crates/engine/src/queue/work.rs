@@ -29,11 +29,12 @@ pub enum WorkReport {
         sent: u64,
         len: u64,
     },
-    /// A chunk request ended.
+    /// A chunk request ended, `took` after the task started (its GET test included).
     ChunkEnded {
         id: UploadId,
         epoch: u64,
         number: u32,
+        took: std::time::Duration,
         result: Result<ChunkOutcome, ChunkError>,
     },
     /// The answer of the "which chunks do you have" probe.
@@ -84,6 +85,7 @@ pub struct ChunkJob {
 
 impl ChunkJob {
     pub async fn run(self) {
+        let started = std::time::Instant::now();
         let result = tokio::select! {
             r = self.attempt() => r,
             _ = self.token.cancelled() => Err(ChunkError::Cancelled),
@@ -92,6 +94,7 @@ impl ChunkJob {
             id: self.id,
             epoch: self.epoch,
             number: self.number,
+            took: started.elapsed(),
             result,
         });
     }

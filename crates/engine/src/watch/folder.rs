@@ -100,6 +100,7 @@ impl FolderLoop {
             .unwrap_or_else(|| "folder".into());
         let settings = config.settings.clone().unwrap_or_else(|| UploadSettings {
             chunk_size: saved.target.default_chunk_size(),
+            adapt_chunk_size: true,
             ..UploadSettings::default()
         });
         FolderLoop {

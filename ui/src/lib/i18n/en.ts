@@ -129,6 +129,10 @@ export const en = {
   'toolbar.clearTitle': 'Remove uploaded, skipped and cancelled files from the list',
   'toolbar.settings': 'Settings',
   'toolbar.whole': 'Whole queue',
+  'toolbar.linkIdle': 'Nothing being sent',
+  'toolbar.linkRequests': { one: '{n} request in flight of {allowed} ({why})', other: '{n} requests in flight of {allowed} ({why})' },
+  'toolbar.linkFollows': 'as many as the link takes now',
+  'toolbar.linkFixed': 'fixed in Settings',
 
   // Tabs.svelte.
   'tabs.label': 'Show',
@@ -220,7 +224,7 @@ export const en = {
   'settings.title': 'Settings',
   'settings.sending': 'Sending',
   'settings.chunkSize': 'Chunk size for new files',
-  'settings.chunkSizeDefault': "The target's own ({local}; {twake} for Twake Drive)",
+  'settings.chunkSizeDefault': 'Follows the link (from {local}; {twake} for Twake Drive)',
   'settings.parallelChunks': 'Chunks sent at once',
   'settings.parallelFiles': 'Files uploaded at once',
   'settings.speedLimit': 'Speed limit',

@@ -94,10 +94,9 @@ impl Scheduler {
                 let _ = reply.send(self.move_to_front(id));
             }
             Command::SetLimits(limits) => {
-                self.config.limits = Limits {
-                    parallel_chunks: limits.parallel_chunks.max(1),
-                    parallel_files: limits.parallel_files.max(1),
-                };
+                // 0 is "follow the link", not a typo for 1.
+                self.config.limits = limits;
+                self.repin_paces();
                 self.rebalance_active();
             }
             Command::Snapshot(reply) => {

@@ -9,17 +9,66 @@ impl Scheduler {
         if self.config.hold {
             return;
         }
-        let limits = self.config.limits;
-        while self.active.len() < limits.parallel_files {
-            let Some(id) = self.queued.pop_front() else {
+        while self.active.len() < self.base_files() {
+            if !self.admit_next() {
+                break;
+            }
+        }
+        if self.offline.is_some() {
+            // Nothing new goes out until a probe says the network is back.
+            return;
+        }
+        let mut counts = self.in_flight_by_target();
+        loop {
+            self.start_requests(&mut counts);
+            // Many small files: the files holding a slot leave room on the link, so one
+            // more file may use it (each file's own round trips then overlap).
+            if !self.files_follow_link() {
+                break;
+            }
+            let Some(label) = self.next_queued_target() else {
                 break;
             };
-            let Some(u) = self.uploads.get_mut(&id) else {
+            if !self.room_for(&label, &counts) || !self.admit_next() {
+                break;
+            }
+        }
+    }
+
+    /// Starts requests of the files holding a slot, in their order, while their targets
+    /// have room.
+    fn start_requests(&mut self, counts: &mut HashMap<String, usize>) {
+        let mut i = 0;
+        while i < self.active.len() {
+            let id = self.active[i];
+            let Some(label) = self.uploads.get(&id).map(|u| u.target.label()) else {
+                i += 1;
+                continue;
+            };
+            if self.room_for(&label, counts) && self.start_one(id) {
+                *counts.entry(label).or_insert(0) += 1;
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Gives the next queued file a slot; false when none is waiting.
+    fn admit_next(&mut self) -> bool {
+        loop {
+            let Some(id) = self.queued.pop_front() else {
+                return false;
+            };
+            let Some(u) = self.uploads.get(&id) else {
                 continue;
             };
             if u.state != FileState::Queued {
                 continue;
             }
+            self.fit_chunk_size(id);
+            let Some(u) = self.uploads.get_mut(&id) else {
+                continue;
+            };
             self.active.push(id);
             // A resumed file is asked about even when small: the server may have stored
             // chunks whose acknowledgement the crash lost.
@@ -42,17 +91,7 @@ impl Scheduler {
                 // A restart with every chunk already done goes straight to finishing.
                 self.maybe_finish(id);
             }
-        }
-        if self.offline.is_some() {
-            // Nothing new goes out until a probe says the network is back.
-            return;
-        }
-        let mut i = 0;
-        while self.in_flight < limits.parallel_chunks && i < self.active.len() {
-            let id = self.active[i];
-            if !self.start_one(id) {
-                i += 1;
-            }
+            return true;
         }
     }
 
@@ -67,6 +106,7 @@ impl Scheduler {
         if u.verify_first {
             return false;
         }
+        u.planned = true;
         if !u.probed {
             u.probed = true;
             u.in_flight += 1;
@@ -142,6 +182,10 @@ impl Scheduler {
 
     /// After limits change: files beyond the new file limit go back to the head of the line.
     pub(super) fn rebalance_active(&mut self) {
+        if self.config.limits.parallel_files == 0 {
+            // Following the link: files already holding a slot keep it.
+            return;
+        }
         let keep = self.config.limits.parallel_files;
         while self.active.len() > keep {
             if let Some(id) = self.active.pop() {

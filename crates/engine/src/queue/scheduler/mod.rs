@@ -23,6 +23,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 mod commands;
 mod dispatch;
 mod offline;
+mod pacing;
 mod reorder;
 mod replan;
 mod results;
@@ -131,6 +132,10 @@ pub struct Scheduler {
     idle_waiters: Vec<Reply<()>>,
     /// Whether anything changed since the last totals event.
     dirty: bool,
+    /// How many requests each target gets at once, by target label (`pacing.rs`).
+    paces: HashMap<String, super::pace::Pace>,
+    /// The smallest chunk each target refused as too large (413), so new files start below.
+    refused_chunk: HashMap<String, u64>,
 }
 
 impl Scheduler {
@@ -173,6 +178,8 @@ impl Scheduler {
             reports_rx,
             idle_waiters: Vec::new(),
             dirty: true,
+            paces: HashMap::new(),
+            refused_chunk: HashMap::new(),
         }
     }
 

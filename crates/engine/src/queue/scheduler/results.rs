@@ -46,11 +46,12 @@ impl Scheduler {
                 id,
                 epoch,
                 number,
+                took,
                 result,
             } => {
                 self.request_ended(id);
                 if self.current(id, epoch) {
-                    self.chunk_ended(id, number, result);
+                    self.chunk_ended(id, number, took, result);
                 }
             }
             WorkReport::Probed { id, epoch, result } => {
@@ -165,9 +166,20 @@ impl Scheduler {
         &mut self,
         id: UploadId,
         number: u32,
+        took: Duration,
         result: Result<ChunkOutcome, ChunkError>,
     ) {
         let now = Instant::now();
+        match &result {
+            Ok(ChunkOutcome::Stored(_)) => {
+                let bytes = self.uploads.get(&id).map_or(0, |u| u.file.plan.len(number));
+                self.paced_ack(id, bytes, took, now);
+            }
+            Err(
+                ChunkError::Stalled(_) | ChunkError::Retryable { .. } | ChunkError::Network { .. },
+            ) => self.paced_pushback(id, now),
+            _ => {}
+        }
         match result {
             Ok(ChunkOutcome::AlreadyThere) => {
                 self.chunk_stored(id, number, "already on the server".into(), now);
@@ -194,7 +206,10 @@ impl Scheduler {
                 }
                 self.set_chunk_state(id, number, ChunkState::Pending);
             }
-            Err(ChunkError::TooLarge { chunk_bytes, .. }) => self.too_large(id, chunk_bytes),
+            Err(ChunkError::TooLarge { chunk_bytes, .. }) => {
+                self.remember_refused(id, chunk_bytes);
+                self.too_large(id, chunk_bytes)
+            }
             Err(ChunkError::Declined { reason }) => self.skip_file(id, reason),
             Err(e @ ChunkError::Network { .. }) => self.lost_network(id, number, e),
             Err(e @ ChunkError::Untrusted { .. }) => {

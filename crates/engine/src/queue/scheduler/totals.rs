@@ -27,6 +27,9 @@ impl Scheduler {
             .sum();
         t.eta_secs = crate::queue::rate::eta_secs(remaining, t.bytes_per_sec);
         t.offline = self.offline.is_some();
+        t.requests_in_flight = self.in_flight as u64;
+        t.follows_link = self.config.limits.parallel_chunks == 0;
+        t.requests_allowed = self.requests_allowed() as u64;
         t
     }
 
