@@ -692,6 +692,22 @@ async fn a_target_rebuilt_from_the_account_store_uploads_and_keeps_renewed_token
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_typed_with_capitals_signs_in_with_the_lower_cased_one() {
+    // The server stores emails lower-cased but looks them up as typed.
+    let double = TwakeDouble::start().await;
+    let config = tempfile::tempdir().unwrap();
+    let mut cmd = cli(config.path());
+    cmd.args(["login", "--server", &double.url()]);
+    cmd.args(["--email", " Alice@Example.COM"]);
+    let out = run_with_stdin(cmd, &format!("{}\n", double.config().password));
+    assert!(out.status.success(), "{}", text(&out));
+    let whoami = cli(config.path()).arg("whoami").output().unwrap();
+    let all = text(&whoami);
+    assert!(whoami.status.success(), "{all}");
+    assert!(all.contains("alice@example.com on"), "{all}");
+}
+
 // ----- server restarts -------------------------------------------------------------------
 
 /// What an engine's events said, with when they came.

@@ -3,7 +3,8 @@
 //! parameters are read from the query string only, chunk 1 creates the file, an unknown file
 //! id is refused, name collisions are silently renamed (`a-2.txt`, trashed items count), the
 //! GET listing stops at 1000 children (`browse` pages further), every route but sign-in wants
-//! a bearer token, and token lifetimes go down to seconds so renewal is exercised. It can be
+//! a bearer token, and token lifetimes go down to seconds so renewal is exercised. Emails are
+//! stored lower-cased (as sign-up does) and looked up at sign-in exactly as typed. It can be
 //! restarted like the real server (`stop`, `start_again`: see `restart.rs`).
 
 pub mod conformance;
@@ -153,7 +154,7 @@ impl TwakeDouble {
         let model = Model {
             users: vec![User {
                 id: "user-1".into(),
-                email: config.email.clone(),
+                email: config.email.to_lowercase(),
                 password: config.password.clone(),
                 companies,
             }],
