@@ -111,57 +111,6 @@ pub enum ChangedFilePolicy {
     Fail,
 }
 
-/// Engine-wide configuration.
-#[derive(Clone, Debug)]
-pub struct EngineConfig {
-    /// The durable queue's database; `None` keeps the queue in memory only.
-    pub database: Option<std::path::PathBuf>,
-    pub changed_files: ChangedFilePolicy,
-    /// Bytes per second across all uploads; 0 = no limit.
-    pub bandwidth_limit: u64,
-    /// Fail what is left after being offline this long; `None` waits for the network forever.
-    pub offline_give_up: Option<Duration>,
-    /// Open the queue without sending anything (for tools that only change the queue, like
-    /// `twake-upload pause ID`).
-    pub hold: bool,
-    pub limits: Limits,
-    pub retry: RetryPolicy,
-    /// A chunk request that moves no byte for this long is abandoned and retried.
-    pub stall_timeout: Duration,
-    pub connect_timeout: Duration,
-    /// Smallest chunk size a 413 may re-plan down to.
-    pub min_chunk_size: u64,
-    /// Extra trusted authorities and the proxy of every target (`targets/network.rs`).
-    pub network: crate::targets::network::NetworkSettings,
-    /// Capacity of the event channel; a slower subscriber sees `Lagged` and should re-read
-    /// `snapshot()`.
-    pub event_capacity: usize,
-    /// The signed-in accounts, for targets that need a session (Twake Drive). The front end
-    /// opens the service on the store it chose and hands it in; `None` allows only targets
-    /// without accounts.
-    pub accounts: Option<std::sync::Arc<crate::accounts::Accounts>>,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            database: None,
-            changed_files: ChangedFilePolicy::Restart,
-            bandwidth_limit: 0,
-            offline_give_up: None,
-            hold: false,
-            limits: Limits::default(),
-            retry: RetryPolicy::default(),
-            stall_timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(10),
-            min_chunk_size: 64 * 1024,
-            network: Default::default(),
-            event_capacity: 65_536,
-            accounts: None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -158,7 +158,7 @@ impl ChunkError {
         if trimmed.is_empty() {
             return "no message".into();
         }
-        if crate::targets::http::looks_like_html("", trimmed) {
+        if crate::protocol::looks_like_html("", trimmed) {
             return "an HTML page instead of an upload answer (is this the upload URL?)".into();
         }
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(trimmed) {

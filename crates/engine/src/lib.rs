@@ -18,12 +18,12 @@ pub mod targets;
 pub mod throttle;
 pub mod watch;
 
-pub use config::{ChangedFilePolicy, EngineConfig, Limits, RetryPolicy, UploadSettings};
+pub use config::{ChangedFilePolicy, Limits, RetryPolicy, UploadSettings};
 pub use error::{ChunkError, EngineError};
 pub use events::{ChunkState, Event, FailureKind, FileState, QueueTotals, UploadSummary};
 pub use ids::UploadId;
 pub use protocol::{ChunkPlan, ChunkRule, Dialect};
-pub use queue::{ChunkInfo, Engine, EnqueueRequest};
+pub use queue::{ChunkInfo, Engine, EngineConfig, EnqueueRequest};
 pub use sources::{Collected, Skipped, SourceFile};
 pub use targets::{Target, TargetSpec};
 pub use watch::{FolderState, FolderSummary, FolderSync, WatchConfig, WatchError, WatchEvent};

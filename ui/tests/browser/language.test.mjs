@@ -83,7 +83,7 @@ describe('language', () => {
     await dialog.getByRole('button', { name: 'Enregistrer' }).click();
     assert.equal(
       await dialog.getByTestId('settings-error').textContent(),
-      'Blocs envoyés en même temps doit être un nombre entier de 1 à 16 Tapez un nombre de 1 à 16, puis enregistrez de nouveau.',
+      'Blocs envoyés en même temps doit être un nombre entier de 0 à 16 Tapez un nombre de 0 à 16, puis enregistrez de nouveau.',
     );
     await dialog.locator('input[name="parallel_chunks"]').fill('3');
     await language.selectOption('system');

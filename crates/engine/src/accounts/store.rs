@@ -49,7 +49,7 @@ impl Account {
 
     /// The email of an account name made by `name_for` (the host never holds an `@`).
     pub fn email_of(name: &str) -> &str {
-        name.rsplit_once('@').map_or(name, |(email, _)| email)
+        crate::targets::twake::session::account_email(name)
     }
 
     pub fn company_name(&self) -> Option<&str> {

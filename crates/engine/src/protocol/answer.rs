@@ -3,6 +3,16 @@
 
 use std::time::Duration;
 
+/// Whether an answer is a web page rather than a protocol answer: a sign-in page of a
+/// single-sign-on front, a proxy's error page, or a web app's catch-all route.
+pub fn looks_like_html(content_type: &str, body: &str) -> bool {
+    let start: String = body.trim_start().chars().take(16).collect();
+    let start = start.to_ascii_lowercase();
+    content_type.to_ascii_lowercase().contains("text/html")
+        || start.starts_with("<!doctype")
+        || start.starts_with("<html")
+}
+
 /// What a GET test answer says about a chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TestAnswer {

@@ -6,7 +6,9 @@ pub mod identifier;
 pub mod params;
 pub mod plan;
 
-pub use answer::{classify_post, classify_test, parse_retry_after, PostAnswer, TestAnswer};
+pub use answer::{
+    classify_post, classify_test, looks_like_html, parse_retry_after, PostAnswer, TestAnswer,
+};
 pub use identifier::{default_identifier, strong_identifier};
 pub use params::{ChunkParams, Dialect};
 pub use plan::{ChunkPlan, ChunkRule};

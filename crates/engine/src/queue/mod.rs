@@ -1,6 +1,7 @@
 //! The queue: the `Engine` handle that front ends hold, and the scheduler task behind it.
 //! Handles are cheap clones that send commands; the scheduler alone owns the state.
 
+mod config;
 mod order;
 pub mod pace;
 mod rate;
@@ -9,13 +10,12 @@ mod unavailable;
 mod upload;
 mod work;
 
+pub use config::EngineConfig;
 pub use scheduler::ChunkInfo;
 
 /// Distance between neighbours in the saved queue order.
-pub(crate) const ORDER_GAP: i64 = order::GAP;
-
 use crate::accounts::{AccountChange, Accounts};
-use crate::config::{ChangedFilePolicy, EngineConfig, Limits, UploadSettings};
+use crate::config::{ChangedFilePolicy, Limits, UploadSettings};
 use crate::error::EngineError;
 use crate::events::{Event, FileState, QueueTotals, UploadSummary};
 use crate::ids::UploadId;

@@ -5,8 +5,9 @@
 use crate::ids::UploadId;
 use std::collections::HashMap;
 
-/// Distance between neighbours after a renumbering, and after the last file for a new one.
-pub const GAP: i64 = 1024;
+/// Distance between neighbours after a renumbering, and after the last file for a new one
+/// (the store saves new uploads this far apart).
+pub const GAP: i64 = crate::store::ORDER_GAP;
 
 #[derive(Debug, Default)]
 pub struct QueueOrder {

@@ -15,7 +15,12 @@ pub use records::{NewUpload, Replan, StoredUpload};
 
 use crate::events::FileState;
 use crate::ids::UploadId;
-use crate::watch::index::{IndexEntry, SavedFolder};
+pub mod index_rows;
+
+use index_rows::{IndexEntry, SavedFolder};
+
+/// Distance between neighbours in the saved queue order (`queue/order.rs` keeps it).
+pub const ORDER_GAP: i64 = 1024;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;

@@ -2,13 +2,13 @@
 //! channel and are applied in batches, one transaction per batch, so 10,000 chunk marks cost
 //! a few commits rather than 10,000, and SQLite never blocks an async executor thread.
 
+use super::index_rows::{IndexEntry, SavedFolder};
 use super::records::{
     mtime_to_nanos, nanos_to_mtime, rule_from, rule_name, NewUpload, Replan, StoredUpload,
 };
 use super::StoreError;
 use crate::events::FileState;
 use crate::ids::UploadId;
-use crate::watch::index::{IndexEntry, SavedFolder};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::sync::mpsc::Receiver;
 use tokio::sync::oneshot;
@@ -142,7 +142,7 @@ fn apply(tx: &Transaction<'_>, op: Op, answers: &mut Vec<PendingAnswer>) -> Resu
                     serde_json::to_string(&u.settings)?,
                     queued,
                     u.quick_hash,
-                    crate::queue::ORDER_GAP,
+                    super::ORDER_GAP,
                 ])?;
                 ids.push(UploadId(tx.last_insert_rowid() as u64));
             }

@@ -98,15 +98,7 @@ pub fn too_long_answer(url: &str, status: u16) -> ChunkError {
     }
 }
 
-/// Whether an answer is a web page rather than a protocol answer: a sign-in page of a
-/// single-sign-on front, a proxy's error page, or a web app's catch-all route.
-pub fn looks_like_html(content_type: &str, body: &str) -> bool {
-    let start: String = body.trim_start().chars().take(16).collect();
-    let start = start.to_ascii_lowercase();
-    content_type.to_ascii_lowercase().contains("text/html")
-        || start.starts_with("<!doctype")
-        || start.starts_with("<html")
-}
+pub use crate::protocol::looks_like_html;
 
 /// A header of an answer as text, when it is there and is text.
 pub fn header(resp: &reqwest::Response, name: reqwest::header::HeaderName) -> Option<String> {

@@ -3,34 +3,10 @@
 //! so that a restart knows what is already uploaded; this module holds its rows and the
 //! content hash that decides renames, moves and copies.
 
-use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::path::Path;
 
-/// One watched file as last uploaded.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IndexEntry {
-    /// Path inside the watched folder, `/`-separated.
-    pub rel_path: String,
-    pub size: u64,
-    /// Modification time in nanoseconds since the epoch (see `store::records`).
-    pub mtime_ns: i128,
-    /// sha256 of the whole content, hex.
-    pub sha256: String,
-    /// The relative path it has on the target (the watched folder's name first).
-    pub remote_path: String,
-}
-
-/// A watched folder as saved in the store.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SavedFolder {
-    pub id: i64,
-    pub path: std::path::PathBuf,
-    pub target: crate::targets::TargetSpec,
-    pub paused: bool,
-    /// Unix seconds of the last time everything was up to date.
-    pub last_sync: Option<i64>,
-}
+pub use crate::store::index_rows::{IndexEntry, SavedFolder};
 
 /// sha256 of a whole file, read in 256 KiB pieces so memory stays flat. Blocking: call it on
 /// a blocking thread.

@@ -85,7 +85,7 @@ pub struct AccountSession {
 }
 
 /// Where Twake Drive targets get their account's session: the engine's accounts service
-/// (`crate::accounts::Accounts`), or one session given whole (`FixedSession`).
+/// (the `accounts` module), or one session given whole (`FixedSession`).
 #[async_trait]
 pub trait Sessions: Send + Sync + 'static {
     /// The current session of `account`; `SignedOut` once it ended.

@@ -120,6 +120,11 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// The email in an account name `email@host[:port]` (a host never holds an `@`).
+pub fn account_email(name: &str) -> &str {
+    name.rsplit_once('@').map_or(name, |(email, _)| email)
+}
+
 /// Checks a server address as people type or copy it and returns its origin
 /// (`https://host[:port]`): no scheme means https (`drive.example.com`), and a page's address
 /// copied from the browser (`…/drive/#/client/…`) means its server.
@@ -217,7 +222,7 @@ impl Session {
     fn signed_out_error(&self, reason: &str) -> TwakeError {
         TwakeError::SignedOut {
             server: self.server.clone(),
-            account: crate::accounts::Account::email_of(&self.account).to_string(),
+            account: account_email(&self.account).to_string(),
             reason: reason.to_string(),
         }
     }
