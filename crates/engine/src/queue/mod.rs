@@ -1,6 +1,8 @@
 //! The queue: the `Engine` handle that front ends hold, and the scheduler task behind it.
 //! Handles are cheap clones that send commands; the scheduler alone owns the state.
 
+#[cfg(test)]
+mod clock_tests;
 mod config;
 mod order;
 pub mod pace;

@@ -8,7 +8,8 @@
 //! The controller is plain data: every call takes the time as an argument, so tests drive
 //! it with a fake clock and scripted completions.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// What bounds the window.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -2,7 +2,8 @@
 //! figures follow real progress and settle quickly after a pause or a stall.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 const WINDOW: Duration = Duration::from_secs(5);
 

@@ -8,7 +8,7 @@ use crate::ids::UploadId;
 use crate::targets::{Target, UploadFile};
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Instant;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// One chunk's state plus what the scheduler needs to retry it.

@@ -85,7 +85,7 @@ pub struct ChunkJob {
 
 impl ChunkJob {
     pub async fn run(self) {
-        let started = std::time::Instant::now();
+        let started = tokio::time::Instant::now();
         let result = tokio::select! {
             r = self.attempt() => r,
             _ = self.token.cancelled() => Err(ChunkError::Cancelled),

@@ -3,7 +3,8 @@
 //! half-done. Pure logic over an explicit clock (`now` is passed in), so tests use a fake one.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// What was last seen of a candidate file, and since when it has not changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -18,8 +18,9 @@ use crate::throttle::Throttle;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::time::Instant;
 
 mod commands;
 mod dispatch;
@@ -293,7 +294,7 @@ pub fn mtime_nanos(t: SystemTime) -> i128 {
 
 async fn sleep_until(when: Option<Instant>) {
     match when {
-        Some(t) => tokio::time::sleep_until(t.into()).await,
+        Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
     }
 }
