@@ -78,7 +78,7 @@ pub async fn send_chunk(
             401 => {
                 let e = TwakeError::SignedOut {
                     server: session.server().to_string(),
-                    account: session.account().to_string(),
+                    account: super::session::account_email(session.account()).to_string(),
                     reason: "the server refused the renewed session (401)".into(),
                 };
                 return Err(e.into_chunk_error());
