@@ -18,9 +18,12 @@ pub fn http() -> HttpSettings {
     }
 }
 
-/// The accounts service on the store every front end shares.
+/// The accounts service on the store every front end shares: one per process, so the
+/// destination check and the engine of one command share its sessions.
 pub fn accounts() -> anyhow::Result<Arc<Accounts>> {
-    Ok(Accounts::open_default(http())?)
+    static ONE: std::sync::OnceLock<Result<Arc<Accounts>, twake::TwakeError>> =
+        std::sync::OnceLock::new();
+    Ok(ONE.get_or_init(|| Accounts::open_default(http())).clone()?)
 }
 
 fn read_password(email: &str, server: &str) -> anyhow::Result<String> {
