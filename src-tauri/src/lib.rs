@@ -130,7 +130,7 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
         // One accounts service for the engine and the sign-in dialogs.
         accounts: targets.twake.service(),
         limits: settings.limits(),
-        bandwidth_limit: settings.bandwidth_limit(),
+        bandwidth_limit: settings.bandwidth_limit,
         changed_files: settings.changed_files,
         // The queue survives a restart: unfinished uploads continue where they stopped.
         database: Some(data_dir.join("queue.sqlite3")),

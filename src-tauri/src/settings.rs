@@ -15,7 +15,7 @@ pub const MIN_CHUNK_SIZE: u64 = 64 * 1024;
 pub const MAX_CHUNK_SIZE: u64 = 512 * 1024 * 1024;
 pub const MAX_PARALLEL_CHUNKS: u32 = 16;
 /// The layout `AppSettings::version` of this version's files.
-pub const SETTINGS_VERSION: u32 = 2;
+pub const SETTINGS_VERSION: u32 = 3;
 pub const MAX_PARALLEL_FILES: u32 = 8;
 
 /// A destination the person saved. The local test server is always there and not saved.
@@ -41,11 +41,20 @@ pub struct AppSettings {
     #[serde(default)]
     pub version: u32,
     /// Chunk requests in flight across all files, exactly; 0 = follow the link.
+    #[serde(deserialize_with = "null_is_default")]
     pub parallel_chunks: u32,
     /// Files uploading at once, exactly; 0 = as many as the link needs.
+    #[serde(deserialize_with = "null_is_default")]
     pub parallel_files: u32,
-    /// Upload speed cap in KB/s (1 KB = 1000 bytes), 0 for none; applied at once.
-    pub bandwidth_limit_kbps: u64,
+    /// Upload speed cap in bytes per second, as the engine counts it; 0 for none; applied
+    /// at once.
+    #[serde(deserialize_with = "null_is_default")]
+    pub bandwidth_limit: u64,
+    /// The cap as files before version 3 kept it, in KB/s (1 KB = 1000 bytes); read once by
+    /// `upgraded`, never written.
+    #[serde(rename = "bandwidth_limit_kbps", skip_serializing)]
+    #[ts(skip)]
+    pub legacy_limit_kbps: Option<u64>,
     /// What happens to a file that changed on disk since it was queued; applied at once.
     pub changed_files: ChangedFilePolicy,
     /// Closing the window hides it to the tray and uploads go on.
@@ -82,7 +91,8 @@ impl Default for AppSettings {
             version: SETTINGS_VERSION,
             parallel_chunks: Limits::default().parallel_chunks as u32,
             parallel_files: Limits::default().parallel_files as u32,
-            bandwidth_limit_kbps: 0,
+            bandwidth_limit: 0,
+            legacy_limit_kbps: None,
             changed_files: ChangedFilePolicy::default(),
             close_to_tray: true,
             autostart: None,
@@ -142,11 +152,6 @@ impl AppSettings {
         }
     }
 
-    /// The speed cap in bytes per second, as the engine counts it (0 = none).
-    pub fn bandwidth_limit(&self) -> u64 {
-        self.bandwidth_limit_kbps.saturating_mul(1000)
-    }
-
     /// How files added now to `target` are cut: the chosen chunk size, else the target's.
     pub fn upload_settings(&self, target: &TargetSpec) -> UploadSettings {
         UploadSettings {
@@ -191,9 +196,25 @@ impl AppSettings {
             self.parallel_chunks = 0;
             self.parallel_files = 0;
         }
+        if let Some(kbps) = self.legacy_limit_kbps.take() {
+            if self.version < 3 && self.bandwidth_limit == 0 {
+                self.bandwidth_limit = kbps.saturating_mul(1000);
+            }
+        }
         self.version = SETTINGS_VERSION;
         self
     }
+}
+
+/// A count or limit sent as `null` (an emptied form field) takes its default instead of
+/// being refused by the IPC layer with a serde message nobody should read; the form and
+/// `validate` word any real problem.
+fn null_is_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// The settings file and its current content.
@@ -276,6 +297,39 @@ mod tests {
         };
         file.save(&s).unwrap();
         assert_eq!(file.load(), s);
+    }
+
+    #[test]
+    fn an_old_speed_limit_in_kb_per_second_becomes_bytes_per_second_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SettingsFile {
+            path: dir.path().join("settings.json"),
+        };
+        std::fs::write(&file.path, r#"{"version": 2, "bandwidth_limit_kbps": 512}"#).unwrap();
+        let s = file.load();
+        assert_eq!(s.bandwidth_limit, 512_000);
+        file.save(&s).unwrap();
+        let written = std::fs::read_to_string(&file.path).unwrap();
+        assert!(
+            written.contains(r#""bandwidth_limit": 512000"#),
+            "{written}"
+        );
+        assert!(
+            !written.contains("kbps"),
+            "the old name is not written again: {written}"
+        );
+        assert_eq!(file.load().bandwidth_limit, 512_000, "read back unchanged");
+    }
+
+    #[test]
+    fn an_emptied_number_sent_as_null_takes_its_default_instead_of_a_serde_error() {
+        let s: AppSettings = serde_json::from_str(
+            r#"{"bandwidth_limit": null, "parallel_chunks": null, "parallel_files": 4}"#,
+        )
+        .unwrap();
+        assert_eq!(s.bandwidth_limit, 0);
+        assert_eq!(s.parallel_chunks, 0);
+        assert_eq!(s.parallel_files, 4);
     }
 
     #[test]

@@ -46,7 +46,7 @@ impl AppState {
         new.validate()?;
         self.settings_file.save(&new)?;
         self.engine.set_limits(new.limits())?;
-        self.engine.set_bandwidth_limit(new.bandwidth_limit());
+        self.engine.set_bandwidth_limit(new.bandwidth_limit);
         self.engine.set_changed_files(new.changed_files)?;
         let mut guard = self
             .settings

@@ -1130,6 +1130,59 @@ async fn tokens_never_appear_in_the_output_of_a_full_debug_run() {
     }
 }
 
+/// Seen on the real server: the file resource is saved before chunk 1's body is read, so a
+/// run killed while chunk 1 travels used to leave an orphan, and resuming made another. The
+/// file is now created empty first and its id committed before any byte goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_during_chunk_1_resumes_into_the_same_server_file_and_leaves_no_orphan() {
+    let double = TwakeDouble::start().await;
+    let config = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let file = write_file(data.path(), "first.bin", 2 * 1024 * 1024, 78);
+    let login = cli_login(config.path(), &double.url(), &double, &[]);
+    assert!(login.status.success(), "{}", text(&login));
+
+    // One chunk of 1 MiB at 256 KiB/s: about four seconds on its way.
+    let mut child = cli(config.path())
+        .args(["upload", "--to", "twake:/", "--chunk-size", "1MiB"])
+        .args(["--parallel", "1", "--limit-rate", "256KiB"])
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while double.stored_files() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no server file created"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Chunk 1 is now on its way (the limit keeps it there for seconds).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(double.count(|c| &c.chunk_posts), 0, "killed during chunk 1");
+    assert_eq!(double.count(|c| &c.empty_creates), 1);
+    assert_eq!(double.stored_files(), 1);
+
+    let resumed = cli(config.path()).arg("resume").output().unwrap();
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    assert_eq!(
+        double.stored_files(),
+        1,
+        "the resumed upload reused the server file the killed run created"
+    );
+    assert_eq!(double.orphan_files(), 0);
+    assert_eq!(double.count(|c| &c.empty_creates), 1);
+    let reader = reader(&double).await;
+    assert_eq!(
+        reader.sha256("first.bin").await.as_deref(),
+        Some(sha256_file(&file).as_str())
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_and_resume_keeps_the_same_server_file_and_sends_only_missing_chunks() {
     let double = TwakeDouble::start().await;
@@ -1159,6 +1212,10 @@ async fn kill_9_and_resume_keeps_the_same_server_file_and_sends_only_missing_chu
             // 3 in flight at the kill, so at most 3 are sent twice (the bound below).
             "--parallel",
             "3",
+            // About 4 s for the whole file, so a loaded machine reading the progress late
+            // still kills it in the middle.
+            "--limit-rate",
+            "4MiB",
         ])
         .arg(&file)
         .stdout(std::process::Stdio::piped())

@@ -64,6 +64,8 @@ pub struct Counters {
     pub unauthorized: AtomicU64,
     /// Chunk POSTs stored.
     pub chunk_posts: AtomicU64,
+    /// `POST …/files` without a body: a file created before its chunks.
+    pub empty_creates: AtomicU64,
     pub folders_created: AtomicU64,
     pub files_placed: AtomicU64,
     pub versions_added: AtomicU64,

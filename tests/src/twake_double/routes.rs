@@ -211,17 +211,49 @@ fn form_pairs(q: &str) -> HashMap<String, String> {
         .collect()
 }
 
+/// The upload options the real controller reads: the resumable.js names first, then the
+/// plain ones its web client sends on an empty create.
+struct UploadOptions {
+    name: String,
+    mime: String,
+    total_size: u64,
+    total_chunks: u32,
+    number: u32,
+}
+
+impl UploadOptions {
+    fn from_query(raw: Option<String>) -> UploadOptions {
+        let q = query_map(raw);
+        let text = |a: &str, b: &str| q.get(a).or_else(|| q.get(b)).cloned().unwrap_or_default();
+        let num = |a: &str, b: &str, default: u64| {
+            q.get(a)
+                .or_else(|| q.get(b))
+                .and_then(|v| v.parse().ok())
+                .filter(|n| *n != 0)
+                .unwrap_or(default)
+        };
+        UploadOptions {
+            name: text("resumableFilename", "filename"),
+            mime: text("resumableType", "type"),
+            total_size: num("resumableTotalSize", "total_size", 0),
+            total_chunks: num("resumableTotalChunks", "total_chunks", 1) as u32,
+            number: num("resumableChunkNumber", "chunk_number", 1) as u32,
+        }
+    }
+}
+
+/// `POST …/files`: like the real server, the file resource is saved before its body is read,
+/// so a request cut short leaves it behind; without a multipart body the file is created
+/// empty, its metadata coming with its first chunk.
 async fn first_chunk(
     State(s): Shr,
     Path(cid): Path<String>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
-    multipart: Multipart,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Reply {
     let user = member(&s, &headers, &cid)?;
-    let q = query_map(q);
-    // The real server reads these from the query only and falls back to defaults.
-    let num = |k: &str, default: u64| q.get(k).and_then(|v| v.parse().ok()).unwrap_or(default);
+    let options = UploadOptions::from_query(q);
     let id = {
         let mut model = s.model();
         let id = model.new_id("file");
@@ -231,21 +263,23 @@ async fn first_chunk(
                 id: id.clone(),
                 company_id: cid.clone(),
                 user_id: user,
-                name: q.get("resumableFilename").cloned().unwrap_or_default(),
-                mime: q.get("resumableType").cloned().unwrap_or_default(),
-                total_size: num("resumableTotalSize", 0),
-                total_chunks: num("resumableTotalChunks", 1) as u32,
+                name: String::new(),
+                mime: String::new(),
+                total_size: 0,
+                total_chunks: 1,
                 chunks: Default::default(),
             },
         );
         id
     };
-    let number = num("resumableChunkNumber", 1) as u32;
-    let stored = store_chunk(&s, &id, number, multipart).await;
-    if stored.is_err() {
-        s.model().files.remove(&id);
+    match multipart {
+        Ok(multipart) => receive(&s, &id, options, multipart).await,
+        Err(_) => {
+            s.counters.empty_creates.fetch_add(1, Ordering::Relaxed);
+            let model = s.model();
+            ok(model.file_json(&model.files[&id]))
+        }
     }
-    stored
 }
 
 async fn next_chunk(
@@ -264,12 +298,21 @@ async fn next_chunk(
     if !known {
         return Err(fail(StatusCode::NOT_FOUND, "File not found"));
     }
-    let q = query_map(q);
-    let number = q
-        .get("resumableChunkNumber")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
-    store_chunk(&s, &id, number, multipart).await
+    receive(&s, &id, UploadOptions::from_query(q), multipart).await
+}
+
+/// A chunk for file `id`. A user may only describe a file that has no size yet (the real
+/// server's rule): the first chunk to arrive, whichever it is, sets name, type and totals.
+async fn receive(s: &Arc<Shared>, id: &str, options: UploadOptions, multipart: Multipart) -> Reply {
+    if let Some(file) = s.model().files.get_mut(id) {
+        if file.total_size == 0 {
+            file.name = options.name;
+            file.mime = options.mime;
+            file.total_size = options.total_size;
+            file.total_chunks = options.total_chunks;
+        }
+    }
+    store_chunk(s, id, options.number, multipart).await
 }
 
 /// Stores the first file part of the body as chunk `number` of file `id`.

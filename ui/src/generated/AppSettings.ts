@@ -24,9 +24,10 @@ parallel_chunks: number,
  */
 parallel_files: number, 
 /**
- * Upload speed cap in KB/s (1 KB = 1000 bytes), 0 for none; applied at once.
+ * Upload speed cap in bytes per second, as the engine counts it; 0 for none; applied
+ * at once.
  */
-bandwidth_limit_kbps: number, 
+bandwidth_limit: number, 
 /**
  * What happens to a file that changed on disk since it was queued; applied at once.
  */

@@ -7,7 +7,7 @@ const good: AppSettings = {
   version: 1,
   parallel_chunks: 3,
   parallel_files: 2,
-  bandwidth_limit_kbps: 0,
+  bandwidth_limit: 0,
   changed_files: 'fail',
   close_to_tray: true,
   autostart: null,
@@ -47,9 +47,9 @@ describe('settings form checks', () => {
   });
 
   it('show the speed limit in KiB/s, the units of every size in the window, and save it as the shell counts it', () => {
-    expect(draftFrom({ ...good, bandwidth_limit_kbps: 1024 }).speed_limit_kib).toBe(1000);
-    expect(checkedSettings(with_({ speed_limit_kib: 500 })).bandwidth_limit_kbps).toBe(512);
-    expect(checkedSettings(with_({ speed_limit_kib: 0 })).bandwidth_limit_kbps).toBe(0);
+    expect(draftFrom({ ...good, bandwidth_limit: 1_024_000 }).speed_limit_kib).toBe(1000);
+    expect(checkedSettings(with_({ speed_limit_kib: 500 })).bandwidth_limit).toBe(512_000);
+    expect(checkedSettings(with_({ speed_limit_kib: 0 })).bandwidth_limit).toBe(0);
     expect('speed_limit_kib' in checkedSettings(with_({ speed_limit_kib: 5 }))).toBe(false);
     // Whatever is saved reads back as what was typed.
     for (const kib of [1, 3, 77, 500, 999, 12_345]) {

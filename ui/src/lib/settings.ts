@@ -2,7 +2,7 @@
 // speed limit, 40 chunks at once) is refused in the form, naming the field by its label and
 // the allowed range, before anything is sent. The shell checks again; this is so the person
 // reads their mistake in their words instead of a deserialisation error. The speed limit is
-// shown in KiB/s, the units of every size in the window; the shell keeps KB/s (SHELL-TODO.md).
+// shown in KiB/s, the units of every size in the window; the shell keeps bytes per second.
 
 import type { AppSettings } from '../generated/AppSettings';
 import type { UserError } from '../generated/UserError';
@@ -22,16 +22,16 @@ export interface FieldProblem extends UserError {
 }
 
 /** What the form holds: a number box that is empty or unreadable binds to null. */
-export type SettingsDraft = Omit<AppSettings, 'parallel_chunks' | 'parallel_files' | 'bandwidth_limit_kbps'> &
+export type SettingsDraft = Omit<AppSettings, 'parallel_chunks' | 'parallel_files' | 'bandwidth_limit'> &
   Record<NumberField, number | null>;
 
-/** KB (1000 bytes), as the shell keeps the limit, per KiB (1024 bytes), as it is shown. */
-const KB_PER_KIB = 1024 / 1000;
+/** The shell keeps the limit in bytes per second; the form shows KiB/s, like every size. */
+const KIB = 1024;
 
 /** The form's copy of the settings. */
 export function draftFrom(s: AppSettings): SettingsDraft {
-  const { bandwidth_limit_kbps, ...rest } = s;
-  return { ...rest, speed_limit_kib: Math.round(bandwidth_limit_kbps / KB_PER_KIB) };
+  const { bandwidth_limit, ...rest } = s;
+  return { ...rest, speed_limit_kib: Math.round(bandwidth_limit / KIB) };
 }
 
 function rangeWords(min: number, max: number | null): string {
@@ -64,6 +64,6 @@ export function checkedSettings(draft: SettingsDraft): AppSettings {
     ...rest,
     parallel_chunks: parallel_chunks ?? 0,
     parallel_files: parallel_files ?? 0,
-    bandwidth_limit_kbps: Math.round((speed_limit_kib ?? 0) * KB_PER_KIB),
+    bandwidth_limit: Math.round((speed_limit_kib ?? 0) * KIB),
   };
 }

@@ -309,8 +309,8 @@ describe('errors and drops', () => {
     await speed.fill('500');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });
-    // 500 KiB/s, kept by the shell in KB/s (1 KB = 1000 bytes).
-    assert.equal(await page.evaluate(() => window.fake.settings.bandwidth_limit_kbps), 512);
+    // 500 KiB/s, kept by the shell in bytes per second.
+    assert.equal(await page.evaluate(() => window.fake.settings.bandwidth_limit), 512_000);
     await context.close();
   });
 

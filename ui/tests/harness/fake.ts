@@ -144,7 +144,7 @@ export class FakeShell {
     version: 1,
     parallel_chunks: 3,
     parallel_files: 2,
-    bandwidth_limit_kbps: 0,
+    bandwidth_limit: 0,
     changed_files: 'fail',
     close_to_tray: true,
     autostart: null,
@@ -483,8 +483,10 @@ export class FakeShell {
         const s = args?.settings as AppSettings;
         // Tauri itself refuses what does not deserialise into the Rust type, with its own text.
         for (const [k, v] of Object.entries(s)) {
-          // `chunk_size` is an Option in the shell: null is "the target's own".
-          if ((k === 'chunk_size' || k === 'autostart') && v === null) continue;
+          // `chunk_size` is an Option in the shell: null is "the target's own"; an emptied
+          // count or speed limit takes its default (the shell's `null_is_default`).
+          const nullable = ['chunk_size', 'autostart', 'parallel_chunks', 'parallel_files', 'bandwidth_limit'];
+          if (nullable.includes(k) && v === null) continue;
           if (typeof v === 'number' || v === null) {
             if (v === null || v < 0 || !Number.isInteger(v)) {
               throw `invalid args \`settings\` for command \`save_settings\`: invalid type: ${v === null ? 'null' : `floating point \`${v}\``}, expected u64 (field ${k})`;

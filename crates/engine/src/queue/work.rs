@@ -6,6 +6,7 @@ use crate::error::ChunkError;
 use crate::events::ChunkState;
 use crate::ids::UploadId;
 use crate::protocol::TestAnswer;
+use crate::store::Store;
 use crate::targets::{ChunkReceipt, Target, UploadFile};
 use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
@@ -76,11 +77,15 @@ pub struct ChunkJob {
     pub epoch: u64,
     pub number: u32,
     pub test_first: bool,
+    /// The server file is to be created (and its id committed) before this chunk is sent.
+    pub create_first: bool,
     pub file: Arc<UploadFile>,
     pub target: Arc<dyn Target>,
     pub token: CancellationToken,
     pub reports: UnboundedSender<WorkReport>,
     pub throttle: Arc<crate::throttle::Throttle>,
+    /// Where a created server file's id is committed before the chunk goes.
+    pub store: Option<Store>,
 }
 
 impl ChunkJob {
@@ -108,26 +113,62 @@ impl ChunkJob {
         });
     }
 
+    /// Creates the server file and commits its id, so that a run killed while the chunk is
+    /// on its way resumes into the same server file instead of leaving it orphaned.
+    async fn create(&self) -> Result<Arc<UploadFile>, ChunkError> {
+        let remote = self.target.create_file(&self.file).await?;
+        if let Some(store) = &self.store {
+            store.set_remote_id(self.id, Some(remote.clone()));
+            if let Err(e) = store.flush().await {
+                // The store reports its own failures; the upload itself can go on.
+                tracing::warn!(
+                    "cannot commit the server file id of upload {}: {e}",
+                    self.id
+                );
+            }
+        }
+        let mut file = (*self.file).clone();
+        file.remote_id = Some(remote);
+        Ok(Arc::new(file))
+    }
+
     async fn attempt(&self) -> Result<ChunkOutcome, ChunkError> {
+        let created = if self.create_first {
+            Some(self.create().await?)
+        } else {
+            None
+        };
+        let file = created.as_ref().unwrap_or(&self.file);
+        match self.send(file).await? {
+            // The scheduler learns the new id with the receipt, as if chunk 1 had created it.
+            ChunkOutcome::Stored(mut receipt) if created.is_some() => {
+                receipt.remote_id = file.remote_id.clone();
+                Ok(ChunkOutcome::Stored(receipt))
+            }
+            outcome => Ok(outcome),
+        }
+    }
+
+    async fn send(&self, file: &UploadFile) -> Result<ChunkOutcome, ChunkError> {
         if self.test_first {
             self.started(ChunkState::Testing);
-            if self.target.test_chunk(&self.file, self.number).await? == TestAnswer::Present {
+            if self.target.test_chunk(file, self.number).await? == TestAnswer::Present {
                 return Ok(ChunkOutcome::AlreadyThere);
             }
         }
         self.started(ChunkState::Sending);
-        let range = self.file.plan.range(self.number);
+        let range = file.plan.range(self.number);
         let body = ChunkBody::new(
-            self.file.path.clone(),
+            file.path.clone(),
             range.start,
             range.end - range.start,
-            self.file.plan.size,
-            self.file.mtime,
+            file.plan.size,
+            file.mtime,
         )
         .throttled(self.throttle.clone());
         let progress = body.progress();
         let len = body.len();
-        let send = self.target.send_chunk(&self.file, self.number, body);
+        let send = self.target.send_chunk(file, self.number, body);
         tokio::pin!(send);
         // Sampled, not reported per piece: a 10,000-chunk file must not flood the events.
         let mut tick = tokio::time::interval(IN_FLIGHT_EVERY);

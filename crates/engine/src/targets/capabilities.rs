@@ -12,6 +12,10 @@ pub struct Capabilities {
     pub list_stored_chunks: bool,
     /// Chunk 1 creates the file: nothing else of the file is sent before it is stored.
     pub first_chunk_alone: bool,
+    /// The server file is created by a request of its own (`Target::create_file`) before any
+    /// chunk, and its id is committed to the queue before a byte is sent: a run killed in the
+    /// middle of a chunk then leaves nothing on the server the next run cannot reuse.
+    pub creates_file_first: bool,
     /// Chunks must arrive in order, one at a time (tus-like servers).
     pub in_order: bool,
     /// A file goes in one request, whatever its size: no chunking, and resuming means
@@ -38,6 +42,7 @@ impl Capabilities {
         test_chunk: false,
         list_stored_chunks: false,
         first_chunk_alone: false,
+        creates_file_first: false,
         in_order: false,
         whole_file: false,
         preferred_chunk_size: 1024 * 1024,
@@ -69,6 +74,7 @@ mod tests {
         test_chunk: true,
         list_stored_chunks: false,
         first_chunk_alone: false,
+        creates_file_first: false,
         in_order: false,
         whole_file: false,
         preferred_chunk_size: 1024,

@@ -91,6 +91,21 @@ pub trait Target: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Creates the server file before any of its chunks (`creates_file_first`) and returns
+    /// its id; checks that would refuse the file before a byte is sent belong here.
+    async fn create_file(&self, file: &UploadFile) -> Result<String, ChunkError> {
+        Err(ChunkError::Permanent {
+            url: self.label(),
+            status: 0,
+            message: format!(
+                "{} cannot create {} before its chunks",
+                self.label(),
+                file.path.display()
+            ),
+            kind: crate::events::FailureKind::Refused,
+        })
+    }
+
     /// Asks whether the server has chunk `number`.
     async fn test_chunk(&self, file: &UploadFile, number: u32) -> Result<TestAnswer, ChunkError>;
 

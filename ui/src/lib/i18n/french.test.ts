@@ -46,7 +46,7 @@ describe('in French', () => {
   });
 
   it('the settings form and the banner name their problem in French', () => {
-    const base = { parallel_chunks: 3, parallel_files: 2, bandwidth_limit_kbps: 0 } as AppSettings;
+    const base = { parallel_chunks: 3, parallel_files: 2, bandwidth_limit: 0 } as AppSettings;
     const problem = settingsProblem({ ...draftFrom(base), parallel_chunks: 40 });
     expect(problem?.message).toBe('Blocs envoyés en même temps doit être un nombre entier de 0 à 16');
     const m = reportMessage({ added: 2, target: 'Serveur', failures: [{ path: '/a', reason: 'x' }], error: null });

@@ -129,7 +129,9 @@ impl Scheduler {
         // A target that creates the file with chunk 1 gets nothing else until that is done;
         // one that takes chunks in order gets one at a time, the lowest first.
         let first_pending = caps.first_chunk_alone && u.slot(1).state != ChunkState::Done;
-        if (first_pending || caps.in_order) && u.in_flight > 0 {
+        // A file still to be created on the server gets one request, which creates it.
+        let create_first = caps.creates_file_first && u.file.remote_id.is_none();
+        if (first_pending || create_first || caps.in_order) && u.in_flight > 0 {
             return false;
         }
         if caps.in_order {
@@ -161,6 +163,7 @@ impl Scheduler {
         let known_absent = u.slot(number).known_absent;
         let test_first = u.settings.test_chunks
             && caps.test_chunk
+            && !create_first
             && !known_absent
             && (u.resumed || len > u.settings.test_threshold);
         u.in_flight += 1;
@@ -170,11 +173,13 @@ impl Scheduler {
             epoch: u.epoch,
             number,
             test_first,
+            create_first,
             file: u.file.clone(),
             target: u.target.clone(),
             token: u.token.clone(),
             reports: self.reports_tx.clone(),
             throttle: self.throttle.clone(),
+            store: self.store.clone(),
         };
         tokio::spawn(job.run());
         true

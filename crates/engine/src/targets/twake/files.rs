@@ -1,6 +1,7 @@
-//! Chunk upload to the Twake Drive files service (docs/protocol.md, "Upload one file"): chunk 1
-//! creates the file with `POST …/files?{params}`, the others go to `…/files/{id}?{params}` in
-//! any order. The parameters travel in the query string only, as the server reads them there.
+//! Chunk upload to the Twake Drive files service (docs/protocol.md, "Upload one file"): an
+//! empty `POST …/files` creates the server file first (as the web client does), so its id is
+//! on record before any byte goes; then every chunk goes to `…/files/{id}?{params}`, in any
+//! order. The parameters travel in the query string only, as the server reads them there.
 //! There is no GET test: which chunks are done is known from our own acknowledgements.
 
 use super::api::{self, Answer, FileAnswer, RouteKind};
@@ -31,6 +32,26 @@ fn body_again(file: &UploadFile, number: u32) -> ChunkBody {
     )
 }
 
+/// Creates an empty server file (no multipart body: the server then stores no metadata until
+/// the first chunk brings it) and returns its id.
+pub async fn create_file(
+    session: &Session,
+    company_id: &str,
+    file: &UploadFile,
+) -> Result<String, TwakeError> {
+    let url = session.url(&api::files(company_id));
+    let query = [
+        ("filename", file.filename.clone()),
+        ("type", file.mime_type.clone()),
+        ("total_size", file.plan.size.to_string()),
+    ];
+    let created: FileAnswer = session
+        .send(|| session.client().post(&url).query(&query))
+        .await?
+        .json(session.server(), RouteKind::Other)?;
+    Ok(created.resource.id)
+}
+
 /// Sends one chunk; returns the server's file id in the receipt of chunk 1.
 pub async fn send_chunk(
     session: &Session,
@@ -40,23 +61,21 @@ pub async fn send_chunk(
     body: ChunkBody,
     stall: Duration,
 ) -> Result<ChunkReceipt, ChunkError> {
-    let path = if number == 1 {
-        api::files(company_id)
-    } else {
-        match &file.remote_id {
-            Some(id) => api::file(company_id, id),
-            None => {
-                return Err(ChunkError::Permanent {
-                    url: session.url(&api::files(company_id)),
-                    status: 400,
-                    message: format!(
-                        "chunk {number} of {} has no server file to go to (chunk 1 was not \
-                         stored): retry the file",
-                        file.path.display()
-                    ),
-                    kind: FailureKind::Refused,
-                })
-            }
+    let path = match &file.remote_id {
+        Some(id) => api::file(company_id, id),
+        // Without a file created first, chunk 1 creates it (the older way, still accepted).
+        None if number == 1 => api::files(company_id),
+        None => {
+            return Err(ChunkError::Permanent {
+                url: session.url(&api::files(company_id)),
+                status: 400,
+                message: format!(
+                    "chunk {number} of {} has no server file to go to (chunk 1 was not \
+                 stored): retry the file",
+                    file.path.display()
+                ),
+                kind: FailureKind::Refused,
+            })
         }
     };
     let url = session.url(&path);

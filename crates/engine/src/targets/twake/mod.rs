@@ -36,12 +36,13 @@ pub const DEFAULT_CHUNK_SIZE: u64 = 8 * 1024 * 1024;
 /// Timeout of the small JSON requests (sign-in, listings, Drive items).
 pub const JSON_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The `twake` kind: chunk 1 creates the file, no chunk tests, files placed in a Drive folder
-/// that may be hidden until its last file is in.
+/// The `twake` kind: the server file is created before its chunks, which then go in any
+/// order; no chunk tests; files placed in a Drive folder that may be hidden until its last
+/// file is in.
 pub static KIND: TargetKind = TargetKind {
     name: "twake",
     capabilities: Capabilities {
-        first_chunk_alone: true,
+        creates_file_first: true,
         preferred_chunk_size: DEFAULT_CHUNK_SIZE,
         move_files: true,
         hide_new_folders: true,
@@ -230,6 +231,17 @@ impl TwakeTarget {
 
     /// The Drive state on the account's current session: the same as last time unless a new
     /// sign-in replaced the session.
+    /// The live session and Drive, once the destination folder is known to take files.
+    async fn writable(&self) -> Result<Arc<Ready>, ChunkError> {
+        let ready = self.ready().await.map_err(TwakeError::into_chunk_error)?;
+        ready
+            .drive
+            .check_destination()
+            .await
+            .map_err(TwakeError::into_chunk_error)?;
+        Ok(ready)
+    }
+
     async fn ready(&self) -> Result<Arc<Ready>, TwakeError> {
         let current = self.sessions.twake_session(&self.account).await?;
         let mut ready = self.ready.lock().await;
@@ -299,12 +311,7 @@ impl Target for TwakeTarget {
     }
 
     async fn prepare(&self, relative_paths: &[String]) -> Result<(), ChunkError> {
-        let ready = self.ready().await.map_err(TwakeError::into_chunk_error)?;
-        ready
-            .drive
-            .check_destination()
-            .await
-            .map_err(TwakeError::into_chunk_error)?;
+        let ready = self.writable().await?;
         ready
             .drive
             .announce(relative_paths)
@@ -314,6 +321,23 @@ impl Target for TwakeTarget {
 
     async fn waiting_folders(&self) -> Vec<(String, usize)> {
         self.hidden_folders().await
+    }
+
+    async fn create_file(&self, file: &UploadFile) -> Result<String, ChunkError> {
+        // Before the first byte: a folder we cannot write to fails now, not after the upload.
+        let ready = self.writable().await?;
+        // A file the collision policy skips is never sent.
+        let declined = ready
+            .drive
+            .declines(&file.relative_path)
+            .await
+            .map_err(TwakeError::into_chunk_error)?;
+        if let Some(reason) = declined {
+            return Err(ChunkError::Declined { reason });
+        }
+        files::create_file(&ready.session, &ready.company_id, file)
+            .await
+            .map_err(TwakeError::into_chunk_error)
     }
 
     async fn test_chunk(&self, _file: &UploadFile, _number: u32) -> Result<TestAnswer, ChunkError> {
@@ -328,23 +352,6 @@ impl Target for TwakeTarget {
         body: ChunkBody,
     ) -> Result<ChunkReceipt, ChunkError> {
         let ready = self.ready().await.map_err(TwakeError::into_chunk_error)?;
-        if number == 1 {
-            // Before the first byte: a folder we cannot write to fails now, not after the upload.
-            ready
-                .drive
-                .check_destination()
-                .await
-                .map_err(TwakeError::into_chunk_error)?;
-            // A file the collision policy skips is never sent.
-            let declined = ready
-                .drive
-                .declines(&file.relative_path)
-                .await
-                .map_err(TwakeError::into_chunk_error)?;
-            if let Some(reason) = declined {
-                return Err(ChunkError::Declined { reason });
-            }
-        }
         files::send_chunk(
             &ready.session,
             &ready.company_id,
