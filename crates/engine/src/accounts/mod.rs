@@ -7,6 +7,7 @@
 //! Accounts and their secrets are kept by an `AccountStore` the front end chooses (the
 //! default one in the config folder, or a test's own) and hands in when it opens the service.
 
+pub mod browser;
 pub mod store;
 
 pub use store::{config_dir, Account, AccountStore, SecretsLocation};
