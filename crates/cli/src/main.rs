@@ -380,7 +380,11 @@ fn main() -> ExitCode {
             // A URL that cannot be used is a usage error, like a bad flag.
             let usage = e
                 .downcast_ref::<upload_engine::EngineError>()
-                .is_some_and(|e| matches!(e, upload_engine::EngineError::BadUrl { .. }));
+                .is_some_and(|e| matches!(e, upload_engine::EngineError::BadUrl { .. }))
+                || e.downcast_ref::<upload_engine::targets::TargetError>()
+                    .is_some_and(|e| {
+                        matches!(e, upload_engine::targets::TargetError::BadUrl { .. })
+                    });
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }

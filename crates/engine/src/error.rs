@@ -1,5 +1,7 @@
-//! Typed errors of the engine. Every message names the file or URL involved and, where there
-//! is one, what the user can do; the CLI and the app only add context.
+//! Why a chunk request did not succeed (`ChunkError`), at the bottom of the engine so every
+//! target can say it; the error of the engine's API calls is `engine_error::EngineError`.
+//! Every message names the file or URL involved and, where there is one, what the user can
+//! do; the CLI and the app only add context.
 
 use crate::events::FailureKind;
 use std::path::PathBuf;
@@ -18,47 +20,6 @@ impl FailureKind {
             _ => FailureKind::Refused,
         }
     }
-}
-
-/// Errors of the engine's API calls.
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    #[error("cannot read {path}: {source}")]
-    Unreadable {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path} is not a regular file or folder")]
-    NotAFile { path: PathBuf },
-    /// `shown` is the path with odd bytes escaped (`names::printable`).
-    #[error("{shown} cannot be uploaded: {reason}")]
-    BadName {
-        path: PathBuf,
-        shown: String,
-        reason: crate::names::BadName,
-    },
-    #[error("no upload with id {0}")]
-    UnknownUpload(u64),
-    #[error("invalid target URL '{url}': {reason}")]
-    BadUrl { url: String, reason: String },
-    #[error("the upload engine has stopped")]
-    Stopped,
-    #[error("cannot start the HTTP client: {0}")]
-    Http(String),
-    #[error("internal error: {0}")]
-    Internal(String),
-    /// The server refused a batch before anything was queued (no such folder, no access).
-    #[error("{message}")]
-    Refused {
-        target: String,
-        kind: FailureKind,
-        message: String,
-    },
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-    #[error(transparent)]
-    Twake(#[from] crate::targets::twake::TwakeError),
 }
 
 /// Why one chunk request did not succeed. The scheduler decides from the variant whether to
@@ -113,17 +74,6 @@ pub enum ChunkError {
     /// sent and the upload ends as skipped, not failed.
     #[error("{reason}")]
     Declined { reason: String },
-}
-
-impl EngineError {
-    /// The refusal of a file whose name cannot be stored on a server.
-    pub fn bad_name(path: &std::path::Path, reason: crate::names::BadName) -> EngineError {
-        EngineError::BadName {
-            path: path.to_path_buf(),
-            shown: crate::names::printable(path),
-            reason,
-        }
-    }
 }
 
 impl ChunkError {

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod body;
 pub mod config;
+pub mod engine_error;
 pub mod error;
 pub mod events;
 pub mod ids;
@@ -19,7 +20,8 @@ pub mod throttle;
 pub mod watch;
 
 pub use config::{ChangedFilePolicy, Limits, RetryPolicy, UploadSettings};
-pub use error::{ChunkError, EngineError};
+pub use engine_error::EngineError;
+pub use error::ChunkError;
 pub use events::{ChunkState, Event, FailureKind, FileState, QueueTotals, UploadSummary};
 pub use ids::UploadId;
 pub use protocol::{ChunkPlan, ChunkRule, Dialect};

@@ -1,7 +1,7 @@
 //! Turning what the user picked (files and folders) into the list of files to upload, with
 //! the relative paths the server should store them under, as a browser would send them.
 
-use crate::error::EngineError;
+use crate::engine_error::EngineError;
 use crate::names::{printable, upload_name};
 use std::path::{Path, PathBuf};
 

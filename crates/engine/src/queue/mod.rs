@@ -18,7 +18,7 @@ pub use scheduler::ChunkInfo;
 /// Distance between neighbours in the saved queue order.
 use crate::accounts::{AccountChange, Accounts};
 use crate::config::{ChangedFilePolicy, Limits, UploadSettings};
-use crate::error::EngineError;
+use crate::engine_error::EngineError;
 use crate::events::{Event, FileState, QueueTotals, UploadSummary};
 use crate::ids::UploadId;
 use crate::protocol::strong_identifier;

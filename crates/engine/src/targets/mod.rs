@@ -2,6 +2,7 @@
 //! scheduler and the conformance suite treat every server the same way (like rclone's `fs.Fs`).
 
 pub mod capabilities;
+pub mod error;
 pub mod http;
 pub mod network;
 pub mod registry;
@@ -9,6 +10,7 @@ pub mod resumable;
 pub mod twake;
 
 pub use capabilities::Capabilities;
+pub use error::TargetError;
 pub use registry::{build_target, TargetContext, TargetKind};
 
 use crate::body::ChunkBody;

@@ -3,11 +3,11 @@
 //! `targets/`, a `TargetSpec` variant, and one line in `KINDS` (ARCHITECTURE.md).
 
 use super::{resumable, twake, Capabilities, HttpSettings, Target, TargetSpec};
-use crate::error::EngineError;
+use crate::targets::TargetError;
 use std::sync::Arc;
 
 /// How a kind builds a live target from its description.
-pub type BuildFn = fn(&TargetSpec, &TargetContext) -> Result<Arc<dyn Target>, EngineError>;
+pub type BuildFn = fn(&TargetSpec, &TargetContext) -> Result<Arc<dyn Target>, TargetError>;
 
 /// One kind of server.
 pub struct TargetKind {
@@ -33,7 +33,7 @@ pub struct TargetContext {
 pub fn build_target(
     spec: &TargetSpec,
     context: &TargetContext,
-) -> Result<Arc<dyn Target>, EngineError> {
+) -> Result<Arc<dyn Target>, TargetError> {
     (spec.kind().build)(spec, context)
 }
 

@@ -18,11 +18,12 @@ use super::{
     UploadFile,
 };
 use crate::body::ChunkBody;
-use crate::error::{ChunkError, EngineError};
+use crate::error::ChunkError;
 use crate::events::FailureKind;
 use crate::protocol::{
     classify_post, classify_test, parse_retry_after, ChunkParams, Dialect, PostAnswer, TestAnswer,
 };
+use crate::targets::TargetError;
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
@@ -42,14 +43,14 @@ pub static KIND: TargetKind = TargetKind {
     build,
 };
 
-fn build(spec: &TargetSpec, context: &TargetContext) -> Result<Arc<dyn Target>, EngineError> {
+fn build(spec: &TargetSpec, context: &TargetContext) -> Result<Arc<dyn Target>, TargetError> {
     match spec {
         TargetSpec::Resumable { url, dialect } => Ok(Arc::new(ResumableTarget::new(
             url,
             *dialect,
             &context.http,
         )?)),
-        other => Err(EngineError::Internal(format!(
+        other => Err(TargetError::Internal(format!(
             "{other:?} handed to the resumable kind"
         ))),
     }
@@ -93,12 +94,12 @@ pub struct ResumableTarget {
 }
 
 impl ResumableTarget {
-    pub fn new(url: &str, dialect: Dialect, http: &HttpSettings) -> Result<Self, EngineError> {
+    pub fn new(url: &str, dialect: Dialect, http: &HttpSettings) -> Result<Self, TargetError> {
         let parsed = parse_upload_url(url)?;
         // A redirect is an answer of its own (a sign-in page, a moved endpoint): following
         // it would turn a login page's 200 into "chunk present".
         let client = super::network::http_client(http, reqwest::redirect::Policy::none())
-            .map_err(|e| EngineError::Http(e.to_string()))?;
+            .map_err(|e| TargetError::Http(e.to_string()))?;
         Ok(ResumableTarget {
             url: parsed,
             dialect,
@@ -189,8 +190,8 @@ impl ResumableTarget {
 }
 
 /// Parses and checks a user-given upload URL, with a message that says what is wrong.
-pub fn parse_upload_url(url: &str) -> Result<url::Url, EngineError> {
-    parse_http_url(url).map_err(|reason| EngineError::BadUrl {
+pub fn parse_upload_url(url: &str) -> Result<url::Url, TargetError> {
+    parse_http_url(url).map_err(|reason| TargetError::BadUrl {
         url: redact_url(url),
         reason,
     })

@@ -23,8 +23,9 @@ use super::{
     UploadFile,
 };
 use crate::body::ChunkBody;
-use crate::error::{ChunkError, EngineError};
+use crate::error::ChunkError;
 use crate::protocol::TestAnswer;
+use crate::targets::TargetError;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,19 +52,19 @@ pub static KIND: TargetKind = TargetKind {
     build,
 };
 
-fn build(spec: &TargetSpec, context: &TargetContext) -> Result<Arc<dyn Target>, EngineError> {
+fn build(spec: &TargetSpec, context: &TargetContext) -> Result<Arc<dyn Target>, TargetError> {
     let TargetSpec::Twake {
         account,
         folder,
         collision,
     } = spec
     else {
-        return Err(EngineError::Internal(format!(
+        return Err(TargetError::Internal(format!(
             "{spec:?} handed to the twake kind"
         )));
     };
     let sessions = context.sessions.clone().ok_or_else(|| {
-        EngineError::Internal(
+        TargetError::Internal(
             "Twake Drive uploads need the accounts service, which this engine was opened without"
                 .into(),
         )
