@@ -2,6 +2,7 @@
 //! scheduler and the conformance suite treat every server the same way (like rclone's `fs.Fs`).
 
 pub mod capabilities;
+pub mod cozy;
 pub mod http;
 pub mod network;
 pub mod registry;
@@ -156,6 +157,14 @@ pub enum TargetSpec {
         folder: String,
         collision: twake::CollisionPolicy,
     },
+    /// A folder of a signed-in Twake Drive on cozy-stack (Twake Workplace).
+    Cozy {
+        /// The account name, `user@instance-host` (see `Account::name_for`).
+        account: String,
+        /// Folder path like "/Uploads/2026"; "" for the root.
+        folder: String,
+        collision: twake::CollisionPolicy,
+    },
 }
 
 impl TargetSpec {
@@ -164,6 +173,7 @@ impl TargetSpec {
         match self {
             TargetSpec::Resumable { .. } => &resumable::KIND,
             TargetSpec::Twake { .. } => &twake::KIND,
+            TargetSpec::Cozy { .. } => &cozy::KIND,
         }
     }
 
