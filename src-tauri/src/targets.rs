@@ -264,10 +264,20 @@ impl Targets {
                 },
                 url.clone(),
             )),
-            SavedTarget::Twake { account, folder } => Ok((
-                crate::twake::spec(account, folder),
-                twake_name(&account_email(account), folder),
-            )),
+            SavedTarget::Twake { account, folder } => {
+                // Which Twake Drive the account is on decides the engine's target kind.
+                let kind = self
+                    .twake
+                    .accounts_now()
+                    .iter()
+                    .find(|a| &a.name == account)
+                    .map(|a| a.kind)
+                    .unwrap_or_default();
+                Ok((
+                    crate::twake::spec(account, folder, kind),
+                    twake_name(&account_email(account), folder),
+                ))
+            }
         }
     }
 }

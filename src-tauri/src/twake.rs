@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 use ts_rs::TS;
-use upload_engine::accounts::{Account, AccountStore, Accounts, SecretsLocation, SignIn};
+use upload_engine::accounts::{
+    Account, AccountKind, AccountStore, Accounts, SecretsLocation, SignIn,
+};
 use upload_engine::targets::network::NetworkSettings;
 use upload_engine::targets::twake::{self, api::Company, CollisionPolicy, TwakeError};
 use upload_engine::targets::HttpSettings;
@@ -91,12 +93,22 @@ pub fn shown_folder(folder: &str) -> String {
     words
 }
 
-/// What the engine uploads to for `account`'s `folder`.
-pub fn spec(account: &str, folder: &str) -> TargetSpec {
-    TargetSpec::Twake {
-        account: account.to_string(),
-        folder: normal_folder(folder),
-        collision: CollisionPolicy::default(),
+/// What the engine uploads to for `account`'s `folder`, by the kind of Twake Drive the
+/// account is on.
+pub fn spec(account: &str, folder: &str, kind: AccountKind) -> TargetSpec {
+    let (account, folder) = (account.to_string(), normal_folder(folder));
+    let collision = CollisionPolicy::default();
+    match kind {
+        AccountKind::Tdrive => TargetSpec::Twake {
+            account,
+            folder,
+            collision,
+        },
+        AccountKind::Cozy => TargetSpec::Cozy {
+            account,
+            folder,
+            collision,
+        },
     }
 }
 

@@ -107,6 +107,10 @@ pub fn target_name(target: &TargetSpec, known: &TargetList) -> String {
         TargetSpec::Twake {
             account, folder, ..
         } => crate::targets::twake_name(&crate::targets::account_email(account), folder),
+        // A cozy account is named by its instance.
+        TargetSpec::Cozy {
+            account, folder, ..
+        } => crate::targets::twake_name(account, folder),
     }
 }
 

@@ -30,6 +30,66 @@ pub trait ConformanceServer: Send + Sync {
     fn target_for(&self, _spec: &TargetSpec) -> Option<std::sync::Arc<dyn upload_engine::Target>> {
         None
     }
+    /// The server takes each file in one request (cozy-stack): nothing is acknowledged
+    /// before the whole file is in, so pausing, cancelling and restarting are tested while
+    /// the bytes are on their way, and "resume" sends the file again from its start.
+    fn whole_file(&self) -> bool {
+        false
+    }
+}
+
+/// The bandwidth a whole-file upload is slowed to, so it can be caught on its way.
+const SLOW: u64 = 512 * 1024;
+
+/// Waits (30 s at most) for the first event that `wanted` accepts; `what` names it.
+async fn wait_for(
+    events: &mut tokio::sync::broadcast::Receiver<Event>,
+    what: &str,
+    wanted: impl Fn(&Event) -> bool,
+) {
+    let wait = async {
+        loop {
+            match events.recv().await {
+                Ok(event) if wanted(&event) => return,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("event stream ended: {e}"),
+            }
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .is_err()
+    {
+        panic!("no {what} within 30 s");
+    }
+}
+
+/// Waits until bytes of `id` are on their way (at least `bytes`), not yet acknowledged.
+async fn in_flight_at_least(
+    events: &mut tokio::sync::broadcast::Receiver<Event>,
+    id: UploadId,
+    bytes: u64,
+) {
+    wait_for(events, "bytes on their way", |e| {
+        matches!(e, Event::InFlight { id: i, sent_bytes, .. } if *i == id && *sent_bytes >= bytes)
+    })
+    .await
+}
+
+/// Whether a "sent again from its start" notice for `id` is among the events so far.
+fn restarted_notice(
+    events: &mut tokio::sync::broadcast::Receiver<Event>,
+    id: UploadId,
+) -> Option<String> {
+    let mut found = None;
+    while let Ok(event) = events.try_recv() {
+        if let Event::Replanned { id: i, reason, .. } = event {
+            if i == id {
+                found = Some(reason);
+            }
+        }
+    }
+    found
 }
 
 /// Engine settings for tests: fast retries, short stall detection.
@@ -143,20 +203,10 @@ async fn acked_at_least(
     id: UploadId,
     bytes: u64,
 ) {
-    let wait = async {
-        loop {
-            match events.recv().await {
-                Ok(Event::Progress {
-                    id: i, acked_bytes, ..
-                }) if i == id && acked_bytes >= bytes => return,
-                Ok(_) => {}
-                Err(e) => panic!("event stream ended: {e}"),
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), wait)
-        .await
-        .expect("progress within 30 s");
+    wait_for(events, "progress", |e| {
+        matches!(e, Event::Progress { id: i, acked_bytes, .. } if *i == id && *acked_bytes >= bytes)
+    })
+    .await
 }
 
 /// Sizes around the chunk size, under both chunking rules, arrive byte-identical.
@@ -242,6 +292,9 @@ pub async fn pause_then_resume(server: &dyn ConformanceServer) {
     let engine = open(server, test_engine_config()).await;
     let mut events = engine.subscribe();
     let spec = server.spec_for(proxy.local_addr());
+    if server.whole_file() {
+        engine.set_bandwidth_limit(SLOW);
+    }
     let id = enqueue(
         &engine,
         &spec,
@@ -250,6 +303,9 @@ pub async fn pause_then_resume(server: &dyn ConformanceServer) {
         &settings(cs, ChunkRule::Floor),
     )
     .await;
+    if server.whole_file() {
+        return pause_then_resume_whole(server, engine, events, id, &path).await;
+    }
     first_ack(&mut events, id).await;
     engine.pause(id).await.expect("pause");
     assert_eq!(state_of(&engine, id).await, FileState::Paused);
@@ -278,6 +334,42 @@ pub async fn pause_then_resume(server: &dyn ConformanceServer) {
     }
 }
 
+/// `pause_then_resume` for a whole-file server: paused on its way, nothing of it is kept;
+/// resumed, it goes again from byte 0 in one more request, and the queue says so.
+async fn pause_then_resume_whole(
+    server: &dyn ConformanceServer,
+    engine: Engine,
+    mut events: tokio::sync::broadcast::Receiver<Event>,
+    id: UploadId,
+    path: &Path,
+) {
+    in_flight_at_least(&mut events, id, 1).await;
+    engine.pause(id).await.expect("pause");
+    assert_eq!(state_of(&engine, id).await, FileState::Paused);
+    assert_eq!(
+        acked_of(&engine, id).await,
+        0,
+        "nothing is acknowledged mid-file"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(state_of(&engine, id).await, FileState::Paused);
+    assert!(
+        server.stored_sha256("pause.bin").is_none(),
+        "an interrupted file is not kept by the server"
+    );
+    let posts_paused = server.chunk_posts();
+    engine.set_bandwidth_limit(0);
+    engine.resume(id).await.expect("resume");
+    wait_idle(&engine).await;
+    assert_eq!(state_of(&engine, id).await, FileState::Done);
+    assert_identical(server, path, "pause.bin");
+    if let (Some(before), Some(after)) = (posts_paused, server.chunk_posts()) {
+        assert_eq!(after - before, 1, "the file went again in one request");
+    }
+    let notice = restarted_notice(&mut events, id).expect("the restart from 0 is announced");
+    assert!(notice.contains("from its start"), "{notice}");
+}
+
 /// A cancelled file stops, is never finished on the server, and stays cancelled.
 pub async fn cancel_stops_the_upload(server: &dyn ConformanceServer) {
     let dir = tempfile::tempdir().unwrap();
@@ -295,6 +387,9 @@ pub async fn cancel_stops_the_upload(server: &dyn ConformanceServer) {
     let engine = open(server, test_engine_config()).await;
     let mut events = engine.subscribe();
     let spec = server.spec_for(proxy.local_addr());
+    if server.whole_file() {
+        engine.set_bandwidth_limit(SLOW);
+    }
     let id = enqueue(
         &engine,
         &spec,
@@ -303,7 +398,11 @@ pub async fn cancel_stops_the_upload(server: &dyn ConformanceServer) {
         &settings(cs, ChunkRule::Floor),
     )
     .await;
-    first_ack(&mut events, id).await;
+    if server.whole_file() {
+        in_flight_at_least(&mut events, id, 1).await;
+    } else {
+        first_ack(&mut events, id).await;
+    }
     engine.cancel(id).await.expect("cancel");
     wait_idle(&engine).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -418,6 +517,9 @@ pub async fn restart_in_the_middle(server: &dyn ConformanceServer) {
     let engine = open_durable(server, test_engine_config(), &db, &[]).await;
     let spec = server.spec_for(proxy.local_addr());
     let mut events = engine.subscribe();
+    if server.whole_file() {
+        engine.set_bandwidth_limit(SLOW);
+    }
     let id = enqueue(
         &engine,
         &spec,
@@ -426,6 +528,27 @@ pub async fn restart_in_the_middle(server: &dyn ConformanceServer) {
         &settings(cs, ChunkRule::Floor),
     )
     .await;
+    if server.whole_file() {
+        in_flight_at_least(&mut events, id, cs).await;
+        let posts_at_stop = server.chunk_posts();
+        stop(engine).await;
+        // (The "from its start" notice is checked where the test subscribes before the
+        // restart can happen: pause_then_resume.)
+        let engine = open_durable(server, test_engine_config(), &db, &[spec]).await;
+        let restored = engine.snapshot().await.expect("snapshot");
+        assert_eq!(restored.len(), 1, "the queue kept the upload");
+        assert_eq!(
+            restored[0].acked_bytes, 0,
+            "nothing of a whole file was acknowledged"
+        );
+        wait_idle(&engine).await;
+        assert_eq!(state_of(&engine, id).await, FileState::Done);
+        assert_identical(server, &path, "restart.bin");
+        if let (Some(before), Some(after)) = (posts_at_stop, server.chunk_posts()) {
+            assert_eq!(after - before, 1, "the file went again in one request");
+        }
+        return;
+    }
     acked_at_least(&mut events, id, 5 * cs).await;
     let posts_at_stop = server.chunk_posts();
     stop(engine).await;

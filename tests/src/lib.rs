@@ -1,6 +1,7 @@
 //! Shared harness for end-to-end tests.
 pub mod cli_run;
 pub mod conformance;
+pub mod cozy_double;
 pub mod fault_proxy;
 pub mod harness;
 pub mod link_emulator;

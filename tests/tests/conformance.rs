@@ -1,8 +1,9 @@
 //! Runs the target conformance suite (`e2e_tests::conformance`) against every server we
 //! have: our receiver in the Resumable.js and in the Flow.js dialect, and the Twake Drive
-//! API double through the Twake Drive target.
+//! API double through the Twake Drive target, and the cozy-stack double through the cozy target.
 
 use e2e_tests::conformance::{self, ConformanceServer};
+use e2e_tests::cozy_double::conformance::CozyConformance;
 use e2e_tests::harness::{sha256_file, ReceiverServer};
 use e2e_tests::twake_double::conformance::TwakeConformance;
 use std::net::SocketAddr;
@@ -74,3 +75,4 @@ macro_rules! suite {
 suite!(receiver_resumable_dialect, receiver(Dialect::Resumable));
 suite!(receiver_flow_dialect, receiver(Dialect::Flow));
 suite!(twake_double, TwakeConformance::start());
+suite!(cozy_double, CozyConformance::start());

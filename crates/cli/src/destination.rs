@@ -1,6 +1,7 @@
 //! Where `--to` points: a Resumable.js / Flow.js URL, or a folder of the signed-in Twake
 //! Drive account (`twake:/Drive/Path`), and what each needs before and after a run.
 
+use upload_engine::accounts::AccountKind;
 use upload_engine::targets::resumable::parse_upload_url;
 use upload_engine::targets::twake::CollisionPolicy;
 use upload_engine::{Dialect, Engine, SourceFile, TargetSpec};
@@ -29,10 +30,18 @@ impl Destination {
             .await
             .map_err(crate::twake::hinted)?;
         let folder = folder.trim().to_string();
-        let spec = TargetSpec::Twake {
-            account: account.name.clone(),
-            folder: folder.clone(),
-            collision,
+        // The current account says which Twake Drive it is on.
+        let spec = match account.kind {
+            AccountKind::Tdrive => TargetSpec::Twake {
+                account: account.name.clone(),
+                folder: folder.clone(),
+                collision,
+            },
+            AccountKind::Cozy => TargetSpec::Cozy {
+                account: account.name.clone(),
+                folder: folder.clone(),
+                collision,
+            },
         };
         let shown = format!(
             "Twake Drive {}:/{}",

@@ -1,6 +1,7 @@
 //! `twake-upload`: the command line over the upload engine, for headless machines and
 //! scripts. Thin: it parses arguments, drives the engine and renders its events.
 
+mod cozy;
 mod destination;
 mod network;
 mod queue_cmds;
@@ -112,13 +113,20 @@ enum Command {
     Cancel { id: u64 },
     /// Forget finished and cancelled uploads.
     Clear,
-    /// Sign in to a Twake Drive server (the password is prompted for, or read from stdin).
+    /// Sign in to Twake Drive: with --email, to a tdrive server (the password is prompted
+    /// for, or read from stdin); without, to a Twake Drive on cozy-stack in the browser.
     Login {
+        /// The Twake Drive on cozy-stack to sign in to in the browser, e.g. alice.twake.app
+        address: Option<String>,
         /// The server's address, e.g. https://drive.example.com
         #[arg(long)]
-        server: String,
+        server: Option<String>,
         #[arg(long)]
-        email: String,
+        email: Option<String>,
+        /// Only print the address to open (a machine without a browser); paste the address
+        /// the browser ends on back here.
+        #[arg(long)]
+        no_browser: bool,
         /// The company to upload to, when the account is in several.
         #[arg(long)]
         company: Option<String>,
@@ -267,12 +275,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Login {
+            address,
             server,
             email,
             company,
-        } => twake::login(&server, &email, company.as_deref())
-            .await
-            .map(|()| ExitCode::SUCCESS),
+            no_browser,
+        } => {
+            let Some(server) = server.or(address) else {
+                anyhow::bail!(
+                    "say where to sign in: `twake-upload login ADDRESS` for a Twake Drive on \
+                     cozy-stack, or `--server URL --email EMAIL` for a tdrive server"
+                );
+            };
+            match email {
+                Some(email) => twake::login(&server, &email, company.as_deref()).await,
+                None => cozy::login(&server, no_browser).await,
+            }
+            .map(|()| ExitCode::SUCCESS)
+        }
         Command::Logout => twake::logout().await.map(|()| ExitCode::SUCCESS),
         Command::Whoami => twake::whoami().await.map(|()| ExitCode::SUCCESS),
         Command::Ls { path } => twake::ls(&path).await.map(|()| ExitCode::SUCCESS),

@@ -75,14 +75,19 @@ pub async fn login(server: &str, email: &str, company: Option<&str>) -> anyhow::
             println!("  {mark} {}", describe_company(c));
         }
     }
-    match &signed.kept {
+    say_where_kept(&signed.kept);
+    Ok(())
+}
+
+/// Where a sign-in put its secrets, in a line.
+pub fn say_where_kept(kept: &SecretsLocation) {
+    match kept {
         SecretsLocation::Keyring => println!("Session kept in the OS keyring."),
         SecretsLocation::File { path, .. } => println!(
             "Session kept in {} (readable only by you; no OS keyring was reachable).",
             path.display()
         ),
     }
-    Ok(())
 }
 
 fn describe_company(c: &Company) -> String {

@@ -36,6 +36,9 @@ fn target_word(t: &TargetSpec) -> String {
         TargetSpec::Resumable { url, .. } => url.clone(),
         TargetSpec::Twake {
             account, folder, ..
+        }
+        | TargetSpec::Cozy {
+            account, folder, ..
         } => format!("twake:/{} ({account})", folder.trim_matches('/')),
     }
 }

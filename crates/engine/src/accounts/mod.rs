@@ -7,10 +7,17 @@
 //! Accounts and their secrets are kept by an `AccountStore` the front end chooses (the
 //! default one in the config folder, or a test's own) and hands in when it opens the service.
 
-pub mod browser;
+/// The browser sign-in pieces, kept with the sessions they serve (`targets/browser.rs`).
+pub use crate::targets::browser;
+pub mod cozy;
 pub mod store;
 
-pub use store::{config_dir, Account, AccountStore, SecretsLocation};
+pub use cozy::BrowserSignIn;
+pub use store::{config_dir, Account, AccountKind, AccountStore, SecretsLocation};
+
+use crate::targets::cozy::{
+    self as cozy_target, CozyError, CozySession, CredentialSink, Credentials,
+};
 
 use crate::targets::twake::{
     self, session, AccountSession, CollisionPolicy, Drive, HiddenJournal, Session, Sessions,
@@ -26,8 +33,10 @@ use tokio::sync::broadcast;
 /// The journal of hidden folders, in the store's folder.
 const HIDDEN_JOURNAL: &str = "hidden-folders.json";
 
-/// How a person signs in. The browser flows of other servers are further variants.
+/// How a person signs in.
 pub enum SignIn {
+    /// Twake Drive on cozy-stack, through the person's browser (OAuth with the instance).
+    CozyBrowser(BrowserSignIn),
     /// Email and password, sent once in the token request and dropped.
     Password {
         server: String,
@@ -69,6 +78,8 @@ pub struct Accounts {
     /// The live session of each account used so far in this process, with the account as
     /// it was read then (so a request does not read the store).
     live: Mutex<HashMap<String, (Account, Arc<Session>)>>,
+    /// The same for accounts on cozy-stack instances.
+    cozy_live: Mutex<HashMap<String, Arc<CozySession>>>,
     changes: broadcast::Sender<AccountChange>,
     /// How long the sessions opened here ask again for refused renewals (`Session`).
     renewal_patience: Mutex<Duration>,
@@ -101,6 +112,18 @@ struct StoreSink {
     changes: broadcast::Sender<AccountChange>,
 }
 
+impl CredentialSink for StoreSink {
+    fn save(&self, credentials: &Credentials) {
+        if let Err(e) = self.store.save_secret(&self.account, credentials) {
+            tracing::warn!("cannot keep the renewed session of {}: {e}", self.account);
+        }
+    }
+
+    fn signed_out(&self, reason: &str) {
+        TokenSink::signed_out(self, reason)
+    }
+}
+
 impl TokenSink for StoreSink {
     fn save(&self, tokens: &Tokens) {
         if let Err(e) = self.store.save_tokens(&self.account, tokens) {
@@ -127,6 +150,7 @@ impl Accounts {
             store,
             http,
             live: Mutex::new(HashMap::new()),
+            cozy_live: Mutex::new(HashMap::new()),
             changes,
             renewal_patience: Mutex::new(twake::session::RENEWAL_PATIENCE),
         })
@@ -182,12 +206,137 @@ impl Accounts {
     /// Signs in, saves the account and its tokens, and makes its session the live one: the
     /// uploads a sign-out stopped start again (the engine listens).
     pub async fn sign_in(&self, how: SignIn) -> Result<SignedIn, TwakeError> {
-        let SignIn::Password {
-            server,
-            email,
-            password,
-            company,
-        } = how;
+        match how {
+            SignIn::Password {
+                server,
+                email,
+                password,
+                company,
+            } => {
+                self.sign_in_password(server, email, password, company)
+                    .await
+            }
+            SignIn::CozyBrowser(how) => self.sign_in_cozy(how).await,
+        }
+    }
+
+    async fn sign_in_cozy(&self, how: BrowserSignIn) -> Result<SignedIn, TwakeError> {
+        let server = session::normalize_server(&how.server)?;
+        let client = self.client()?;
+        let credentials = cozy::sign_in(&client, &server, how, cozy_target::JSON_TIMEOUT).await?;
+        let name = cozy_account_name(&server);
+        let account = Account {
+            kind: AccountKind::Cozy,
+            name: name.clone(),
+            server: server.clone(),
+            email: String::new(),
+            user_id: String::new(),
+            company_id: String::new(),
+            companies: Vec::new(),
+            signed_out: None,
+        };
+        // A client registered by an earlier sign-in to the same instance is replaced.
+        let earlier = self.cozy_credentials(&name).await.ok();
+        let kept = {
+            let store = self.store.clone();
+            let (saved, secret) = (account.clone(), credentials.clone());
+            blocking(move || {
+                store.save(&saved)?;
+                store.save_secret(&saved.name, &secret)
+            })
+            .await?
+        };
+        if let Some(old) = earlier.filter(|old| old.client_id != credentials.client_id) {
+            if let Err(e) =
+                cozy_target::session::unregister(&client, &server, &old, cozy_target::JSON_TIMEOUT)
+                    .await
+            {
+                tracing::warn!("cannot unregister the earlier client on {server}: {e}");
+            }
+        }
+        let live = Arc::new(CozySession::new(
+            client,
+            &server,
+            &name,
+            credentials,
+            self.cozy_sink(&name),
+            cozy_target::JSON_TIMEOUT,
+        ));
+        if let Ok(mut map) = self.cozy_live.lock() {
+            map.insert(name.clone(), live);
+        }
+        let _ = self.changes.send(AccountChange::SignedIn { account: name });
+        Ok(SignedIn { account, kept })
+    }
+
+    fn cozy_sink(&self, account: &str) -> Arc<dyn CredentialSink> {
+        Arc::new(StoreSink {
+            store: self.store.clone(),
+            account: account.to_string(),
+            changes: self.changes.clone(),
+        })
+    }
+
+    async fn cozy_credentials(&self, name: &str) -> Result<Credentials, TwakeError> {
+        let store = self.store.clone();
+        let name = name.to_string();
+        blocking(move || store.load_secret::<Credentials>(&name)).await
+    }
+
+    /// The live session of cozy account `name` (opened from the store the first time);
+    /// `SignedOut` once the instance refused to renew it.
+    pub async fn cozy_session_of(&self, name: &str) -> Result<Arc<CozySession>, TwakeError> {
+        let existing = self
+            .cozy_live
+            .lock()
+            .ok()
+            .and_then(|m| m.get(name).cloned())
+            .filter(|s| !s.is_signed_out());
+        if let Some(live) = existing {
+            return Ok(live);
+        }
+        let account = self.get(name).await?;
+        if account.kind != AccountKind::Cozy {
+            return Err(TwakeError::NotSignedIn {
+                account: format!("{name} (a Twake Drive on cozy-stack)"),
+            });
+        }
+        if let Some(reason) = &account.signed_out {
+            return Err(CozyError::SignedOut {
+                server: account.server.clone(),
+                reason: reason.clone(),
+            }
+            .into());
+        }
+        let credentials = self.cozy_credentials(name).await?;
+        let session = Arc::new(CozySession::new(
+            self.client()?,
+            &account.server,
+            &account.name,
+            credentials,
+            self.cozy_sink(&account.name),
+            cozy_target::JSON_TIMEOUT,
+        ));
+        let mut map = self.cozy_live.lock().map_err(|_| TwakeError::Config {
+            path: self.store.dir().to_path_buf(),
+            reason: "the accounts state was lost".into(),
+        })?;
+        let entry = map
+            .entry(account.name.clone())
+            .or_insert_with(|| session.clone());
+        if entry.is_signed_out() {
+            *entry = session;
+        }
+        Ok(entry.clone())
+    }
+
+    async fn sign_in_password(
+        &self,
+        server: String,
+        email: String,
+        password: String,
+        company: Option<String>,
+    ) -> Result<SignedIn, TwakeError> {
         let server = session::normalize_server(&server)?;
         let email = normal_email(&email);
         let client = self.client()?;
@@ -226,6 +375,7 @@ impl Accounts {
                 })?,
         };
         let account = Account {
+            kind: AccountKind::Tdrive,
             name: name.clone(),
             server: server.clone(),
             email,
@@ -314,6 +464,31 @@ impl Accounts {
     /// Forgets the account and its tokens; its uploads stop as signed out.
     pub async fn sign_out(&self, name: &str) -> Result<Account, TwakeError> {
         let account = self.get(name).await?;
+        if account.kind == AccountKind::Cozy {
+            // The instance forgets the client (and its tokens) first; an instance out of reach
+            // does not keep the person signed in here: the client stays listed there, to revoke
+            // from its settings.
+            if let Ok(credentials) = self.cozy_credentials(name).await {
+                let client = self.client()?;
+                if let Err(e) = cozy_target::session::unregister(
+                    &client,
+                    &account.server,
+                    &credentials,
+                    cozy_target::JSON_TIMEOUT,
+                )
+                .await
+                {
+                    tracing::warn!(
+                        "signed out here, but {} was not told ({e}): remove \"Twake Uploader\" \
+                         from its connected devices",
+                        account.server
+                    );
+                }
+            }
+            if let Ok(mut map) = self.cozy_live.lock() {
+                map.remove(name);
+            }
+        }
         let store = self.store.clone();
         let gone = name.to_string();
         blocking(move || store.remove(&gone)).await?;
@@ -386,6 +561,17 @@ impl Accounts {
     }
 }
 
+/// The account name of a cozy-stack instance: its host (an instance is one person's).
+pub fn cozy_account_name(server: &str) -> String {
+    url::Url::parse(server)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| u.port().map_or(h.to_string(), |p| format!("{h}:{p}")))
+        })
+        .unwrap_or_else(|| server.to_string())
+}
+
 fn describe_companies(companies: &[twake::api::Company]) -> String {
     companies
         .iter()
@@ -413,6 +599,23 @@ impl Sessions for Accounts {
             self.store.dir().join(HIDDEN_JOURNAL),
             account,
         ))
+    }
+}
+
+#[async_trait]
+impl cozy_target::CozySessions for Accounts {
+    async fn cozy_session(&self, account: &str) -> Result<Arc<CozySession>, CozyError> {
+        self.cozy_session_of(account).await.map_err(|e| match e {
+            TwakeError::Cozy(e) => e,
+            TwakeError::NotSignedIn { account } => CozyError::SignedOut {
+                server: account,
+                reason: "not signed in".into(),
+            },
+            other => CozyError::SignedOut {
+                server: account.to_string(),
+                reason: other.to_string(),
+            },
+        })
     }
 }
 

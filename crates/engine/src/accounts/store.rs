@@ -17,9 +17,21 @@ const KEYRING_SERVICE: &str = "twake-uploader";
 const ACCOUNTS_FILE: &str = "accounts.json";
 const SECRETS_FILE: &str = "secrets.json";
 
+/// Which server an account signed in to: the Node.js Twake Drive (tdrive) or Twake Drive
+/// on cozy-stack. Accounts saved before there were two are tdrive ones.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    #[default]
+    Tdrive,
+    Cozy,
+}
+
 /// One signed-in account, as kept in `accounts.json`. No secret in here.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
+    #[serde(default)]
+    pub kind: AccountKind,
     /// `email@server-host`, the name the CLI and `TargetSpec::Twake` use.
     pub name: String,
     /// Base URL of the server, without a trailing slash.
@@ -247,8 +259,19 @@ impl AccountStore {
 
     /// Stores the tokens of an account: in the keyring, else in the private file.
     pub fn save_tokens(&self, name: &str, tokens: &Tokens) -> Result<SecretsLocation, TwakeError> {
-        let json = serde_json::to_string(tokens)
+        self.save_secret(name, tokens)
+    }
+
+    /// Stores an account's secrets of any kind (Twake Drive tokens, a cozy-stack client and
+    /// its tokens) as JSON: in the keyring, else in the private file.
+    pub fn save_secret<T: Serialize>(
+        &self,
+        name: &str,
+        secret: &T,
+    ) -> Result<SecretsLocation, TwakeError> {
+        let value = serde_json::to_value(secret)
             .map_err(|e| self.config_error(&self.dir.join(SECRETS_FILE), e))?;
+        let json = value.to_string();
         let keyring = self.keyring_entry(name).map(|e| e.set_password(&json));
         match keyring {
             Some(Ok(())) => {
@@ -256,21 +279,21 @@ impl AccountStore {
                 self.remove_file_tokens(name)?;
                 Ok(SecretsLocation::Keyring)
             }
-            Some(Err(e)) => self.save_file_tokens(name, tokens, &e.to_string()),
-            None => self.save_file_tokens(name, tokens, "the keyring is not used"),
+            Some(Err(e)) => self.save_file_tokens(name, value, &e.to_string()),
+            None => self.save_file_tokens(name, value, "the keyring is not used"),
         }
     }
 
     fn save_file_tokens(
         &self,
         name: &str,
-        tokens: &Tokens,
+        secret: serde_json::Value,
         why: &str,
     ) -> Result<SecretsLocation, TwakeError> {
         let path = self.dir.join(SECRETS_FILE);
         let first_use = !path.exists();
-        let mut all: BTreeMap<String, Tokens> = self.read_json(SECRETS_FILE)?;
-        all.insert(name.to_string(), tokens.clone());
+        let mut all: BTreeMap<String, serde_json::Value> = self.read_json(SECRETS_FILE)?;
+        all.insert(name.to_string(), secret);
         self.write_private(SECRETS_FILE, &all)?;
         if first_use {
             tracing::warn!(
@@ -286,7 +309,7 @@ impl AccountStore {
         if !self.dir.join(SECRETS_FILE).exists() {
             return Ok(());
         }
-        let mut all: BTreeMap<String, Tokens> = self.read_json(SECRETS_FILE)?;
+        let mut all: BTreeMap<String, serde_json::Value> = self.read_json(SECRETS_FILE)?;
         if all.remove(name).is_some() {
             self.write_private(SECRETS_FILE, &all)?;
         }
@@ -295,14 +318,20 @@ impl AccountStore {
 
     /// The tokens of an account, from the keyring or the private file.
     pub fn load_tokens(&self, name: &str) -> Result<Tokens, TwakeError> {
+        self.load_secret(name)
+    }
+
+    /// An account's secrets as saved by `save_secret`.
+    pub fn load_secret<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<T, TwakeError> {
         if let Some(Ok(json)) = self.keyring_entry(name).map(|e| e.get_password()) {
-            if let Ok(tokens) = serde_json::from_str(&json) {
-                return Ok(tokens);
+            if let Ok(secret) = serde_json::from_str(&json) {
+                return Ok(secret);
             }
         }
-        let all: BTreeMap<String, Tokens> = self.read_json(SECRETS_FILE)?;
+        let all: BTreeMap<String, serde_json::Value> = self.read_json(SECRETS_FILE)?;
         all.get(name)
             .cloned()
+            .and_then(|v| serde_json::from_value(v).ok())
             .ok_or_else(|| TwakeError::NotSignedIn {
                 account: name.to_string(),
             })
@@ -323,6 +352,7 @@ mod tests {
 
     fn account(name: &str) -> Account {
         Account {
+            kind: AccountKind::Tdrive,
             name: name.into(),
             server: "http://127.0.0.1:1".into(),
             email: "a@b".into(),

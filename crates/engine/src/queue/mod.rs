@@ -95,6 +95,9 @@ impl Engine {
             sessions: accounts
                 .clone()
                 .map(|a| a as Arc<dyn crate::targets::twake::Sessions>),
+            cozy: accounts
+                .clone()
+                .map(|a| a as Arc<dyn crate::targets::cozy::CozySessions>),
         };
         let throttle = Arc::new(Throttle::new(config.bandwidth_limit));
         let mut notices = Vec::new();

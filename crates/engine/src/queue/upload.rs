@@ -73,6 +73,9 @@ pub struct Upload {
     /// The plan is fixed: a request of this file was started (or it continues an earlier
     /// run), so the server may know its chunk size.
     pub planned: bool,
+    /// Bytes of this file went out in a request that did not finish, to a target that takes
+    /// files whole: its next request starts from byte 0 again, and the queue says so.
+    pub sent_partly: bool,
     pub rate: RateMeter,
 }
 
@@ -105,6 +108,7 @@ impl Upload {
             examining: false,
             resumed: false,
             planned: false,
+            sent_partly: false,
             rate: RateMeter::default(),
         }
     }
@@ -131,6 +135,7 @@ impl Upload {
         }
         let done: std::collections::HashSet<u32> = done_chunks.iter().copied().collect();
         u.ready.retain(|n| !done.contains(n));
+        let interrupted = matches!(state, FileState::Testing | FileState::Uploading);
         u.state = match state {
             FileState::Testing | FileState::Uploading => FileState::Queued,
             other => other,
@@ -138,6 +143,8 @@ impl Upload {
         u.verify_first = true;
         u.resumed = true;
         u.planned = true;
+        // An interrupted whole-file upload kept nothing on the server: it starts over.
+        u.sent_partly = interrupted && u.target.capabilities().whole_file;
         u
     }
 

@@ -11,3 +11,17 @@ pub enum TargetError {
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+impl TargetError {
+    /// A spec handed to a kind that is not its own: a bug in the registry.
+    pub fn wrong_kind(spec: &super::TargetSpec, kind: &str) -> TargetError {
+        TargetError::Internal(format!("{spec:?} handed to the {kind} kind"))
+    }
+
+    /// A kind that signs in, built by an engine opened without the accounts service.
+    pub fn no_accounts(what: &str) -> TargetError {
+        TargetError::Internal(format!(
+            "{what} uploads need the accounts service, which this engine was opened without"
+        ))
+    }
+}

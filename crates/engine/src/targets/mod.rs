@@ -1,7 +1,9 @@
 //! Where files go. Each target lives in its own module behind the one `Target` trait, so the
 //! scheduler and the conformance suite treat every server the same way (like rclone's `fs.Fs`).
 
+pub mod browser;
 pub mod capabilities;
+pub mod cozy;
 pub mod error;
 pub mod http;
 pub mod network;
@@ -158,6 +160,14 @@ pub enum TargetSpec {
         folder: String,
         collision: twake::CollisionPolicy,
     },
+    /// A folder of a signed-in Twake Drive on cozy-stack (Twake Workplace).
+    Cozy {
+        /// The account name, `user@instance-host` (see `Account::name_for`).
+        account: String,
+        /// Folder path like "/Uploads/2026"; "" for the root.
+        folder: String,
+        collision: twake::CollisionPolicy,
+    },
 }
 
 impl TargetSpec {
@@ -166,6 +176,7 @@ impl TargetSpec {
         match self {
             TargetSpec::Resumable { .. } => &resumable::KIND,
             TargetSpec::Twake { .. } => &twake::KIND,
+            TargetSpec::Cozy { .. } => &cozy::KIND,
         }
     }
 

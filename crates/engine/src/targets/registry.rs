@@ -2,7 +2,7 @@
 //! to build a live target from its `TargetSpec`. Adding a server is a folder under
 //! `targets/`, a `TargetSpec` variant, and one line in `KINDS` (ARCHITECTURE.md).
 
-use super::{resumable, twake, Capabilities, HttpSettings, Target, TargetSpec};
+use super::{cozy, resumable, twake, Capabilities, HttpSettings, Target, TargetSpec};
 use crate::targets::TargetError;
 use std::sync::Arc;
 
@@ -19,7 +19,7 @@ pub struct TargetKind {
 }
 
 /// Every kind, for listings and checks.
-pub static KINDS: &[&TargetKind] = &[&resumable::KIND, &twake::KIND];
+pub static KINDS: &[&TargetKind] = &[&resumable::KIND, &twake::KIND, &cozy::KIND];
 
 /// What building a target may use: the HTTP settings, and the signed-in accounts for targets
 /// that need a session (injected by the front end through the engine's config).
@@ -27,6 +27,8 @@ pub static KINDS: &[&TargetKind] = &[&resumable::KIND, &twake::KIND];
 pub struct TargetContext {
     pub http: HttpSettings,
     pub sessions: Option<Arc<dyn twake::Sessions>>,
+    /// The same for cozy-stack accounts.
+    pub cozy: Option<Arc<dyn cozy::CozySessions>>,
 }
 
 /// Builds a live target from its description.
@@ -49,6 +51,11 @@ mod tests {
                 dialect: crate::protocol::Dialect::Resumable,
             },
             TargetSpec::Twake {
+                account: "a@b".into(),
+                folder: String::new(),
+                collision: twake::CollisionPolicy::default(),
+            },
+            TargetSpec::Cozy {
                 account: "a@b".into(),
                 folder: String::new(),
                 collision: twake::CollisionPolicy::default(),

@@ -4,6 +4,30 @@
 use super::*;
 
 impl Scheduler {
+    /// A file a whole-file target takes in one request, sent again after part of it went
+    /// out (a pause, a retry, a restart): the server kept nothing, so the front ends are told
+    /// it starts from 0 and why, with the event they already show for a file cut anew.
+    fn say_if_sent_again(&mut self, id: UploadId) {
+        let Some(u) = self.uploads.get_mut(&id) else {
+            return;
+        };
+        if !std::mem::take(&mut u.sent_partly) {
+            return;
+        }
+        let (chunk_size, total_chunks) = (u.file.plan.chunk_size, u.file.plan.total_chunks);
+        let reason = format!(
+            "{} goes again from its start: this server takes each file in one request and \
+             keeps nothing of an interrupted one",
+            u.file.filename
+        );
+        self.emit(Event::Replanned {
+            id,
+            chunk_size,
+            total_chunks,
+            reason,
+        });
+    }
+
     pub(super) fn handle_report(&mut self, report: WorkReport) {
         match report {
             WorkReport::ChunkStarted {
@@ -15,6 +39,7 @@ impl Scheduler {
                 if self.current(id, epoch) {
                     if state == ChunkState::Sending {
                         self.set_file_state(id, FileState::Uploading);
+                        self.say_if_sent_again(id);
                     }
                     self.set_chunk_state(id, number, state);
                 }
@@ -34,6 +59,11 @@ impl Scheduler {
                         .is_some_and(|c| c.state == ChunkState::Sending)
                 });
                 if self.current(id, epoch) && sending {
+                    if sent > 0 {
+                        if let Some(u) = self.uploads.get_mut(&id) {
+                            u.sent_partly = u.target.capabilities().whole_file;
+                        }
+                    }
                     self.emit(Event::InFlight {
                         id,
                         chunk: number,

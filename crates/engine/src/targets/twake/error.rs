@@ -106,6 +106,14 @@ pub enum TwakeError {
 
     #[error("cannot use the account settings in {path}: {reason}")]
     Config { path: PathBuf, reason: String },
+
+    /// A Twake Drive on cozy-stack refused or failed (the accounts service signs in to both).
+    #[error(transparent)]
+    Cozy(#[from] crate::targets::cozy::CozyError),
+
+    /// The browser part of a sign-in failed (timed out, cancelled, refused, wrong state).
+    #[error(transparent)]
+    Browser(#[from] crate::targets::browser::BrowserError),
 }
 
 impl TwakeError {
@@ -149,6 +157,7 @@ impl TwakeError {
                 url,
                 chunk_bytes: bytes,
             },
+            TwakeError::Cozy(e) => e.into_chunk_error(),
             other => {
                 use crate::events::FailureKind as K;
                 let (url, status, kind) = match &other {
@@ -180,7 +189,10 @@ impl TwakeError {
 
     /// True when the session is over and only a new sign-in helps.
     pub fn is_signed_out(&self) -> bool {
-        matches!(self, TwakeError::SignedOut { .. })
+        match self {
+            TwakeError::Cozy(e) => e.is_signed_out(),
+            other => matches!(other, TwakeError::SignedOut { .. }),
+        }
     }
 }
 

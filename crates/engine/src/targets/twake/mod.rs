@@ -59,16 +59,12 @@ fn build(spec: &TargetSpec, context: &TargetContext) -> Result<Arc<dyn Target>, 
         collision,
     } = spec
     else {
-        return Err(TargetError::Internal(format!(
-            "{spec:?} handed to the twake kind"
-        )));
+        return Err(TargetError::wrong_kind(spec, "twake"));
     };
-    let sessions = context.sessions.clone().ok_or_else(|| {
-        TargetError::Internal(
-            "Twake Drive uploads need the accounts service, which this engine was opened without"
-                .into(),
-        )
-    })?;
+    let sessions = context
+        .sessions
+        .clone()
+        .ok_or_else(|| TargetError::no_accounts("Twake Drive"))?;
     Ok(Arc::new(TwakeTarget::new(
         sessions,
         account,
