@@ -1,6 +1,7 @@
 //! The task that carries engine events to the webview: it folds them with a `Coalescer` and
 //! flushes at most once per `FLUSH_EVERY`, so the UI gets about ten small batches a second
-//! however fast the engine talks. Notices and the tray are fed from the same flush.
+//! however fast the engine talks. Notices and the tray are fed from the same flush; a notice
+//! held back by `NoticeRules` is flushed when it falls due, with an empty batch if need be.
 
 use crate::coalesce::Coalescer;
 use crate::ipc::EventBatch;
@@ -27,7 +28,7 @@ pub async fn forward(
         tokio::select! {
             received = events.recv() => match received {
                 Ok(event) => {
-                    rules.observe(&event);
+                    rules.observe(&event, Instant::now());
                     pending.push(event);
                 }
                 Err(RecvError::Lagged(missed)) => {
@@ -36,8 +37,13 @@ pub async fn forward(
                 }
                 Err(RecvError::Closed) => break,
             },
+            // A notice held back (gathering a burst, or by the rate limit) is told when due,
+            // events or not.
+            _ = sleep_until(rules.next_due(Instant::now())), if due.is_none() => {
+                flush(pending.take(), rules.take(Instant::now()));
+            }
             _ = sleep_until(due) => {
-                flush(pending.take(), rules.take());
+                flush(pending.take(), rules.take(Instant::now()));
                 // Counted from the end of this flush: folding a large batch on a busy machine
                 // must not bring the next one closer than the interval.
                 last_flush = Instant::now();
@@ -45,7 +51,7 @@ pub async fn forward(
         }
     }
     if !pending.is_empty() {
-        flush(pending.take(), rules.take());
+        flush(pending.take(), rules.take(Instant::now()));
     }
 }
 

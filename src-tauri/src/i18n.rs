@@ -147,9 +147,12 @@ pub struct Texts {
     pub notice_uploaded_other: &'static str,
     pub notice_also_failed: &'static str,
     pub notice_also_paused: &'static str,
+    pub notice_signed_out_title: &'static str,
+    pub notice_signed_out_body: &'static str,
     pub pick_files: &'static str,
     pub pick_folders: &'static str,
     pub pick_watch: &'static str,
+    pub save_history: &'static str,
 }
 
 const EN: Texts = Texts {
@@ -171,11 +174,15 @@ const EN: Texts = Texts {
     notice_finished_title: "Uploads finished",
     notice_uploaded_one: "{n} file uploaded",
     notice_uploaded_other: "{n} files uploaded",
-    notice_also_failed: ", {n} failed",
+    notice_also_failed: ", {n} failed — open the Failed tab",
     notice_also_paused: ", {n} paused",
+    notice_signed_out_title: "Signed out of {account}",
+    notice_signed_out_body:
+        "Uploads to this account wait: sign in again in Twake Uploader and they continue.",
     pick_files: "Add files to upload",
     pick_folders: "Add folders to upload",
     pick_watch: "Choose folders to watch",
+    save_history: "Export the upload history",
 };
 
 // French typography: a no-break space before "%", ":" and after a number in "45 %".
@@ -199,11 +206,15 @@ const FR: Texts = Texts {
     notice_finished_title: "Envois terminés",
     notice_uploaded_one: "{n} fichier envoyé",
     notice_uploaded_other: "{n} fichiers envoyés",
-    notice_also_failed: ", {n} en échec",
+    notice_also_failed: ", {n} en échec — ouvrez l’onglet Échecs",
     notice_also_paused: ", {n} en pause",
+    notice_signed_out_title: "Déconnecté de {account}",
+    notice_signed_out_body:
+        "Les envois vers ce compte attendent\u{a0}: reconnectez-vous dans Twake Uploader et ils reprendront.",
     pick_files: "Ajouter des fichiers à envoyer",
     pick_folders: "Ajouter des dossiers à envoyer",
     pick_watch: "Choisir les dossiers à surveiller",
+    save_history: "Exporter l’historique des envois",
 };
 
 #[cfg(test)]
@@ -233,9 +244,12 @@ mod tests {
             ("notice_uploaded_other", t.notice_uploaded_other),
             ("notice_also_failed", t.notice_also_failed),
             ("notice_also_paused", t.notice_also_paused),
+            ("notice_signed_out_title", t.notice_signed_out_title),
+            ("notice_signed_out_body", t.notice_signed_out_body),
             ("pick_files", t.pick_files),
             ("pick_folders", t.pick_folders),
             ("pick_watch", t.pick_watch),
+            ("save_history", t.save_history),
         ]
     }
 

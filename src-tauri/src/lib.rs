@@ -8,6 +8,7 @@ mod bridge;
 mod coalesce;
 mod commands;
 mod desktop;
+mod history;
 pub mod i18n;
 pub mod ipc;
 mod network;
@@ -95,6 +96,9 @@ pub fn run() {
             watch_commands::remove_watch,
             watch_commands::save_watch_ignore,
             watch_commands::answer_drop,
+            history::history,
+            history::export_history,
+            history::clear_history,
         ])
         .setup(|app| setup(app).map_err(Into::into))
         .on_window_event(on_window_event)

@@ -30,6 +30,26 @@ impl AppState {
         }
     }
 
+    /// For tests: a durable queue in `dir`, the local test server receiving into
+    /// `dir/received`, `settings` saved as `dir/settings.json`.
+    #[cfg(test)]
+    pub async fn in_folder(dir: &std::path::Path, settings: AppSettings) -> AppState {
+        let engine = Engine::open(upload_engine::EngineConfig {
+            database: Some(dir.join("queue.sqlite3")),
+            ..upload_engine::EngineConfig::default()
+        })
+        .await
+        .unwrap();
+        AppState::new(
+            engine,
+            Targets::new(dir.join("received"), 0),
+            settings,
+            SettingsFile {
+                path: dir.join("settings.json"),
+            },
+        )
+    }
+
     pub fn settings(&self) -> AppSettings {
         self.settings
             .lock()

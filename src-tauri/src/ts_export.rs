@@ -29,6 +29,8 @@ fn export_into(dir: &Path) {
     crate::watching::WatchOverview::export_all(&cfg).unwrap();
     crate::watch_commands::DropOffer::export_all(&cfg).unwrap();
     crate::watch_commands::DropChoice::export_all(&cfg).unwrap();
+    upload_engine::store::HistoryPage::export_all(&cfg).unwrap();
+    upload_engine::store::HistoryQuery::export_all(&cfg).unwrap();
 }
 
 fn read_ts_files(dir: &Path) -> BTreeMap<String, String> {

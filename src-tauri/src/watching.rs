@@ -321,11 +321,9 @@ pub async fn forward(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::SettingsFile;
     use crate::targets::{Targets, LOCAL_ID};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
-    use upload_engine::EngineConfig;
 
     fn summary(path: &str, state: FolderState) -> FolderSummary {
         FolderSummary {
@@ -382,24 +380,12 @@ mod tests {
     #[tokio::test]
     async fn a_watched_folder_uploads_a_new_file_to_the_local_test_server_and_is_up_to_date() {
         let dir = tempfile::tempdir().unwrap();
-        let engine = Engine::open(EngineConfig {
-            database: Some(dir.path().join("queue.sqlite3")),
-            ..EngineConfig::default()
-        })
-        .await
-        .unwrap();
         let settings = AppSettings {
             chunk_size: Some(64 * 1024),
             ..AppSettings::default()
         };
-        let state = Arc::new(AppState::new(
-            engine.clone(),
-            Targets::new(dir.path().join("received"), 0),
-            settings.clone(),
-            SettingsFile {
-                path: dir.path().join("settings.json"),
-            },
-        ));
+        let state = Arc::new(AppState::in_folder(dir.path(), settings.clone()).await);
+        let engine = state.engine.clone();
         let config = WatchConfig {
             settle: Duration::from_millis(300),
             debounce: Duration::from_millis(100),

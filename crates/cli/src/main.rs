@@ -3,6 +3,7 @@
 
 mod cozy;
 mod destination;
+mod history;
 mod network;
 mod queue_cmds;
 mod render;
@@ -113,6 +114,22 @@ enum Command {
     Cancel { id: u64 },
     /// Forget finished and cancelled uploads.
     Clear,
+    /// Show what was uploaded (done, failed, skipped, cancelled), newest first; kept when
+    /// `clear` tidies the queue. Works while another twake-upload is uploading.
+    History {
+        /// One JSON object per line of history.
+        #[arg(long)]
+        json: bool,
+        /// Only the files whose name, path or target contains this text.
+        #[arg(long, default_value = "")]
+        search: String,
+        /// Write the lines as CSV into FILE instead.
+        #[arg(long, value_name = "FILE", conflicts_with = "json")]
+        csv: Option<PathBuf>,
+        /// Forget the whole history (the queue is untouched).
+        #[arg(long, conflicts_with_all = ["json", "search", "csv"])]
+        clear: bool,
+    },
     /// Sign in to Twake Drive: with --email, to a tdrive server (the password is prompted
     /// for, or read from stdin); without, to a Twake Drive on cozy-stack in the browser.
     Login {
@@ -274,6 +291,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Clear => queue_cmds::clear(quiet_options(queue_db()?))
             .await
             .map(|()| ExitCode::SUCCESS),
+        Command::History { clear: true, .. } => history::clear(quiet_options(queue_db()?))
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::History {
+            json, search, csv, ..
+        } => {
+            let db = queue_db()?;
+            tokio::task::spawn_blocking(move || {
+                history::show(history::HistoryArgs {
+                    db: &db,
+                    json,
+                    search: &search,
+                    csv: csv.as_deref(),
+                })
+            })
+            .await?
+            .map(|()| ExitCode::SUCCESS)
+        }
         Command::Login {
             address,
             server,

@@ -9,6 +9,8 @@ import type { AppSettings } from '../generated/AppSettings';
 import type { ChunkView } from '../generated/ChunkView';
 import type { Dialect } from '../generated/Dialect';
 import type { EventBatch } from '../generated/EventBatch';
+import type { HistoryPage } from '../generated/HistoryPage';
+import type { HistoryQuery } from '../generated/HistoryQuery';
 import type { QueueSnapshot } from '../generated/QueueSnapshot';
 import type { TargetInfo } from '../generated/TargetInfo';
 import type { TargetList } from '../generated/TargetList';
@@ -67,6 +69,10 @@ export const api = {
   removeWatch: (path: string) => invoke<void>('remove_watch', { path }),
   saveWatchIgnore: (patterns: string[]) => invoke<string[]>('save_watch_ignore', { patterns }),
   answerDrop: (choice: DropChoice) => invoke<void>('answer_drop', { choice }),
+  history: (query: HistoryQuery) => invoke<HistoryPage>('history', { query }),
+  /** The save dialog, then the lines matching `search` as CSV; `null` when cancelled. */
+  exportHistory: (search: string) => invoke<number | null>('export_history', { search }),
+  clearHistory: () => invoke<number>('clear_history'),
 };
 
 /** The target menu's entry that opens the "add a server" dialog instead of choosing. */

@@ -274,3 +274,38 @@ test('started with LANG=fr_FR.UTF-8, the app speaks French: texts, sizes, states
     assert.ok(fs.readFileSync(path.join(received, rel)).equals(fs.readFileSync(src)), `${rel} arrived different`);
   }
 });
+
+test('after a restart, the History tab still lists the files uploaded before, after "Clear finished" too', { timeout: 120_000 }, async () => {
+  assert.ok(shared, 'the receiver and display started by the first test are needed');
+  await session.close();
+  session = undefined;
+  const { xvfb, proxy } = shared;
+  // The English app again, on its own queue: a restart of the one the first test drove.
+  const driver = await startTauriDriver(await appEnvironment('en', proxy, xvfb, ENGLISH));
+  stops.push(driver.stop);
+  session = await Session.start(driver.base, APP_BIN, []);
+  // Finished uploads are not brought back into the queue's list; Clear finished forgets
+  // them in the queue database too. The history keeps them.
+  await session.until('the window ready', `return document.body.dataset.ready === 'true';`);
+  await session.click('[data-testid="clear-finished"]');
+  assert.equal(await session.run(`return document.querySelectorAll('[role="row"]').length;`), 0);
+  await session.click('#tab-history');
+  await session.until('the history', `return document.querySelectorAll('[data-testid="history-line"]').length >= 12;`, 10_000);
+  const lines = await session.run(`return [...document.querySelectorAll('[data-testid="history-line"]')].map((l) => ({
+    name: l.dataset.name,
+    result: l.querySelector('[data-testid="history-result"]').textContent,
+  }));`);
+  for (const name of ['big.bin', 'song.flac', 'cover.jpg', 'note.txt', 'extra.txt', 'h7.txt']) {
+    assert.deepEqual(lines.find((l) => l.name === name), { name, result: 'Uploaded' }, `${name} in ${JSON.stringify(lines)}`);
+  }
+  assert.match(await session.run(`return document.querySelector('[data-testid="history-count"]').textContent;`), /^1[2-9] files in the history$/);
+  // Searched, for the docs' screenshot: only the music folder's files.
+  await session.type('[data-testid="history-search"]', 'music');
+  await session.until(
+    'the search applied',
+    `const names = [...document.querySelectorAll('[data-testid="history-line"]')].map((l) => l.dataset.name).sort();
+     return names.join() === 'cover.jpg,song.flac';`,
+    10_000,
+  );
+  fs.writeFileSync(path.join(SHOTS, 'history.png'), await session.screenshot());
+});

@@ -6,6 +6,8 @@ import type { AppSettings } from '../../src/generated/AppSettings';
 import type { ChunkView } from '../../src/generated/ChunkView';
 import type { EventBatch } from '../../src/generated/EventBatch';
 import type { FileState } from '../../src/generated/FileState';
+import type { HistoryEntry } from '../../src/generated/HistoryEntry';
+import type { HistoryQuery } from '../../src/generated/HistoryQuery';
 import type { QueueTotals } from '../../src/generated/QueueTotals';
 import type { TargetList } from '../../src/generated/TargetList';
 import type { UploadSummary } from '../../src/generated/UploadSummary';
@@ -268,9 +270,59 @@ export class FakeShell {
     this.add(Array.from({ length: n }, (_, i) => `folder-${Math.floor(i / 100)}/file-${i + 1}.bin`));
   }
 
+  /** The upload history, newest first, as the engine's store keeps it. */
+  history: HistoryEntry[] = [];
+  /** What "Export CSV…" answers: `true` as if a file was chosen, `false` as if cancelled. */
+  exportChooses = true;
+
+  /** Like the store: a final state writes (or rewrites) the upload's history line. */
+  private remember(u: UploadSummary, state: FileState, at = Math.floor(Date.now() / 1000)): void {
+    const result =
+      state.state === 'done' || state.state === 'skipped' || state.state === 'cancelled'
+        ? { result: state.state }
+        : state.state === 'failed'
+          ? { result: 'failed' as const, kind: state.kind }
+          : null;
+    if (!result) return;
+    this.history = this.history.filter((h) => h.upload_id !== u.id);
+    this.history.unshift({
+      upload_id: u.id,
+      name: u.relative_path.split('/').at(-1) ?? u.relative_path,
+      relative_path: u.relative_path,
+      size: u.size,
+      target: u.target,
+      finished_at: at,
+      reason: 'reason' in state ? state.reason : null,
+      link: null,
+      ...result,
+    } as HistoryEntry);
+  }
+
+  /** `n` history lines, as after a long time of use (the virtualised list's tests). */
+  addHistory(n: number): void {
+    const lines: HistoryEntry[] = Array.from({ length: n }, (_, i) => ({
+      upload_id: 100_000 + i,
+      name: `file-${i + 1}.bin`,
+      relative_path: `archive/file-${i + 1}.bin`,
+      size: 1000 + i,
+      target: LOCAL_URL,
+      finished_at: 1_764_000_000 + i * 60,
+      reason: null,
+      link: null,
+      result: 'done',
+    }));
+    this.history = [...lines.reverse(), ...this.history];
+  }
+
+  private historyMatching(search: string): HistoryEntry[] {
+    const s = search.trim().toLowerCase();
+    return s === '' ? this.history : this.history.filter((h) => h.relative_path.toLowerCase().includes(s) || h.target.toLowerCase().includes(s));
+  }
+
   setState(id: number, state: FileState): Promise<void> {
     const u = this.uploads.get(id);
     if (u) u.state = state;
+    if (u) this.remember(u, state);
     return this.push({ ...emptyBatch(), files: [{ id, state }], totals: this.totals() });
   }
 
@@ -561,6 +613,18 @@ export class FakeShell {
       case 'answer_drop':
         await this.answerDrop(args?.choice as DropChoice);
         return null;
+      case 'history': {
+        const q = args?.query as HistoryQuery;
+        const all = this.historyMatching(q.search);
+        return { entries: all.slice(q.offset, q.offset + q.limit), total: all.length };
+      }
+      case 'export_history':
+        return this.exportChooses ? this.historyMatching(args?.search as string).length : null;
+      case 'clear_history': {
+        const n = this.history.length;
+        this.history = [];
+        return n;
+      }
       case 'app_info':
         return {
           version: '0.1.0',

@@ -23,7 +23,7 @@ use crate::events::{Event, FileState, QueueTotals, UploadSummary};
 use crate::ids::UploadId;
 use crate::protocol::strong_identifier;
 use crate::sources::SourceFile;
-use crate::store::{NewUpload, Store, StoredUpload};
+use crate::store::{HistoryPage, HistoryQuery, NewUpload, Store, StoredUpload};
 use crate::targets::{build_target, HttpSettings, Target, TargetContext, TargetSpec, UploadFile};
 use crate::throttle::Throttle;
 use scheduler::{mtime_nanos, Command, Scheduler};
@@ -580,6 +580,27 @@ impl Engine {
         match &self.store {
             Some(store) => Ok(loaded.len() + store.delete_finished().await?),
             None => Ok(loaded.len()),
+        }
+    }
+    /// The part of the upload history `query` asks for, newest first; empty for a queue kept
+    /// in memory. "Clear finished" leaves it alone.
+    pub async fn history(&self, query: HistoryQuery) -> Result<HistoryPage, EngineError> {
+        match &self.store {
+            Some(store) => Ok(store.history(query).await?),
+            None => Ok(HistoryPage::default()),
+        }
+    }
+    /// Forgets the upload history; returns how many lines went.
+    pub async fn clear_history(&self) -> Result<usize, EngineError> {
+        match &self.store {
+            Some(store) => Ok(store.clear_history().await?),
+            None => Ok(0),
+        }
+    }
+    /// Notes a share link made for a finished upload in its history line.
+    pub fn set_history_link(&self, id: UploadId, link: &str) {
+        if let Some(store) = &self.store {
+            store.set_history_link(id, link);
         }
     }
     /// Resolves once nothing is queued or running (paused and finished files may remain).

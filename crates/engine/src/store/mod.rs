@@ -5,11 +5,13 @@
 //! What is written when: an upload's row before its first byte is sent; a chunk's mark only
 //! after the server's 2xx; so a crash at any moment loses at most the chunks in flight.
 
+pub mod history;
 mod lock;
 pub mod records;
 pub mod schema;
 mod worker;
 
+pub use history::{HistoryEntry, HistoryPage, HistoryQuery, HistoryResult};
 pub use lock::LockError;
 pub use records::{NewUpload, Replan, StoredUpload};
 
@@ -153,6 +155,26 @@ impl Store {
     pub fn set_state(&self, id: UploadId, state: &FileState) {
         self.send(Op::SetState(id, state.clone()));
     }
+    /// Saves a final state and writes the upload's history line (to `target`, its label),
+    /// in the same transaction.
+    pub fn finish(&self, id: UploadId, state: &FileState, target: &str) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        self.send(Op::Finish(id, state.clone(), target.to_string(), now));
+    }
+    /// The part of the history `query` asks for, newest first.
+    pub async fn history(&self, query: HistoryQuery) -> Result<HistoryPage, StoreError> {
+        self.ask(|r| Op::History(query, r)).await
+    }
+    /// Forgets the history (the queue is untouched); returns how many lines went.
+    pub async fn clear_history(&self) -> Result<usize, StoreError> {
+        self.ask(Op::ClearHistory).await
+    }
+    /// Notes the share link made for a finished upload in its history line.
+    pub fn set_history_link(&self, id: UploadId, link: &str) {
+        self.send(Op::SetLink(id, link.to_string()));
+    }
     pub fn chunk_done(&self, id: UploadId, number: u32) {
         self.send(Op::ChunkDone(id, number));
     }
@@ -292,35 +314,47 @@ fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
     Ok(aside)
 }
 
-/// Reads the queue without taking ownership (for `twake-upload status` while another process
-/// uploads). SQLite's WAL lets this read run beside the writer.
-pub fn read_queue(path: &Path) -> Result<Vec<StoredUpload>, StoreError> {
+/// A read-only connection beside the owner (SQLite's WAL lets it read while another process
+/// writes), and whether its schema is the current one; `None` when there is no queue yet.
+fn open_beside(path: &Path) -> Result<Option<(Connection, bool)>, StoreError> {
     if !path.exists() {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    if schema::version(&conn)? < schema::CURRENT_VERSION {
-        return Err(StoreError::Open {
+    let current = schema::version(&conn)? >= schema::CURRENT_VERSION;
+    Ok(Some((conn, current)))
+}
+
+/// Reads the queue without taking ownership (for `twake-upload status` while another process
+/// uploads).
+pub fn read_queue(path: &Path) -> Result<Vec<StoredUpload>, StoreError> {
+    match open_beside(path)? {
+        None => Ok(Vec::new()),
+        Some((conn, true)) => worker::load_all(&conn),
+        Some((_, false)) => Err(StoreError::Open {
             path: path.to_path_buf(),
             reason: "the queue was written by an older version; run any upload or resume once to update it".into(),
-        });
+        }),
     }
-    worker::load_all(&conn)
+}
+
+/// Reads the history without taking ownership (for `twake-upload history` while another
+/// process uploads). A queue written before the history existed has none yet.
+pub fn read_history(path: &Path, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
+    match open_beside(path)? {
+        Some((conn, true)) => Ok(history::read(&conn, query)?),
+        _ => Ok(HistoryPage::default()),
+    }
 }
 
 /// Reads the watched folders without taking ownership (for `twake-upload watch --list`
 /// while another process watches).
 pub fn read_watched(path: &Path) -> Result<Vec<SavedFolder>, StoreError> {
-    if !path.exists() {
-        return Ok(Vec::new());
+    match open_beside(path)? {
+        Some((conn, true)) => worker::load_folders(&conn),
+        _ => Ok(Vec::new()),
     }
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    if schema::version(&conn)? < schema::CURRENT_VERSION {
-        return Ok(Vec::new());
-    }
-    worker::load_folders(&conn)
 }
 
 #[cfg(test)]

@@ -58,6 +58,20 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE uploads ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
      UPDATE uploads SET position = id * 1024;
      CREATE INDEX uploads_by_position ON uploads (position);",
+    // 5: the history, apart from the queue so that clearing finished uploads keeps it. One
+    // row per upload (its latest outcome); `link` is filled when a share link is made.
+    "CREATE TABLE history (
+        upload_id INTEGER PRIMARY KEY,
+        relative_path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        finished_at INTEGER NOT NULL,
+        result TEXT NOT NULL,
+        failure_kind TEXT,
+        reason TEXT,
+        link TEXT
+     );
+     CREATE INDEX history_by_time ON history (finished_at);",
 ];
 
 /// The version this code writes.

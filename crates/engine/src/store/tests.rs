@@ -1,5 +1,6 @@
 use super::*;
 use crate::config::UploadSettings;
+use crate::events::FailureKind;
 use crate::protocol::{ChunkRule, Dialect};
 use crate::targets::TargetSpec;
 use rusqlite::params;
@@ -275,4 +276,169 @@ async fn saved_positions_decide_the_order_uploads_load_in() {
         ids[2],
         "readers see the order too"
     );
+}
+
+fn failed(kind: FailureKind) -> FileState {
+    FileState::Failed {
+        kind,
+        reason: "the server at http://127.0.0.1:1 refused it".into(),
+        retryable: false,
+    }
+}
+
+async fn reopen(path: &std::path::Path) -> Store {
+    for _ in 0..50 {
+        if let Ok(o) = Store::open(path, quiet()) {
+            return o.store;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("reopen after the first owner closed");
+}
+
+#[tokio::test]
+async fn the_history_keeps_finished_uploads_after_clear_finished_and_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.sqlite3");
+    {
+        let store = Store::open(&path, quiet()).unwrap().store;
+        let ids = store
+            .insert(vec![sample("a.txt"), sample("b.txt"), sample("c.txt")])
+            .await
+            .unwrap();
+        store.finish(ids[0], &FileState::Done, "http://127.0.0.1:1/upload");
+        store.finish(
+            ids[1],
+            &failed(FailureKind::Quota),
+            "http://127.0.0.1:1/upload",
+        );
+        // Not final: no history line.
+        store.set_state(ids[2], &FileState::Paused);
+        store.set_history_link(ids[0], "https://drive.example/s/abc");
+        assert_eq!(store.delete_finished().await.unwrap(), 1);
+        store.close().await;
+    }
+    let store = reopen(&path).await;
+    let page = store.history(HistoryQuery::all("")).await.unwrap();
+    assert_eq!(page.total, 2);
+    let names: Vec<_> = page.entries.iter().map(|e| e.name.as_str()).collect();
+    assert!(
+        names.contains(&"a.txt") && names.contains(&"b.txt"),
+        "{names:?}"
+    );
+    let a = page.entries.iter().find(|e| e.name == "a.txt").unwrap();
+    assert_eq!(a.relative_path, "dir/a.txt");
+    assert_eq!(a.size, 12345);
+    assert_eq!(a.result, HistoryResult::Done);
+    assert_eq!(a.link.as_deref(), Some("https://drive.example/s/abc"));
+    let b = page.entries.iter().find(|e| e.name == "b.txt").unwrap();
+    assert_eq!(
+        b.result,
+        HistoryResult::Failed {
+            kind: FailureKind::Quota
+        }
+    );
+    assert!(b.reason.as_deref().unwrap().contains("refused"));
+    // The queue itself lost the done one only.
+    assert_eq!(store.load_all().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_retried_upload_keeps_one_history_line_with_its_latest_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("q.db"), quiet())
+        .unwrap()
+        .store;
+    let id = store.insert(vec![sample("a")]).await.unwrap()[0];
+    store.finish(id, &failed(FailureKind::Unreachable), "t");
+    store.set_state(id, &FileState::Queued);
+    store.finish(id, &FileState::Done, "t");
+    let page = store.history(HistoryQuery::all("")).await.unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(page.entries[0].result, HistoryResult::Done);
+    assert_eq!(page.entries[0].reason, None);
+}
+
+#[tokio::test]
+async fn the_history_is_searched_as_plain_text_and_paged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("q.db"), quiet())
+        .unwrap()
+        .store;
+    let names = [
+        "Report_2026.pdf",
+        "report-old.pdf",
+        "photo.jpg",
+        "100%.txt",
+        "100x.txt",
+    ];
+    let ids = store
+        .insert(names.iter().map(|n| sample(n)).collect())
+        .await
+        .unwrap();
+    for id in &ids {
+        store.finish(*id, &FileState::Done, "twake:me@example.com:/Work");
+    }
+    let found = |search: &str| {
+        let store = store.clone();
+        let search = search.to_string();
+        async move {
+            let page = store.history(HistoryQuery::all(&search)).await.unwrap();
+            let mut names: Vec<String> = page.entries.into_iter().map(|e| e.name).collect();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(found("REPORT").await, ["Report_2026.pdf", "report-old.pdf"]);
+    // `%` and `_` are letters in a search, not wildcards.
+    assert_eq!(found("100%").await, ["100%.txt"]);
+    assert_eq!(found("t_2").await, ["Report_2026.pdf"]);
+    // The target's label is searched too.
+    assert_eq!(found("me@example").await.len(), 5);
+    assert!(found("nothing like it").await.is_empty());
+    let page = store
+        .history(HistoryQuery {
+            search: String::new(),
+            limit: 2,
+            offset: 4,
+        })
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.entries.len()), (5, 1));
+    assert_eq!(store.clear_history().await.unwrap(), 5);
+    assert_eq!(store.history(HistoryQuery::all("")).await.unwrap().total, 0);
+}
+
+#[tokio::test]
+async fn the_history_reads_beside_the_owner_and_exports_as_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.db");
+    let store = Store::open(&path, quiet()).unwrap().store;
+    let ids = store
+        .insert(vec![sample("a,\"b\".txt"), sample("=cmd.txt")])
+        .await
+        .unwrap();
+    store.finish(ids[0], &FileState::Done, "http://127.0.0.1:1/upload");
+    store.finish(ids[1], &failed(FailureKind::SignedOut), "t");
+    store.flush().await.unwrap();
+    let page = read_history(&path, &HistoryQuery::all("")).unwrap();
+    assert_eq!(page.total, 2);
+    let mut csv = Vec::new();
+    history::write_csv(&mut csv, &page.entries).unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert!(lines[0].starts_with("finished_at,result,failure_kind,name"));
+    assert!(
+        csv.contains(r#","a,""b"".txt","dir/a,""b"".txt",12345,"#),
+        "{csv}"
+    );
+    // A cell a spreadsheet would run as a formula is written as text.
+    assert!(csv.contains(",failed,signed_out,'=cmd.txt,"), "{csv}");
+}
+
+#[test]
+fn times_are_written_in_iso_utc() {
+    assert_eq!(history::iso_utc(0), "1970-01-01T00:00:00Z");
+    assert_eq!(history::iso_utc(1_796_303_895), "2026-12-03T13:18:15Z");
+    assert_eq!(history::iso_utc(951_782_400), "2000-02-29T00:00:00Z");
 }

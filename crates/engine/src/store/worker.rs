@@ -21,6 +21,15 @@ type PendingAnswer = Box<dyn FnOnce(Option<&StoreError>)>;
 pub enum Op {
     Insert(Vec<NewUpload>, Reply<Vec<UploadId>>),
     SetState(UploadId, FileState),
+    /// A final state, with the target's label and the wall-clock time for the history.
+    Finish(UploadId, FileState, String, i64),
+    History(
+        super::history::HistoryQuery,
+        Reply<super::history::HistoryPage>,
+    ),
+    /// Forgets the whole history; answers how many lines went.
+    ClearHistory(Reply<usize>),
+    SetLink(UploadId, String),
     ChunkDone(UploadId, u32),
     Replan(UploadId, Replan),
     SetRemoteId(UploadId, Option<String>),
@@ -151,6 +160,23 @@ fn apply(tx: &Transaction<'_>, op: Op, answers: &mut Vec<PendingAnswer>) -> Resu
         Op::SetState(id, state) => {
             tx.prepare_cached("UPDATE uploads SET state = ?2 WHERE id = ?1")?
                 .execute(params![id.0 as i64, serde_json::to_string(&state)?])?;
+        }
+        Op::Finish(id, state, target, now) => {
+            tx.prepare_cached("UPDATE uploads SET state = ?2 WHERE id = ?1")?
+                .execute(params![id.0 as i64, serde_json::to_string(&state)?])?;
+            super::history::record(tx, id, &state, &target, now)?;
+        }
+        Op::History(query, reply) => {
+            let page = super::history::read(tx, &query)?;
+            later(answers, reply, page);
+        }
+        Op::ClearHistory(reply) => {
+            let n = tx.execute("DELETE FROM history", [])?;
+            later(answers, reply, n);
+        }
+        Op::SetLink(id, link) => {
+            tx.prepare_cached("UPDATE history SET link = ?2 WHERE upload_id = ?1")?
+                .execute(params![id.0 as i64, link])?;
         }
         Op::ChunkDone(id, n) => {
             tx.prepare_cached(

@@ -141,6 +141,7 @@ export const en = {
   'tabs.done': 'Done',
   'tabs.failed': 'Failed',
   'tabs.watch': 'Watched folders',
+  'tabs.history': 'History',
   'tabs.retryAll': 'Retry all failed',
 
   // The chunk map (ChunkPanel.svelte, chunkmap.ts).
@@ -340,6 +341,22 @@ export const en = {
     'file at the top of a watched folder adds patterns for that folder only, in the same syntax.',
   'ignore.apply': 'Apply ignore patterns',
   'ignore.saved': 'Saved and applied: every watched folder is checked again with them.',
+
+  // The History tab (HistoryPanel.svelte, history.ts).
+  'history.label': 'Upload history',
+  'history.search': 'Search by name, folder or server',
+  'history.export': 'Export CSV…',
+  'history.clear': 'Clear history',
+  'history.count': { one: '{n} file in the history', other: '{n} files in the history' },
+  'history.exported': { one: '{n} line exported.', other: '{n} lines exported.' },
+  'history.empty': 'Nothing uploaded yet. Files appear here once they are uploaded, failed, skipped or cancelled, and stay after “Clear finished”.',
+  'history.noMatch': 'Nothing in the history matches “{search}”.',
+  'history.skipped': 'Skipped',
+  'history.confirmTitle': 'Clear the upload history?',
+  'history.confirmText':
+    'The list of what was uploaded is forgotten on this computer. Nothing is deleted on the server, and the queue is not touched.',
+  'history.keep': 'Keep history',
+  'history.clearConfirm': 'Clear history',
 } satisfies Record<string, string | Plural>;
 
 type En = typeof en;

@@ -132,6 +132,7 @@ export const fr: Catalogue = {
   'tabs.done': 'Terminés',
   'tabs.failed': 'Échecs',
   'tabs.watch': 'Dossiers surveillés',
+  'tabs.history': 'Historique',
   'tabs.retryAll': 'Tout réessayer',
 
   'chunks.label': 'Blocs de {name}',
@@ -328,4 +329,21 @@ export const fr: Catalogue = {
     'à la racine d’un dossier surveillé ajoute des motifs pour ce seul dossier, dans la même syntaxe.',
   'ignore.apply': 'Appliquer les motifs',
   'ignore.saved': 'Enregistrés et appliqués\u00a0: chaque dossier surveillé est vérifié de nouveau avec eux.',
+
+  // L’onglet Historique.
+  'history.label': 'Historique des envois',
+  'history.search': 'Chercher par nom, dossier ou serveur',
+  'history.export': 'Exporter en CSV…',
+  'history.clear': 'Effacer l’historique',
+  'history.count': { one: '{n}\u00a0fichier dans l’historique', other: '{n}\u00a0fichiers dans l’historique' },
+  'history.exported': { one: '{n}\u00a0ligne exportée.', other: '{n}\u00a0lignes exportées.' },
+  'history.empty':
+    'Rien n’a encore été envoyé. Les fichiers apparaissent ici une fois envoyés, en échec, ignorés ou annulés, et restent après «\u00a0Retirer les terminés\u00a0».',
+  'history.noMatch': 'Rien dans l’historique ne correspond à «\u00a0{search}\u00a0».',
+  'history.skipped': 'Ignoré',
+  'history.confirmTitle': 'Effacer l’historique des envois\u00a0?',
+  'history.confirmText':
+    'La liste de ce qui a été envoyé est oubliée sur cet ordinateur. Rien n’est supprimé sur le serveur, et la file n’est pas touchée.',
+  'history.keep': 'Garder l’historique',
+  'history.clearConfirm': 'Effacer l’historique',
 };

@@ -29,6 +29,19 @@ export function num(n: number, digits = 0): string {
   return f.format(n);
 }
 
+const dateFormats = new Map<Lang, Intl.DateTimeFormat>();
+
+/** A moment (milliseconds since 1970) as a date and time in the current language:
+ * "Dec 3, 2026, 1:18 PM" / "3 déc. 2026, 13:18", in the computer's time zone. */
+export function dateTime(ms: number): string {
+  let f = dateFormats.get(locale.lang);
+  if (!f) {
+    f = new Intl.DateTimeFormat(TAGS[locale.lang], { dateStyle: 'medium', timeStyle: 'short' });
+    dateFormats.set(locale.lang, f);
+  }
+  return f.format(ms);
+}
+
 function fill(template: string, values: Values | undefined): string {
   if (!values) return template;
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => {

@@ -236,7 +236,11 @@ impl Scheduler {
         u.state = state.clone();
         self.dirty = true;
         if let Some(store) = &self.store {
-            store.set_state(id, &state);
+            if state.is_finished() {
+                store.finish(id, &state, &u.target.label());
+            } else {
+                store.set_state(id, &state);
+            }
         }
         self.emit(Event::File { id, state });
     }
