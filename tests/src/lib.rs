@@ -4,6 +4,8 @@ pub mod conformance;
 pub mod fault_proxy;
 pub mod harness;
 pub mod link_emulator;
+pub mod oidc_browser;
+pub mod oidc_provider;
 pub mod scripted_server;
 pub mod test_ca;
 pub mod tinyproxy;

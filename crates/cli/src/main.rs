@@ -112,16 +112,26 @@ enum Command {
     Cancel { id: u64 },
     /// Forget finished and cancelled uploads.
     Clear,
-    /// Sign in to a Twake Drive server (the password is prompted for, or read from stdin).
+    /// Sign in to a Twake Drive server. A server with its own passwords asks for one (prompted
+    /// for, or read from stdin); one that signs in through its organisation's sign-in page
+    /// opens it in the browser and waits (or takes the address the browser ended on, pasted).
     Login {
+        /// The server's address, e.g. drive.example.com (or give it with --server).
+        #[arg(value_name = "ADDRESS", required_unless_present = "server")]
+        address: Option<String>,
         /// The server's address, e.g. https://drive.example.com
+        #[arg(long, conflicts_with = "address")]
+        server: Option<String>,
+        /// The email to sign in with (servers with their own passwords).
         #[arg(long)]
-        server: String,
-        #[arg(long)]
-        email: String,
+        email: Option<String>,
         /// The company to upload to, when the account is in several.
         #[arg(long)]
         company: Option<String>,
+        /// Do not open a browser: print the address to open elsewhere, then paste back the
+        /// address that browser ended on.
+        #[arg(long)]
+        no_browser: bool,
     },
     /// Sign out of the current Twake Drive account and forget its session.
     Logout,
@@ -267,12 +277,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Login {
+            address,
             server,
             email,
             company,
-        } => twake::login(&server, &email, company.as_deref())
-            .await
-            .map(|()| ExitCode::SUCCESS),
+            no_browser,
+        } => twake::login(
+            address.or(server).as_deref().unwrap_or_default(),
+            email.as_deref(),
+            company.as_deref(),
+            no_browser,
+        )
+        .await
+        .map(|()| ExitCode::SUCCESS),
         Command::Logout => twake::logout().await.map(|()| ExitCode::SUCCESS),
         Command::Whoami => twake::whoami().await.map(|()| ExitCode::SUCCESS),
         Command::Ls { path } => twake::ls(&path).await.map(|()| ExitCode::SUCCESS),
