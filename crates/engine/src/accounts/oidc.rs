@@ -132,6 +132,15 @@ struct ProviderRefusal {
     error_description: Option<String>,
 }
 
+/// What the redirect brought back, with what proves this process asked for it.
+pub struct Grant<'a> {
+    pub code: &'a str,
+    /// The PKCE verifier of the challenge sent in the authorize address.
+    pub verifier: &'a Secret,
+    /// The redirect address sent then (the provider compares them).
+    pub redirect_uri: &'a str,
+}
+
 /// Exchanges the code from the redirect for the provider's ID token (a public client: the
 /// PKCE verifier proves this is the process that started the sign-in).
 pub async fn exchange_code(
@@ -139,11 +148,14 @@ pub async fn exchange_code(
     server: &str,
     discovery: &Discovery,
     client_id: &str,
-    code: &str,
-    verifier: &Secret,
-    redirect_uri: &str,
+    grant: Grant<'_>,
     timeout: Duration,
 ) -> Result<Secret, TwakeError> {
+    let Grant {
+        code,
+        verifier,
+        redirect_uri,
+    } = grant;
     let url = &discovery.token_endpoint;
     let form = [
         ("grant_type", "authorization_code"),

@@ -112,9 +112,11 @@ pub async fn sign_in(
         server,
         &discovery,
         &provider.client_id,
-        &code,
-        &pkce.verifier,
-        &redirect_uri,
+        oidc::Grant {
+            code: &code,
+            verifier: &pkce.verifier,
+            redirect_uri: &redirect_uri,
+        },
         timeout,
     )
     .await?;
