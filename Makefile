@@ -7,7 +7,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test bench deps rust-deps build lint demo
+.PHONY: run test bench deps rust-deps build lint demo oidc-deps
 
 # Debian packages the workspace needs; each is installed only when missing.
 APT_PACKAGES := curl ca-certificates build-essential pkg-config chromium openssl tinyproxy
@@ -26,8 +26,14 @@ rust-deps:
 	  echo "cargo is missing: installing the Rust toolchain with rustup"; \
 	  curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal && . "$$HOME/.cargo/env"; }
 
+# The OpenID provider and the headless-Chromium sign-in of the sign-in tests (tests/oidc),
+# exactly as its package-lock.json says.
+oidc-deps: tests/oidc/node_modules/.package-lock.json
+tests/oidc/node_modules/.package-lock.json: tests/oidc/package-lock.json
+	cd tests/oidc && npm ci --no-audit --no-fund
+
 # The app embeds ui/dist, so the UI is built before the workspace.
-build: deps ui-build
+build: deps ui-build oidc-deps
 	$(CARGO) build --workspace --all-targets --locked
 
 # Rust tests first, then the real browser libraries against the receiver, then the app's UI

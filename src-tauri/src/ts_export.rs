@@ -5,7 +5,7 @@
 use crate::ipc::{AddReport, AppInfo, ChunkView, EventBatch, QueueSnapshot, UserError};
 use crate::settings::AppSettings;
 use crate::targets::TargetList;
-use crate::twake::{TwakeAccountInfo, TwakeFolders};
+use crate::twake::{TwakeAccountInfo, TwakeFolders, TwakeServer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use ts_rs::{Config, TS};
@@ -25,6 +25,7 @@ fn export_into(dir: &Path) {
     Dialect::export_all(&cfg).unwrap();
     TwakeAccountInfo::export_all(&cfg).unwrap();
     TwakeFolders::export_all(&cfg).unwrap();
+    TwakeServer::export_all(&cfg).unwrap();
     crate::watching::WatchBatch::export_all(&cfg).unwrap();
     crate::watching::WatchOverview::export_all(&cfg).unwrap();
     crate::watch_commands::DropOffer::export_all(&cfg).unwrap();

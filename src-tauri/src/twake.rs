@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use ts_rs::TS;
 use upload_engine::accounts::{
-    Account, AccountKind, AccountStore, Accounts, SecretsLocation, SignIn,
+    Account, AccountKind, AccountStore, Accounts, BrowserSteps, SecretsLocation, ServerKind,
+    SignIn, SignedIn,
 };
 use upload_engine::targets::network::NetworkSettings;
 use upload_engine::targets::twake::{self, api::Company, CollisionPolicy, TwakeError};
@@ -43,6 +44,28 @@ pub struct TwakeCompany {
     pub name: String,
 }
 
+/// How a server signs people in, as the dialog's next step needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum TwakeSignInKind {
+    /// The tdrive backend with its own passwords: the email and password form.
+    Password,
+    /// The tdrive backend behind its organisation's identity provider: the browser.
+    Browser,
+    /// Twake Drive on cozy-stack: OAuth with the stack, in the browser.
+    Cozy,
+}
+
+/// What "Continue" found at the address the person typed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct TwakeServer {
+    /// The server's address as the account will keep it.
+    pub server: String,
+    pub kind: TwakeSignInKind,
+    /// The email, when one was typed instead of an address.
+    pub email: Option<String>,
+}
+
 /// The folders inside one Drive folder, for the folder chooser.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct TwakeFolders {
@@ -66,6 +89,15 @@ impl From<&Account> for TwakeAccountInfo {
             session_file: None,
         }
     }
+}
+
+/// A new sign-in as the dialog shows it, with where the session went.
+fn shown(signed: SignedIn) -> TwakeAccountInfo {
+    let mut info = TwakeAccountInfo::from(&signed.account);
+    if let SecretsLocation::File { path, .. } = signed.kept {
+        info.session_file = Some(path.display().to_string());
+    }
+    info
 }
 
 fn company(c: &Company) -> TwakeCompany {
@@ -182,6 +214,44 @@ pub fn user_error(e: TwakeError) -> UserError {
             ),
             "Ask the Twake Drive administrator to add you to a company.",
         ),
+        E::NoServerForEmail { email, .. } => UserError::new(
+            format!("Cannot tell from {email} where its Twake Drive is."),
+            "Type the address you open Twake Drive at in a browser, like drive.example.com.",
+        )
+        .on_field("server"),
+        E::NeedsBrowser { server } => UserError::new(
+            format!("{server} signs you in through your organisation's sign-in page."),
+            "Sign in with the browser: type the address again and press Continue.",
+        )
+        .on_field("server"),
+        E::NeedsPassword { server } => UserError::new(
+            format!("{server} signs you in with an email and password."),
+            "Type the address again and press Continue for the password form.",
+        )
+        .on_field("server"),
+        E::SignInCancelled { server } => UserError::new(
+            format!("The sign-in to {server} was cancelled."),
+            "Press Continue to start it again.",
+        ),
+        E::BrowserFlow { server, reason } => UserError::new(
+            format!("The sign-in to {server} in the browser did not finish: {reason}."),
+            "Press Continue to start again, and finish the sign-in in the browser window.",
+        ),
+        E::Provider {
+            server,
+            url,
+            reason,
+        } => UserError::new(
+            format!("The sign-in service {url} of {server} {reason}."),
+            "Try again later; if it keeps failing, tell the server's administrator.",
+        ),
+        E::ProviderTokenRefused {
+            server, message, ..
+        } => UserError::new(
+            format!("{server} did not accept the sign-in from its identity provider ({message})."),
+            "Sign in again; if it keeps failing, its administrator should check the server's \
+             OpenID settings.",
+        ),
         E::Config { path, reason } => UserError::new(
             format!(
                 "Cannot use the account settings in {}: {reason}.",
@@ -199,6 +269,10 @@ pub fn user_error(e: TwakeError) -> UserError {
 /// The engine's accounts service, or why there is none (no config folder: no HOME).
 pub struct TwakeAccounts {
     service: Result<Arc<Accounts>, TwakeError>,
+    /// The Cancel of the browser sign-in in progress, if one is.
+    waiting: std::sync::Mutex<Option<(u64, tokio_util::sync::CancellationToken)>>,
+    /// Numbers the browser sign-ins, so one ending clears only its own Cancel.
+    sign_ins: std::sync::atomic::AtomicU64,
 }
 
 fn http(network: NetworkSettings) -> HttpSettings {
@@ -215,6 +289,8 @@ impl TwakeAccounts {
     pub fn default_store(network: NetworkSettings) -> TwakeAccounts {
         TwakeAccounts {
             service: Accounts::open_default(http(network)),
+            waiting: Default::default(),
+            sign_ins: Default::default(),
         }
     }
 
@@ -222,6 +298,8 @@ impl TwakeAccounts {
     pub fn with_store(store: AccountStore) -> TwakeAccounts {
         TwakeAccounts {
             service: Ok(Accounts::new(store, http(NetworkSettings::default()))),
+            waiting: Default::default(),
+            sign_ins: Default::default(),
         }
     }
 
@@ -260,11 +338,62 @@ impl TwakeAccounts {
             })
             .await
             .map_err(user_error)?;
-        let mut info = TwakeAccountInfo::from(&signed.account);
-        if let SecretsLocation::File { path, .. } = signed.kept {
-            info.session_file = Some(path.display().to_string());
+        Ok(shown(signed))
+    }
+
+    /// Which kind of server is at `typed` (an address, or an email whose domain serves it).
+    pub async fn detect(&self, typed: &str) -> Result<TwakeServer, UserError> {
+        let found = self.live()?.detect(typed).await.map_err(user_error)?;
+        Ok(TwakeServer {
+            server: found.server,
+            kind: match found.kind {
+                ServerKind::TwakePassword => TwakeSignInKind::Password,
+                ServerKind::TwakeOidc(_) => TwakeSignInKind::Browser,
+                ServerKind::Cozy => TwakeSignInKind::Cozy,
+            },
+            email: found.email,
+        })
+    }
+
+    /// Signs in through the browser (the system's, or `$TWAKE_UPLOADER_BROWSER`) and waits
+    /// until the person is done there or presses Cancel (`cancel_sign_in`). A second one
+    /// cancels the first.
+    pub async fn sign_in_browser(&self, server: &str) -> Result<TwakeAccountInfo, UserError> {
+        let steps = BrowserSteps::system();
+        let mine = self
+            .sign_ins
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut waiting) = self.waiting.lock() {
+            if let Some((_, before)) = waiting.replace((mine, steps.cancel.clone())) {
+                before.cancel();
+            }
         }
-        Ok(info)
+        let signed = self
+            .live()?
+            .sign_in(SignIn::TwakeBrowser {
+                server: server.to_string(),
+                company: None,
+                steps,
+            })
+            .await;
+        if let Ok(mut waiting) = self.waiting.lock() {
+            if waiting.as_ref().is_some_and(|(n, _)| *n == mine) {
+                *waiting = None;
+            }
+        }
+        Ok(shown(signed.map_err(user_error)?))
+    }
+
+    /// True while a browser sign-in waits for the person.
+    pub fn is_waiting(&self) -> bool {
+        self.waiting.lock().is_ok_and(|w| w.is_some())
+    }
+
+    /// Stops the browser sign-in in progress: its loopback listener closes at once.
+    pub fn cancel_sign_in(&self) {
+        if let Some((_, waiting)) = self.waiting.lock().ok().and_then(|mut w| w.take()) {
+            waiting.cancel();
+        }
     }
 
     /// Uploads of account `name` go to company `company_id` from now on.

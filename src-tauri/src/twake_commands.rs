@@ -7,7 +7,7 @@ use crate::ipc::UserError;
 use crate::settings::SavedTarget;
 use crate::state::AppState;
 use crate::targets::{saved_id, TargetInfo, TargetList};
-use crate::twake::{TwakeAccountInfo, TwakeFolders};
+use crate::twake::{TwakeAccountInfo, TwakeFolders, TwakeServer};
 use std::sync::Arc;
 use tauri::State;
 
@@ -37,6 +37,31 @@ pub async fn sign_in(
     // told so by the time the dialog moves on.
     state.engine.restart_signed_out(&account.name).await?;
     Ok(account)
+}
+
+/// "Continue" in the dialog: which sign-in the address (or email) needs.
+#[tauri::command]
+pub async fn twake_detect(state: Shared<'_>, address: String) -> Reply<TwakeServer> {
+    state.targets.twake.detect(&address).await
+}
+
+/// Signs in through the browser and answers once the person is done there (or cancelled).
+#[tauri::command]
+pub async fn twake_sign_in_browser(state: Shared<'_>, server: String) -> Reply<TwakeAccountInfo> {
+    sign_in_browser(&state, &server).await
+}
+
+/// The browser sign-in, callable without a window (tests).
+pub async fn sign_in_browser(state: &AppState, server: &str) -> Reply<TwakeAccountInfo> {
+    let account = state.targets.twake.sign_in_browser(server).await?;
+    state.engine.restart_signed_out(&account.name).await?;
+    Ok(account)
+}
+
+/// Cancel while the dialog waits for the browser: the sign-in stops listening.
+#[tauri::command]
+pub fn twake_cancel_sign_in(state: Shared<'_>) {
+    state.targets.twake.cancel_sign_in();
 }
 
 #[tauri::command]

@@ -5,6 +5,8 @@ pub mod cozy_double;
 pub mod fault_proxy;
 pub mod harness;
 pub mod link_emulator;
+pub mod oidc_browser;
+pub mod oidc_provider;
 pub mod scripted_server;
 pub mod test_ca;
 pub mod tinyproxy;

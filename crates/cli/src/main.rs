@@ -130,23 +130,27 @@ enum Command {
         #[arg(long, conflicts_with_all = ["json", "search", "csv"])]
         clear: bool,
     },
-    /// Sign in to Twake Drive: with --email, to a tdrive server (the password is prompted
-    /// for, or read from stdin); without, to a Twake Drive on cozy-stack in the browser.
+    /// Sign in to a Twake Drive server. A server with its own passwords asks for one (prompted
+    /// for, or read from stdin); one that signs in through its organisation's sign-in page
+    /// opens it in the browser and waits (or takes the address the browser ended on, pasted);
+    /// a Twake Drive on cozy-stack always signs in through the browser.
     Login {
-        /// The Twake Drive on cozy-stack to sign in to in the browser, e.g. alice.twake.app
+        /// The server's address, e.g. drive.example.com (or give it with --server).
+        #[arg(value_name = "ADDRESS", required_unless_present = "server")]
         address: Option<String>,
         /// The server's address, e.g. https://drive.example.com
-        #[arg(long)]
+        #[arg(long, conflicts_with = "address")]
         server: Option<String>,
+        /// The email to sign in with (servers with their own passwords).
         #[arg(long)]
         email: Option<String>,
-        /// Only print the address to open (a machine without a browser); paste the address
-        /// the browser ends on back here.
-        #[arg(long)]
-        no_browser: bool,
         /// The company to upload to, when the account is in several.
         #[arg(long)]
         company: Option<String>,
+        /// Do not open a browser: print the address to open elsewhere, then paste back the
+        /// address that browser ended on.
+        #[arg(long)]
+        no_browser: bool,
     },
     /// Sign out of the current Twake Drive account and forget its session.
     Logout,
@@ -315,19 +319,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             email,
             company,
             no_browser,
-        } => {
-            let Some(server) = server.or(address) else {
-                anyhow::bail!(
-                    "say where to sign in: `twake-upload login ADDRESS` for a Twake Drive on \
-                     cozy-stack, or `--server URL --email EMAIL` for a tdrive server"
-                );
-            };
-            match email {
-                Some(email) => twake::login(&server, &email, company.as_deref()).await,
-                None => cozy::login(&server, no_browser).await,
-            }
-            .map(|()| ExitCode::SUCCESS)
-        }
+        } => twake::login(
+            address.or(server).as_deref().unwrap_or_default(),
+            email.as_deref(),
+            company.as_deref(),
+            no_browser,
+        )
+        .await
+        .map(|()| ExitCode::SUCCESS),
         Command::Logout => twake::logout().await.map(|()| ExitCode::SUCCESS),
         Command::Whoami => twake::whoami().await.map(|()| ExitCode::SUCCESS),
         Command::Ls { path } => twake::ls(&path).await.map(|()| ExitCode::SUCCESS),

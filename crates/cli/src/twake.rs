@@ -1,12 +1,17 @@
-//! `twake-upload login | logout | whoami | ls`: the Twake Drive account commands. The
-//! password is read from a no-echo prompt on a terminal, or from the first line of stdin
-//! when it is not one, and is never stored; tokens go to the account store's secret store.
+//! `twake-upload login | logout | whoami | ls`: the Twake Drive account commands. `login`
+//! asks the server how it signs people in: with a password, read from a no-echo prompt on a
+//! terminal or from the first line of stdin when it is not one, never stored; or through its
+//! organisation's sign-in page, opened in the browser, the address printed and a pasted-back
+//! redirect taken too. Tokens go to the account store's secret store.
 
 use anyhow::Context;
 use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
 use std::time::Duration;
-use upload_engine::accounts::{Accounts, SecretsLocation, SignIn};
+use upload_engine::accounts::browser::{BrowserOpener, NoBrowser, SystemBrowser};
+use upload_engine::accounts::{
+    Accounts, BrowserSteps, Detected, SecretsLocation, ServerKind, SignIn,
+};
 use upload_engine::targets::twake::{self, api::Company};
 use upload_engine::targets::HttpSettings;
 
@@ -42,19 +47,57 @@ fn read_password(email: &str, server: &str) -> anyhow::Result<String> {
     Ok(password)
 }
 
-pub async fn login(server: &str, email: &str, company: Option<&str>) -> anyhow::Result<()> {
+pub async fn login(
+    address: &str,
+    email: Option<&str>,
+    company: Option<&str>,
+    no_browser: bool,
+) -> anyhow::Result<()> {
     let accounts = accounts()?;
-    let server = twake::session::normalize_server(server)?;
-    let password = read_password(email, &server)?;
-    let signed = accounts
-        .sign_in(SignIn::Password {
-            server: server.clone(),
-            email: email.to_string(),
-            password,
-            company: company.map(str::to_string),
-        })
-        .await
-        .map_err(hinted)?;
+    let company = company.map(str::to_string);
+    let detected = accounts.detect(address).await;
+    let signed = match detected {
+        Ok(Detected {
+            server,
+            kind: ServerKind::TwakeOidc(_),
+            ..
+        }) => accounts
+            .sign_in(SignIn::TwakeBrowser {
+                server: server.clone(),
+                company,
+                steps: browser_steps(&server, no_browser),
+            })
+            .await
+            .map_err(hinted)?,
+        Ok(Detected {
+            server,
+            kind: ServerKind::Cozy,
+            ..
+        }) => return crate::cozy::login(&server, no_browser).await,
+        // A server with its own passwords, or one that did not say (the password sign-in
+        // tells what is wrong with it).
+        other => {
+            let (server, typed_email) = match other {
+                Ok(d) => (d.server, d.email),
+                Err(e) if email.is_none() => return Err(hinted(e)),
+                Err(_) => (twake::session::normalize_server(address)?, None),
+            };
+            let email = email.map(str::to_string).or(typed_email).with_context(|| {
+                format!("{server} signs in with an email and password: add --email EMAIL")
+            })?;
+            let password = read_password(&email, &server)?;
+            accounts
+                .sign_in(SignIn::Password {
+                    server,
+                    email,
+                    password,
+                    company,
+                })
+                .await
+                .map_err(hinted)?
+        }
+    };
+    let server = &signed.account.server;
     let account = &signed.account;
     let chosen = account
         .companies
@@ -90,6 +133,41 @@ pub fn say_where_kept(kept: &SecretsLocation) {
     }
 }
 
+/// The browser sign-in as a command line does it: the address printed, the browser opened
+/// (unless `--no-browser`), and a redirect address pasted on stdin taken as well.
+fn browser_steps(server: &str, no_browser: bool) -> BrowserSteps {
+    let opener: Arc<dyn BrowserOpener> = if no_browser {
+        Arc::new(NoBrowser)
+    } else {
+        Arc::new(SystemBrowser)
+    };
+    let (paste, pasted) = tokio::sync::oneshot::channel();
+    // Blocks on stdin until a line comes; the process ends without waiting for it.
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while std::io::stdin().lock().read_line(&mut line).unwrap_or(0) > 0 {
+            if !line.trim().is_empty() {
+                let _ = paste.send(line.trim().to_string());
+                return;
+            }
+            line.clear();
+        }
+    });
+    let server = server.to_string();
+    let mut steps = BrowserSteps::system();
+    steps.opener = opener;
+    steps.pasted = Some(pasted);
+    steps.on_url = Box::new(move |url| {
+        println!("To sign in to {server}, open this address in a browser:\n  {url}");
+        println!(
+            "Waiting for the sign-in to finish there. On a machine without a browser, sign in \
+             elsewhere, then paste here the address that browser ended on (it cannot load) and \
+             press Enter."
+        );
+    });
+    steps
+}
+
 fn describe_company(c: &Company) -> String {
     match &c.name {
         Some(n) => format!("{n} ({})", c.id),
@@ -103,6 +181,11 @@ pub fn hinted(e: twake::TwakeError) -> anyhow::Error {
     let hint = match &e {
         E::WrongCredentials { server } => Some(format!(
             "check them, then run `twake-upload login --server {server} --email EMAIL`"
+        )),
+        E::NeedsBrowser { server } => Some(format!("run `twake-upload login {server}`")),
+        E::BrowserFlow { server, .. } | E::SignInCancelled { server } => Some(format!(
+            "run `twake-upload login {server}` again (add --no-browser to paste the address \
+             back instead)"
         )),
         E::SignedOut {
             server, account, ..

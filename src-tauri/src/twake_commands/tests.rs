@@ -281,3 +281,50 @@ async fn a_refused_renewal_shows_signed_out_and_signing_in_again_finishes_the_up
     let list = state.targets.list(&state.settings());
     assert!(list.targets.iter().all(|t| t.signed_out.is_none()));
 }
+
+/// A server behind an OpenID provider: "Continue" says "browser", Cancel stops the wait in
+/// words, and the browser hook (headless Chromium on the real provider's pages) signs in.
+/// One test, since both halves set the process's browser hook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_behind_its_provider_signs_in_through_the_browser_and_cancel_stops_it() {
+    use e2e_tests::oidc_provider::{browser_script, OidcProvider, ProviderConfig};
+    use e2e_tests::twake_double::{ConsoleMode, DoubleConfig};
+    let provider = OidcProvider::start(ProviderConfig::default());
+    let double = TwakeDouble::start_with(DoubleConfig {
+        console: ConsoleMode::Remote {
+            authority: provider.issuer.clone(),
+            client_id: provider.config.client_id.clone(),
+            jwks_uri: provider.jwks_uri.clone(),
+        },
+        ..DoubleConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = std::sync::Arc::new(state_in(dir.path()).await);
+
+    let found = state.targets.twake.detect(&double.url()).await.unwrap();
+    assert_eq!(found.kind, crate::twake::TwakeSignInKind::Browser);
+    assert_eq!(found.server, double.url());
+
+    // A browser that never comes back: Cancel ends the sign-in at once, in words.
+    std::env::set_var("TWAKE_UPLOADER_BROWSER", "/bin/true");
+    let waiting = tokio::spawn({
+        let state = state.clone();
+        let server = double.url();
+        async move { sign_in_browser(&state, &server).await }
+    });
+    while !state.targets.twake.is_waiting() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    state.targets.twake.cancel_sign_in();
+    let e = waiting.await.unwrap().unwrap_err();
+    assert!(e.message.contains("was cancelled"), "{e:?}");
+    assert!(state.targets.twake.accounts().await.unwrap().is_empty());
+
+    // The real page in headless Chromium, as the test user.
+    std::env::set_var("TWAKE_UPLOADER_BROWSER", browser_script());
+    let account = sign_in_browser(&state, &double.url()).await.unwrap();
+    assert_eq!(account.email, "alice@example.com");
+    assert_eq!(account.server, double.url());
+    assert_eq!(state.targets.twake.accounts().await.unwrap().len(), 1);
+}

@@ -142,6 +142,17 @@ fn router(shared: Arc<Shared>) -> Router {
             "/version",
             get(|| async { Json(json!({"version": "1.6.0-double"})) }),
         )
+        // The stack's health check, open to anyone: what tells a cozy-stack from a tdrive
+        // server when the person types only an address.
+        .route(
+            "/status",
+            get(|| async {
+                Json(json!({
+                    "cache": "healthy", "couchdb": "healthy", "fs": "healthy",
+                    "status": "OK", "message": "OK",
+                }))
+            }),
+        )
         .fallback(|| async { jsonapi_error(StatusCode::NOT_FOUND, "Not Found", "No such route") })
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(shared)

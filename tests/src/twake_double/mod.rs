@@ -5,15 +5,18 @@
 //! GET listing stops at 1000 children (`browse` pages further), every route but sign-in wants
 //! a bearer token, and token lifetimes go down to seconds so renewal is exercised. Emails are
 //! stored lower-cased (as sign-up does) and looked up at sign-in exactly as typed. It can be
-//! restarted like the real server (`stop`, `start_again`: see `restart.rs`).
+//! restarted like the real server (`stop`, `start_again`: see `restart.rs`). With
+//! `ConsoleMode::Remote` it signs people in with an OpenID provider's token instead (`oidc.rs`).
 
 pub mod conformance;
 mod model;
+pub mod oidc;
 pub mod reader;
 mod restart;
 mod routes;
 
 pub use model::LISTING_CAP;
+pub use oidc::ConsoleMode;
 
 use model::{Model, User};
 use std::net::SocketAddr;
@@ -38,6 +41,9 @@ pub struct DoubleConfig {
     pub clock_offset: i64,
     /// Bytes all stored chunks may take; `None` = unlimited.
     pub quota: Option<u64>,
+    /// Who checks sign-ins: the server's own passwords, or an OpenID provider. In remote mode
+    /// the double starts with no user: the first sign-in creates `user-1`.
+    pub console: ConsoleMode,
 }
 
 impl Default for DoubleConfig {
@@ -50,6 +56,7 @@ impl Default for DoubleConfig {
             refresh_lifetime: 30 * 86_400,
             clock_offset: 0,
             quota: None,
+            console: ConsoleMode::Internal,
         }
     }
 }
@@ -58,6 +65,10 @@ impl Default for DoubleConfig {
 #[derive(Default, Debug)]
 pub struct Counters {
     pub logins: AtomicU64,
+    /// Sign-ins with an OpenID provider's token (counted in `logins` too).
+    pub oidc_logins: AtomicU64,
+    /// Provider tokens refused at sign-in.
+    pub refused_oidc_tokens: AtomicU64,
     pub renewals: AtomicU64,
     pub refused_renewals: AtomicU64,
     /// Requests answered 401 (missing, unknown or expired bearer).
@@ -153,13 +164,17 @@ impl TwakeDouble {
         if config.two_companies {
             companies.push(("company-b".to_string(), "Beta Corp".to_string()));
         }
-        let model = Model {
-            users: vec![User {
+        let users = match config.console {
+            ConsoleMode::Internal => vec![User {
                 id: "user-1".into(),
                 email: config.email.to_lowercase(),
                 password: config.password.clone(),
                 companies,
             }],
+            ConsoleMode::Remote { .. } => Vec::new(),
+        };
+        let model = Model {
+            users,
             ..Model::default()
         };
         let shared = Arc::new(Shared {
@@ -238,7 +253,20 @@ impl TwakeDouble {
     }
 
     pub fn company_id(&self) -> String {
-        "company-a".into()
+        match self.config().console {
+            ConsoleMode::Internal => "company-a".into(),
+            ConsoleMode::Remote { .. } => oidc::REMOTE_COMPANY.0.into(),
+        }
+    }
+
+    /// Emails of the users the server knows (remote mode creates them at sign-in).
+    pub fn user_emails(&self) -> Vec<String> {
+        self.shared
+            .model()
+            .users
+            .iter()
+            .map(|u| u.email.clone())
+            .collect()
     }
 
     /// Sets the quota (bytes of all stored chunks) while running.

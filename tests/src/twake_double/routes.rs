@@ -28,6 +28,7 @@ const DOCS: &str = "/internal/services/documents/v1/companies/{cid}";
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
+        .route("/internal/services/general/v1/server", get(server_info))
         .route("/internal/services/console/v1/login", post(login))
         .route("/internal/services/console/v1/token", post(renew))
         .route("/internal/services/users/v1/users/me", get(me))
@@ -158,19 +159,82 @@ async fn login(State(s): Shr, Json(body): Json<Value>) -> Reply {
             "Internal Server Error",
         ));
     }
+    if let Some(token) = body.get("oidc_id_token").and_then(Value::as_str) {
+        let user = oidc_user(&s, token).await?;
+        s.counters.oidc_logins.fetch_add(1, Ordering::Relaxed);
+        s.counters.logins.fetch_add(1, Ordering::Relaxed);
+        return ok(issue(&s, &user));
+    }
     let email = body.get("email").and_then(Value::as_str).unwrap_or("");
     let password = body.get("password").and_then(Value::as_str).unwrap_or("");
+    if email.is_empty() || password.is_empty() {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            "remote_access_token or email+password are required",
+        ));
+    }
     let user = s
         .model()
         .users
         .iter()
-        .find(|u| u.email == email && u.password == password)
+        .find(|u| u.email == email && !u.password.is_empty() && u.password == password)
         .map(|u| u.id.clone());
     let Some(user) = user else {
         return Err(fail(StatusCode::FORBIDDEN, "Forbidden"));
     };
     s.counters.logins.fetch_add(1, Ordering::Relaxed);
     ok(issue(&s, &user))
+}
+
+/// What the server tells its web client before anyone signs in: which console, which provider.
+async fn server_info(State(s): Shr) -> Reply {
+    ok(super::oidc::server_info(&s.config().console))
+}
+
+/// The user an OpenID provider's token names, created on first sight as the remote console
+/// does; the token is checked first (`oidc::verify`).
+async fn oidc_user(s: &Shared, token: &str) -> Result<String, Response> {
+    let super::oidc::ConsoleMode::Remote {
+        client_id,
+        jwks_uri,
+        ..
+    } = s.config().console
+    else {
+        // The internal console cannot read provider tokens: the real one throws.
+        return Err(fail(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Method not implemented.",
+        ));
+    };
+    let claims = super::oidc::verify(token, &client_id, &jwks_uri, s.now())
+        .await
+        .map_err(|r| {
+            s.counters
+                .refused_oidc_tokens
+                .fetch_add(1, Ordering::Relaxed);
+            fail(
+                StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                &r.message,
+            )
+        })?;
+    let email = claims["email"]
+        .as_str()
+        .or_else(|| claims["sub"].as_str().filter(|s| s.contains('@')))
+        .ok_or_else(|| fail(StatusCode::BAD_REQUEST, "Email is required"))?
+        .to_string();
+    let mut model = s.model();
+    if let Some(u) = model.users.iter().find(|u| u.email == email) {
+        return Ok(u.id.clone());
+    }
+    let id = format!("user-{}", model.users.len() + 1);
+    let (cid, cname) = super::oidc::REMOTE_COMPANY;
+    model.users.push(super::model::User {
+        id: id.clone(),
+        email,
+        password: String::new(),
+        companies: vec![(cid.to_string(), cname.to_string())],
+    });
+    Ok(id)
 }
 
 async fn renew(State(s): Shr, headers: HeaderMap) -> Reply {

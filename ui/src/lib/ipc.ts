@@ -15,6 +15,7 @@ import type { QueueSnapshot } from '../generated/QueueSnapshot';
 import type { TargetInfo } from '../generated/TargetInfo';
 import type { TargetList } from '../generated/TargetList';
 import type { TwakeAccountInfo } from '../generated/TwakeAccountInfo';
+import type { TwakeServer } from '../generated/TwakeServer';
 import type { TwakeFolders } from '../generated/TwakeFolders';
 import type { DropChoice } from '../generated/DropChoice';
 import type { DropOffer } from '../generated/DropOffer';
@@ -54,6 +55,9 @@ export const api = {
   reorder: (id: number, before: number | null) => invoke<void>('reorder', { id, before }),
   twakeSignIn: (server: string, email: string, password: string) =>
     invoke<TwakeAccountInfo>('twake_sign_in', { server, email, password }),
+  twakeDetect: (address: string) => invoke<TwakeServer>('twake_detect', { address }),
+  twakeSignInBrowser: (server: string) => invoke<TwakeAccountInfo>('twake_sign_in_browser', { server }),
+  twakeCancelSignIn: () => invoke<null>('twake_cancel_sign_in'),
   twakeChooseCompany: (account: string, companyId: string) =>
     invoke<TwakeAccountInfo>('twake_choose_company', { account, companyId }),
   twakeAccounts: () => invoke<TwakeAccountInfo[]>('twake_accounts'),

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { TwakeAccountInfo } from '../generated/TwakeAccountInfo';
-import { afterSignIn, childPath, crumbs, needsSignIn, normalFolder, parentPath, prefillFor, driveWords } from './twake';
+import { afterDetect, afterSignIn, childPath, crumbs, looksLikeEmail, needsSignIn, normalFolder, parentPath, prefillFor, driveWords } from './twake';
 
 const alice: TwakeAccountInfo = {
   name: 'alice@example.com@drive.example.com',
@@ -53,5 +53,20 @@ describe('twake sign-in flow', () => {
     expect(needsSignIn({ ...t, signed_out: undefined })).toBe(false);
     expect(prefillFor(alice)).toEqual({ server: 'https://drive.example.com', email: 'alice@example.com' });
     expect(prefillFor(undefined)).toEqual({ server: '', email: '' });
+  });
+});
+
+describe('after Continue', () => {
+  test('a server with its own passwords gets the form, one behind a provider the browser wait', () => {
+    expect(afterDetect({ server: 'https://d.example', kind: 'password', email: null })).toEqual({ step: 'sign_in' });
+    expect(afterDetect({ server: 'https://d.example', kind: 'browser', email: null })).toEqual({ step: 'browser', server: 'https://d.example' });
+    expect(afterDetect({ server: 'https://c.example', kind: 'cozy', email: null })).toEqual({ step: 'browser', server: 'https://c.example' });
+  });
+
+  test('tells an email from an address', () => {
+    expect(looksLikeEmail(' alice@example.com ')).toBe(true);
+    expect(looksLikeEmail('drive.example.com')).toBe(false);
+    expect(looksLikeEmail('https://alice@drive.example.com')).toBe(false);
+    expect(looksLikeEmail('a@b@c')).toBe(false);
   });
 });

@@ -1,8 +1,10 @@
-// The Twake Drive sign-in flow as plain data: which step shows (sign in, pick the company,
-// choose the folder) and the folder chooser's paths. The components only render a step.
+// The Twake Drive sign-in flow as plain data: which step shows (the address, then the
+// password form or the wait for the browser, pick the company, choose the folder) and the
+// folder chooser's paths. The components only render a step.
 
 import type { TargetInfo } from '../generated/TargetInfo';
 import type { TwakeAccountInfo } from '../generated/TwakeAccountInfo';
+import type { TwakeServer } from '../generated/TwakeServer';
 import type { UserError } from '../generated/UserError';
 import { t } from './i18n';
 
@@ -13,7 +15,9 @@ export interface SignInPrefill {
 }
 
 export type TwakeStep =
+  | { step: 'address' }
   | { step: 'sign_in' }
+  | { step: 'browser'; server: string }
   | { step: 'company'; account: TwakeAccountInfo }
   | { step: 'folder'; account: TwakeAccountInfo };
 
@@ -29,6 +33,16 @@ export function fieldToCorrect(e: UserError): SignInField {
   if (e.field === 'server' || e.field === 'email' || e.field === 'password') return e.field;
   // Older shells said which field only in words.
   return /refused this email and password/.test(e.message) ? 'password' : 'server';
+}
+
+/** After "Continue": the password form, or the wait while the person signs in in the browser. */
+export function afterDetect(found: TwakeServer): TwakeStep {
+  return found.kind === 'password' ? { step: 'sign_in' } : { step: 'browser', server: found.server };
+}
+
+/** An email typed where the address goes: its domain may be the server (the shell checks). */
+export function looksLikeEmail(typed: string): boolean {
+  return /^[^@\s/:]+@[^@\s/]+$/.test(typed.trim());
 }
 
 /** After a sign-in: the company choice when there are several, else the folder chooser. */

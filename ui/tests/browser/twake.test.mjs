@@ -11,8 +11,16 @@ async function openSignIn(page) {
   await page.getByRole('dialog', { name: 'Sign in to Twake Drive' }).waitFor();
 }
 
+/** The first step: the address (or email) alone, then Continue. */
+async function typeAddress(page, address) {
+  await page.getByLabel('Server address or email').fill(address);
+  await page.getByTestId('twake-continue').click();
+}
+
+/** Through the address step to the password form, filled. */
 async function fill(page, { server, email, password }) {
-  await page.getByLabel('Server address').fill(server);
+  await typeAddress(page, server);
+  await page.getByLabel('Password').waitFor();
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
 }
@@ -86,14 +94,68 @@ describe('twake drive', () => {
   test('a server that is not Twake Drive, and a malformed address, are told apart', async () => {
     const { page, context } = await open();
     await openSignIn(page);
-    await fill(page, { server: 'https://www.example.com', email: 'alice@example.com', password: 'x' });
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await typeAddress(page, 'https://www.example.com');
     await page.getByTestId('twake-error').filter({ hasText: 'is not a Twake Drive server' }).waitFor();
     assert.match(await page.getByTestId('twake-error').textContent(), /Use the address you open Twake Drive at in a browser/);
-    await page.getByLabel('Server address').fill('drive example com');
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    assert.equal(await page.getByLabel('Password').count(), 0, 'no password is asked for a server that is not one');
+    await typeAddress(page, 'drive example com');
     await page.getByTestId('twake-error').filter({ hasText: "'drive example com' is not a server address" }).waitFor();
     assert.match(await page.getByTestId('twake-error').textContent(), /like https:\/\/drive\.example\.com/);
+    await context.close();
+  });
+
+  test('the address comes first, and an email fills in the form of its server', async () => {
+    const { page, context } = await open();
+    await openSignIn(page);
+    assert.equal(await page.getByLabel('Password').count(), 0, 'only the address is asked first');
+    await typeAddress(page, 'alice@drive.example.com');
+    await page.getByLabel('Password').waitFor();
+    assert.equal(await page.getByLabel('Server address').inputValue(), 'https://drive.example.com');
+    assert.equal(await page.getByLabel('Email').inputValue(), 'alice@drive.example.com');
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'twake-password');
+    const asked = await page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'twake_detect').map((c) => c.args.address));
+    assert.deepEqual(asked, ['alice@drive.example.com'], 'the email goes to the shell as typed');
+    await context.close();
+  });
+
+  test('a server behind its identity provider waits for the browser, and Cancel stops the wait', async () => {
+    const { page, problems, context } = await open();
+    await openSignIn(page);
+    await typeAddress(page, 'sso-drive.example.com');
+    const waiting = page.getByTestId('twake-browser');
+    await waiting.waitFor();
+    assert.match(await waiting.textContent(), /Continue in your browser.*Sign in to https:\/\/sso-drive\.example\.com on the page that opened/s);
+    assert.match(await waiting.getByRole('status').textContent(), /Waiting for the sign-in in the browser/);
+    assert.equal(await page.getByLabel('Password').count(), 0, 'no password is typed here');
+    const started = await page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'twake_sign_in_browser').map((c) => c.args.server));
+    assert.deepEqual(started, ['https://sso-drive.example.com']);
+
+    // Cancel: the shell is told to stop listening, and the address is back with the keyboard.
+    await waiting.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByTestId('twake-error').filter({ hasText: 'The sign-in was cancelled.' }).waitFor();
+    assert.equal(await page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'twake_cancel_sign_in').length), 1);
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'twake-server');
+    assert.ok(await page.getByTestId('twake-dialog').isVisible(), 'the dialog stays for another try');
+
+    // Again, and this time the person finishes in the browser: on to the folders.
+    await page.getByTestId('twake-continue').click();
+    await waiting.waitFor();
+    await page.evaluate(() => window.fake.twake.approveBrowser());
+    await page.getByTestId('folder-chooser').getByRole('button', { name: 'Open Reports' }).waitFor();
+    assert.match(await page.getByTestId('twake-dialog').textContent(), /Signed in as alice@example\.com on https:\/\/sso-drive\.example\.com/);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  test('closing the dialog while it waits for the browser cancels that sign-in', async () => {
+    const { page, context } = await open();
+    await openSignIn(page);
+    await typeAddress(page, 'https://sso-drive.example.com');
+    await page.getByTestId('twake-browser').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByTestId('twake-dialog').waitFor({ state: 'detached' });
+    await page.waitForFunction(() => window.fake.calls.some((c) => c.cmd === 'twake_cancel_sign_in'));
+    assert.equal(await page.evaluate(() => window.fake.twake.waiting), null);
     await context.close();
   });
 
@@ -274,15 +336,20 @@ describe('twake drive', () => {
   test('an address that cannot be one is told in words, without asking the shell', async () => {
     const { page, context } = await open();
     await openSignIn(page);
-    await fill(page, { server: 'drive example com', email: 'alice@example.com', password: 'x' });
-    await page.getByLabel('Password').press('Enter');
+    await typeAddress(page, 'drive example com');
     const error = page.getByTestId('twake-error');
     await error.waitFor();
     assert.match(await error.textContent(), /'drive example com' is not a server address/);
     assert.doesNotMatch(await error.textContent(), /relative URL|without a base/);
+    assert.equal(await page.evaluate(() => window.fake.calls.filter((c) => c.cmd.startsWith('twake_')).length), 0);
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'twake-server');
+    // Corrected in the password form: what was not sent there is kept.
+    await fill(page, { server: 'drive.example.com', email: 'alice@example.com', password: 'x' });
+    await page.getByLabel('Server address').fill('drive example com');
+    await page.getByLabel('Password').press('Enter');
+    await error.filter({ hasText: "'drive example com' is not a server address" }).waitFor();
     assert.equal(await page.evaluate(() => window.fake.calls.filter((c) => c.cmd === 'twake_sign_in').length), 0);
     assert.equal(await page.getByLabel('Password').inputValue(), 'x', 'a password that was not sent is kept');
-    await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'twake-server');
     await context.close();
   });
 

@@ -41,6 +41,62 @@ export class FakeTwake {
   sessionFile: string | null = null;
   /** Chosen folders, as the shell's saved targets. */
   saved: { account: string; folder: string }[] = [];
+  /** A server that signs in through its organisation's identity provider, in the browser. */
+  browserServer = 'https://sso-drive.example.com';
+  /** The browser sign-in waiting for the person (`approveBrowser`) or for Cancel. */
+  waiting: { resolve: (a: TwakeAccountInfo) => void; reject: (e: UserError) => void; server: string } | null = null;
+
+  /** "Continue": which sign-in the address needs, as `twake_detect` answers. */
+  detect(address: string): { server: string; kind: 'password' | 'browser' | 'cozy'; email: string | null } {
+    const email = /^[^@\s/:]+@[^@\s/]+$/.test(address) ? address.toLowerCase() : null;
+    const base = (email ? `https://${email.split('@')[1]}` : address).replace(/\/+$/, '');
+    if (base === this.htmlServer) {
+      throw {
+        message: `${base} is not a Twake Drive server (neither /internal/services/general/v1/server nor /status answered as Twake Drive does (200 and 404)).`,
+        hint: 'Use the address you open Twake Drive at in a browser, like https://drive.example.com.',
+        field: 'server',
+      };
+    }
+    if (base === this.browserServer) return { server: base, kind: 'browser', email };
+    if (base !== this.server) {
+      if (email) {
+        throw { message: `Cannot tell from ${email} where its Twake Drive is.`, hint: 'Type the address you open Twake Drive at in a browser, like drive.example.com.', field: 'server' };
+      }
+      throw { message: `Cannot reach the server ${base} (connection refused).`, hint: 'Check the server address and your network connection, then try again.', field: 'server' };
+    }
+    return { server: base, kind: 'password', email };
+  }
+
+  signInBrowser(server: string): Promise<TwakeAccountInfo> {
+    this.waiting?.reject({ message: `The sign-in to ${this.waiting.server} was cancelled.`, hint: 'Press Continue to start it again.' });
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject, server };
+    });
+  }
+
+  /** The person finished in the browser: the shell's sign-in answers with the account. */
+  approveBrowser(): void {
+    const w = this.waiting;
+    if (!w) throw new Error('no browser sign-in is waiting');
+    this.waiting = null;
+    const host = new URL(w.server).host;
+    const account: TwakeAccountInfo = {
+      name: `${this.email}@${host}`,
+      server: w.server,
+      email: this.email,
+      company_id: this.companies[0].id,
+      companies: this.companies,
+      signed_out: null,
+    };
+    this.accounts = [...this.accounts.filter((a) => a.name !== account.name), account];
+    w.resolve(account);
+  }
+
+  cancelBrowser(): void {
+    const w = this.waiting;
+    this.waiting = null;
+    w?.reject({ message: `The sign-in to ${w.server} was cancelled.`, hint: 'Press Continue to start it again.' });
+  }
 
   signIn(server: string, email: string, password: string): TwakeAccountInfo {
     if (!/^https?:\/\/[^/\s]+/.test(server)) {
@@ -505,6 +561,13 @@ export class FakeShell {
         return this.targets();
       case 'twake_sign_in':
         return this.twake.signIn(args?.server as string, args?.email as string, args?.password as string);
+      case 'twake_detect':
+        return this.twake.detect(args?.address as string);
+      case 'twake_sign_in_browser':
+        return this.twake.signInBrowser(args?.server as string);
+      case 'twake_cancel_sign_in':
+        this.twake.cancelBrowser();
+        return null;
       case 'twake_choose_company': {
         const a = this.twake.account(args?.account as string);
         a.company_id = args?.companyId as string;

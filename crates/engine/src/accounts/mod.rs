@@ -10,9 +10,14 @@
 /// The browser sign-in pieces, kept with the sessions they serve (`targets/browser.rs`).
 pub use crate::targets::browser;
 pub mod cozy;
+pub mod detect;
+pub mod oidc;
+pub mod oidc_signin;
 pub mod store;
 
 pub use cozy::BrowserSignIn;
+pub use detect::{Detected, Provider, ServerKind};
+pub use oidc_signin::BrowserSteps;
 pub use store::{config_dir, Account, AccountKind, AccountStore, SecretsLocation};
 
 use crate::targets::cozy::{
@@ -44,6 +49,13 @@ pub enum SignIn {
         password: String,
         /// The company uploads go to; the first one when `None`.
         company: Option<String>,
+    },
+    /// A tdrive server whose console is an OpenID provider: the provider's page in the
+    /// browser, the code caught on loopback (or pasted), then the server's own session.
+    TwakeBrowser {
+        server: String,
+        company: Option<String>,
+        steps: BrowserSteps,
     },
 }
 
@@ -217,6 +229,11 @@ impl Accounts {
                     .await
             }
             SignIn::CozyBrowser(how) => self.sign_in_cozy(how).await,
+            SignIn::TwakeBrowser {
+                server,
+                company,
+                steps,
+            } => self.sign_in_with_browser(&server, company, steps).await,
         }
     }
 
@@ -342,17 +359,91 @@ impl Accounts {
         let client = self.client()?;
         let tokens = session::login(&client, &server, &email, &password, twake::JSON_TIMEOUT).await;
         drop(password);
-        let tokens = tokens?;
-        let name = Account::name_for(&email, &server);
+        let tokens = match tokens {
+            // A server that signs in through its identity provider keeps no passwords: say
+            // so rather than "wrong password".
+            Err(TwakeError::WrongCredentials { .. }) => {
+                Err(self.password_refused(&client, &server).await)
+            }
+            other => other,
+        }?;
+        self.keep_session(client, server, Some(email), tokens, company)
+            .await
+    }
+
+    /// The browser sign-in of a tdrive server in remote-console mode: its provider is read
+    /// from the server first, as its web client does.
+    async fn sign_in_with_browser(
+        &self,
+        server: &str,
+        company: Option<String>,
+        steps: BrowserSteps,
+    ) -> Result<SignedIn, TwakeError> {
+        let server = session::normalize_server(server)?;
+        let client = self.client()?;
+        let provider = match detect::detect_server(&client, &server).await? {
+            ServerKind::TwakeOidc(provider) => provider,
+            ServerKind::TwakePassword => return Err(TwakeError::NeedsPassword { server }),
+            // Twake Drive on cozy-stack: its own OAuth flow, through the same browser steps.
+            ServerKind::Cozy => return self.sign_in_cozy(cozy_steps(&server, steps)).await,
+        };
+        let tokens =
+            oidc_signin::sign_in(&client, &server, &provider, steps, twake::JSON_TIMEOUT).await?;
+        self.keep_session(client, server, None, tokens, company)
+            .await
+    }
+
+    /// The error for a refused password: `NeedsBrowser` when the server signs in with an
+    /// identity provider, else the wrong email or password.
+    async fn password_refused(&self, client: &reqwest::Client, server: &str) -> TwakeError {
+        match detect::detect_server(client, server).await {
+            Ok(ServerKind::TwakeOidc(_)) => TwakeError::NeedsBrowser {
+                server: server.to_string(),
+            },
+            _ => TwakeError::WrongCredentials {
+                server: server.to_string(),
+            },
+        }
+    }
+
+    /// Which kind of Twake Drive is at the address (or the email's domain) the person typed,
+    /// so the front end offers the right sign-in.
+    pub async fn detect(&self, typed: &str) -> Result<Detected, TwakeError> {
+        detect::detect(&self.client()?, typed).await
+    }
+
+    /// Saves the account of a new tdrive session and makes it the live one. `email` is what
+    /// the person typed, if anything; else the server's record of the user gives it.
+    async fn keep_session(
+        &self,
+        client: reqwest::Client,
+        server: String,
+        email: Option<String>,
+        tokens: Tokens,
+        company: Option<String>,
+    ) -> Result<SignedIn, TwakeError> {
+        let probe_name = email
+            .as_deref()
+            .map_or_else(|| server.clone(), |e| Account::name_for(e, &server));
         let probe = Session::new(
             client.clone(),
             &server,
-            &name,
+            &probe_name,
             tokens.clone(),
             Arc::new(session::NoSink),
             twake::JSON_TIMEOUT,
         );
         let me = probe.me().await?;
+        let email = match email.or_else(|| me.email.as_deref().map(normal_email)) {
+            Some(e) if !e.is_empty() => e,
+            _ => {
+                return Err(TwakeError::NotTwakeDrive {
+                    url: format!("{server}{}", twake::api::USERS_ME),
+                    what: "it did not say which email the session belongs to".into(),
+                })
+            }
+        };
+        let name = Account::name_for(&email, &server);
         let companies: Vec<twake::api::Company> =
             me.companies.iter().map(|c| c.company.clone()).collect();
         let chosen = match &company {
@@ -617,6 +708,25 @@ impl cozy_target::CozySessions for Accounts {
             },
         })
     }
+}
+
+/// The browser steps of a front end, as the cozy-stack sign-in takes them (the company choice
+/// is tdrive's alone).
+fn cozy_steps(server: &str, steps: BrowserSteps) -> BrowserSignIn {
+    let mut how = BrowserSignIn::new(server, steps.opener);
+    how.show_url = Some(steps.on_url);
+    how.cancel = steps.cancel;
+    how.patience = steps.patience;
+    if let Some(pasted) = steps.pasted {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(async move {
+            if let Ok(url) = pasted.await {
+                let _ = tx.send(url).await;
+            }
+        });
+        how.pasted = Some(rx);
+    }
+    how
 }
 
 #[cfg(test)]

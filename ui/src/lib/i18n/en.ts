@@ -300,6 +300,13 @@ export const en = {
   'twake.folderTitle': 'Where should files go?',
   'twake.folderNote': 'Signed in as {email} on {server}. Open a folder, then choose it.',
   'twake.sessionFile': 'No keyring is available, so the session is kept in {file}, readable only by you.',
+  'twake.addressLabel': 'Server address or email',
+  'twake.addressNote': 'The address you open Twake Drive at in a browser, or your email when its domain serves it.',
+  'twake.checking': 'Checking…',
+  'twake.browserTitle': 'Continue in your browser',
+  'twake.browserNote': 'Sign in to {server} on the page that opened in your browser. This window waits until you are done there.',
+  'twake.browserWaiting': 'Waiting for the sign-in in the browser…',
+  'twake.cancelled': 'The sign-in was cancelled.',
 
   // Watched folders (WatchedFolders.svelte, WatchIgnoreField.svelte, watch.ts).
   'watch.title': 'Watched folders',

@@ -288,6 +288,13 @@ export const fr: Catalogue = {
   'twake.folderTitle': 'Où envoyer les fichiers\u00a0?',
   'twake.folderNote': 'Connecté en tant que {email} sur {server}. Ouvrez un dossier, puis choisissez-le.',
   'twake.sessionFile': 'Aucun trousseau n’est disponible\u00a0: la session est gardée dans {file}, lisible par vous seul.',
+  'twake.addressLabel': 'Adresse du serveur ou e-mail',
+  'twake.addressNote': 'L’adresse où vous ouvrez Twake Drive dans un navigateur, ou votre e-mail quand son domaine le sert.',
+  'twake.checking': 'Vérification…',
+  'twake.browserTitle': 'Continuez dans votre navigateur',
+  'twake.browserNote': 'Connectez-vous à {server} sur la page ouverte dans votre navigateur. Cette fenêtre attend que vous ayez terminé.',
+  'twake.browserWaiting': 'En attente de la connexion dans le navigateur…',
+  'twake.cancelled': 'La connexion a été annulée.',
 
   'watch.title': 'Dossiers surveillés',
   'watch.intro': 'Les fichiers nouveaux et modifiés de ces dossiers sont envoyés d’eux-mêmes.',

@@ -114,6 +114,50 @@ pub enum TwakeError {
     /// The browser part of a sign-in failed (timed out, cancelled, refused, wrong state).
     #[error(transparent)]
     Browser(#[from] crate::targets::browser::BrowserError),
+
+    #[error(
+        "cannot tell from {email} where its Twake Drive is ({tried}: {reason}): type the \
+         address you open Twake Drive at in a browser instead"
+    )]
+    NoServerForEmail {
+        email: String,
+        tried: String,
+        reason: String,
+    },
+
+    #[error(
+        "{server} signs people in through its organisation's sign-in page, not with a password \
+         typed here: sign in with the browser"
+    )]
+    NeedsBrowser { server: String },
+
+    /// The OpenID provider a tdrive server sends people to failed or refused the sign-in.
+    #[error("the sign-in service {url} of {server} {reason}")]
+    Provider {
+        server: String,
+        url: String,
+        reason: String,
+    },
+
+    #[error(
+        "{server} did not accept the sign-in from its identity provider ({status}: {message}): \
+         sign in again; if it keeps failing, its administrator should check the server's OpenID \
+         settings"
+    )]
+    ProviderTokenRefused {
+        server: String,
+        status: u16,
+        message: String,
+    },
+
+    #[error("the sign-in to {server} was cancelled")]
+    SignInCancelled { server: String },
+
+    #[error("the sign-in to {server} in the browser did not finish: {reason}")]
+    BrowserFlow { server: String, reason: String },
+
+    #[error("{server} signs in with an email and password, not through the browser")]
+    NeedsPassword { server: String },
 }
 
 impl TwakeError {
