@@ -9,11 +9,17 @@
 
 pub mod conformance;
 mod model;
+mod public;
 pub mod reader;
 mod restart;
 mod routes;
+pub mod visitor;
 
 pub use model::LISTING_CAP;
+
+/// The ids of the user's companies: UUIDs, as on the real server.
+pub const COMPANY_A: &str = "0c0a0a00-0000-1000-8000-00000000000a";
+pub const COMPANY_B: &str = "0c0b0b00-0000-1000-8000-00000000000b";
 
 use model::{Model, User};
 use std::net::SocketAddr;
@@ -149,9 +155,9 @@ impl TwakeDouble {
 
     pub async fn start_with(config: DoubleConfig) -> TwakeDouble {
         let dir = tempfile::tempdir().expect("temp dir for the Twake double");
-        let mut companies = vec![("company-a".to_string(), "Acme".to_string())];
+        let mut companies = vec![(COMPANY_A.to_string(), "Acme".to_string())];
         if config.two_companies {
-            companies.push(("company-b".to_string(), "Beta Corp".to_string()));
+            companies.push((COMPANY_B.to_string(), "Beta Corp".to_string()));
         }
         let model = Model {
             users: vec![User {
@@ -238,7 +244,7 @@ impl TwakeDouble {
     }
 
     pub fn company_id(&self) -> String {
-        "company-a".into()
+        COMPANY_A.into()
     }
 
     /// Sets the quota (bytes of all stored chunks) while running.

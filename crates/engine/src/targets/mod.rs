@@ -14,7 +14,7 @@ pub use error::TargetError;
 pub use registry::{build_target, TargetContext, TargetKind};
 
 use crate::body::ChunkBody;
-use crate::error::ChunkError;
+use crate::error::{ChunkError, EngineError};
 use crate::protocol::{ChunkPlan, Dialect, TestAnswer};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -136,6 +136,16 @@ pub trait Target: Send + Sync + 'static {
     /// caller then uploads it under the new path.
     async fn move_file(&self, _from: &str, _to: &str) -> Result<bool, ChunkError> {
         Ok(false)
+    }
+
+    /// A public read link to `file`, uploaded and finished: anyone with the link can open
+    /// it without signing in. Only targets with `share_links` make one.
+    async fn share_link(&self, _file: &UploadFile) -> Result<String, EngineError> {
+        Err(EngineError::Refused {
+            target: self.label(),
+            kind: crate::events::FailureKind::Refused,
+            message: format!("{} cannot make share links", self.label()),
+        })
     }
 
     /// Called when the user cancels the upload, to free what the server holds.
