@@ -496,7 +496,7 @@ async fn get_item(
         .visible_children(&id)
         .into_iter()
         .take(LISTING_CAP)
-        .map(Item::to_json)
+        .map(Item::to_child_json)
         .collect();
     ok(details(&model, &user, &id, children)?)
 }
@@ -526,7 +526,7 @@ async fn browse(
         .into_iter()
         .skip(page * limit)
         .take(limit)
-        .map(Item::to_json)
+        .map(Item::to_child_json)
         .collect();
     ok(details(&model, &user, &id, children)?)
 }
