@@ -588,7 +588,14 @@ impl Engine {
                 file.path.display()
             )));
         }
-        let link = target.share_link(&file).await?;
+        let link = target.share_link(&file).await.map_err(|e| match e {
+            crate::error::ChunkError::Permanent { message, kind, .. } => EngineError::Refused {
+                target: target.label(),
+                kind,
+                message,
+            },
+            other => refused(other.to_string()),
+        })?;
         let _ = self.events.send(Event::Shared {
             id,
             link: link.clone(),

@@ -14,7 +14,7 @@ pub use error::TargetError;
 pub use registry::{build_target, TargetContext, TargetKind};
 
 use crate::body::ChunkBody;
-use crate::error::{ChunkError, EngineError};
+use crate::error::ChunkError;
 use crate::protocol::{ChunkPlan, Dialect, TestAnswer};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -140,11 +140,12 @@ pub trait Target: Send + Sync + 'static {
 
     /// A public read link to `file`, uploaded and finished: anyone with the link can open
     /// it without signing in. Only targets with `share_links` make one.
-    async fn share_link(&self, _file: &UploadFile) -> Result<String, EngineError> {
-        Err(EngineError::Refused {
-            target: self.label(),
-            kind: crate::events::FailureKind::Refused,
+    async fn share_link(&self, _file: &UploadFile) -> Result<String, ChunkError> {
+        Err(ChunkError::Permanent {
+            url: self.label(),
+            status: 400,
             message: format!("{} cannot make share links", self.label()),
+            kind: crate::events::FailureKind::Refused,
         })
     }
 

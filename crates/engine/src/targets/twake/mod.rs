@@ -423,10 +423,11 @@ impl Target for TwakeTarget {
             .map_err(TwakeError::into_chunk_error)
     }
 
-    async fn share_link(&self, file: &UploadFile) -> Result<String, EngineError> {
-        let ready = self.ready().await?;
-        let not_there = || EngineError::Refused {
-            target: self.label(),
+    async fn share_link(&self, file: &UploadFile) -> Result<String, ChunkError> {
+        let ready = self.ready().await.map_err(TwakeError::into_chunk_error)?;
+        let not_there = || ChunkError::Permanent {
+            url: self.label(),
+            status: 404,
             kind: crate::events::FailureKind::NotFound,
             message: format!(
                 "{} is no longer where it was uploaded on {} (moved, deleted or replaced \
@@ -439,9 +440,12 @@ impl Target for TwakeTarget {
         let item = ready
             .drive
             .item_of_upload(&file.relative_path, file_id)
-            .await?
+            .await
+            .map_err(TwakeError::into_chunk_error)?
             .ok_or_else(not_there)?;
-        Ok(share::make_public(&ready.session, &ready.company_id, &item).await?)
+        share::make_public(&ready.session, &ready.company_id, &item)
+            .await
+            .map_err(TwakeError::into_chunk_error)
     }
 
     async fn cancel(&self, file: &UploadFile) -> Result<(), ChunkError> {
