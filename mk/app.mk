@@ -8,23 +8,33 @@ APP_UI := ui
 APP_TAURI := $(CURDIR)/$(APP_UI)/node_modules/.bin/tauri
 # WebKitGTK and friends to build and run, Xvfb and the WebKit driver for tests, Chromium
 # for the UI tests, ImageMagick for screenshots; plus dbus-daemon (the desktop
-# test's private session bus) and xdg-utils ("Show in folder").
+# test's private session bus), xdg-utils ("Show in folder") and desktop-file-utils (the
+# package test validates the menu entries).
 APP_APT_PACKAGES := libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev \
 	libssl-dev libayatana-appindicator3-dev librsvg2-dev pkg-config xvfb xauth \
-	webkit2gtk-driver chromium imagemagick x11-utils dbus-daemon xdg-utils
+	webkit2gtk-driver chromium imagemagick x11-utils dbus-daemon xdg-utils desktop-file-utils
+# `make package` only: rpmbuild for the .rpm (the .deb needs only dpkg-deb).
+PACKAGE_APT_PACKAGES := rpm
+PACKAGE_OUT := $(APP_TARGET_DIR)/package
 
 .PHONY: app-deps ui-deps ui-build ui-types app-build app-run app-test app-test-ui \
-	app-test-rust app-test-browser app-test-desktop app-screenshots app-bench package
+	app-test-rust app-test-browser app-test-desktop app-screenshots app-bench package \
+	package-check
 
-## System packages (only those missing) and tauri-driver.
-app-deps:
-	@missing=$$(for p in $(APP_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+# Installs those of the Debian packages $(1) that are missing.
+define apt_missing
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		apt-get -o DPkg::Lock::Timeout=600 update && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=600 \
 			--no-install-recommends $$missing; \
 	fi
+endef
+
+## System packages (only those missing) and tauri-driver.
+app-deps:
+	$(call apt_missing,$(APP_APT_PACKAGES))
 	@command -v tauri-driver >/dev/null || cargo install tauri-driver --locked
 
 ## The UI's npm packages, exactly as package-lock.json says.
@@ -77,6 +87,20 @@ app-screenshots: app-build
 app-bench: app-build
 	cd $(APP_UI) && APP_BIN=$(APP_BIN) node tests/bench/run.mjs $(APP_TARGET_DIR)/app-bench.txt
 
-## A .deb in target/release/bundle/deb/ (release build: several minutes).
+## A .deb and an .rpm in target/package/ (release build: several minutes): the app, the CLI,
+## its man pages and completions (generated from its clap definition), the menu, "Open
+## with" and "Send to" entries; exactly the files of src-tauri/packaging/manifest.tsv.
 package: ui-build
-	cd src-tauri && $(APP_TAURI) build --bundles deb
+	$(call apt_missing,$(PACKAGE_APT_PACKAGES))
+	cd src-tauri && $(APP_TAURI) build --no-bundle
+	cargo build --release --locked -p twake-upload
+	rm -rf $(PACKAGE_OUT) && mkdir -p $(PACKAGE_OUT)
+	$(APP_TARGET_DIR)/release/twake-upload generate-docs $(PACKAGE_OUT)/gen >/dev/null
+	bash scripts/package.sh $(APP_TARGET_DIR)/release $(PACKAGE_OUT)/gen $(PACKAGE_OUT) deb rpm
+
+## Checks the packages `make package` built, file by file (tests/tests/package.rs).
+package-check:
+	@deb=$$(ls $(PACKAGE_OUT)/*.deb 2>/dev/null | head -1); rpm=$$(ls $(PACKAGE_OUT)/*.rpm 2>/dev/null | head -1); \
+	if [ -z "$$deb" ] || [ -z "$$rpm" ]; then echo "no packages in $(PACKAGE_OUT): run make package first"; exit 1; fi; \
+	cargo build --locked -p twake-upload && \
+	PACKAGE_DEB=$$deb PACKAGE_RPM=$$rpm cargo nextest run --locked -p e2e-tests -E 'binary(package)'

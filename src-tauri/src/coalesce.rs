@@ -96,6 +96,8 @@ impl Coalescer {
             }
             Event::Notice { message } => self.notices.push(message),
             Event::Reordered { order } => self.order = Some(order),
+            // The window asked for the link and has it as the command's answer.
+            Event::Shared { .. } => {}
             Event::InFlight {
                 id,
                 chunk,
@@ -237,6 +239,7 @@ mod tests {
             acked_bytes: 1,
             bytes_per_sec: 0,
             eta_secs: None,
+            share_links: false,
         };
         c.push(Event::Added { upload: summary });
         c.push(renamed(2, "new.txt"));

@@ -26,6 +26,13 @@ pub async fn chunks(state: Shared<'_>, id: UploadId) -> Reply<Vec<ChunkView>> {
     Ok(chunks.into_iter().map(ChunkView::from).collect())
 }
 
+/// "Copy link": a public read link to a finished file (Twake Drive targets); the window puts
+/// it on the clipboard.
+#[tauri::command]
+pub async fn share_link(state: Shared<'_>, id: UploadId) -> Reply<String> {
+    Ok(state.engine.share_link(id).await?)
+}
+
 #[tauri::command]
 pub async fn pause(state: Shared<'_>, id: UploadId) -> Reply<()> {
     Ok(state.engine.pause(id).await?)

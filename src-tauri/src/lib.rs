@@ -82,6 +82,7 @@ pub fn run() {
             network::save_proxy_password,
             commands::app_info,
             commands::move_to_front,
+            commands::share_link,
             commands::reorder,
             twake_commands::twake_sign_in,
             twake_commands::twake_detect,

@@ -269,6 +269,7 @@ mod tests {
                 acked_bytes: 0,
                 bytes_per_sec: 0,
                 eta_secs: None,
+                share_links: false,
             },
         }
     }

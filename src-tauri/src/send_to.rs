@@ -60,7 +60,7 @@ mod tests {
     fn the_packaged_entries_take_files_and_folders() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging");
         for name in [
-            "twake-uploader.desktop.hbs",
+            "com.linagora.twake-uploader.desktop",
             "thunar-sendto.desktop",
             "dolphin-servicemenu.desktop",
         ] {
@@ -77,9 +77,9 @@ mod tests {
         }
         let script = std::fs::read_to_string(dir.join("nautilus-send-to-twake-uploader")).unwrap();
         assert!(script.starts_with("#!/bin/sh\n") && script.contains("\"$@\""));
-        let conf = std::fs::read_to_string(dir.join("../tauri.conf.json")).unwrap();
+        let manifest = std::fs::read_to_string(dir.join("manifest.tsv")).unwrap();
         assert!(
-            conf.contains(PACKAGED_SCRIPT),
+            manifest.contains(&format!("\t{PACKAGED_SCRIPT}\t")),
             "the package installs the script"
         );
     }

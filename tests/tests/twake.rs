@@ -6,7 +6,7 @@ use e2e_tests::conformance::{settings, state_of, test_engine_config, wait_idle};
 use e2e_tests::fault_proxy::{FaultConfig, FaultProxy};
 use e2e_tests::harness::{sha256_file, write_file};
 use e2e_tests::twake_double::reader::DriveReader;
-use e2e_tests::twake_double::{DoubleConfig, TwakeDouble};
+use e2e_tests::twake_double::{DoubleConfig, TwakeDouble, COMPANY_A, COMPANY_B};
 use e2e_tests::twake_harness::{cli, cli_login, run_with_stdin, signed_in_target, text};
 use std::path::Path;
 use std::sync::Arc;
@@ -1005,19 +1005,20 @@ async fn login_lists_several_companies_and_company_picks_one() {
     let all = text(&out);
     assert!(out.status.success(), "{all}");
     assert!(
-        all.contains("Acme (company-a)") && all.contains("Beta Corp (company-b)"),
+        all.contains(&format!("Acme ({COMPANY_A})"))
+            && all.contains(&format!("Beta Corp ({COMPANY_B})")),
         "{all}"
     );
     let out = cli_login(
         config.path(),
         &double.url(),
         &double,
-        &["--company", "company-b"],
+        &["--company", COMPANY_B],
     );
     assert!(out.status.success(), "{}", text(&out));
     let whoami = cli(config.path()).arg("whoami").output().unwrap();
     assert!(
-        text(&whoami).contains("company: Beta Corp (company-b)"),
+        text(&whoami).contains(&format!("company: Beta Corp ({COMPANY_B})")),
         "{}",
         text(&whoami)
     );

@@ -3,6 +3,7 @@
 
 mod cozy;
 mod destination;
+mod docs;
 mod history;
 mod network;
 mod queue_cmds;
@@ -94,6 +95,10 @@ enum Command {
         /// version (add a version), keep-both (the server renames), skip.
         #[arg(long, default_value = "version")]
         collision: CollisionPolicy,
+        /// Twake Drive: print a public share link for each file once it is uploaded (anyone
+        /// with the link can open the file without an account).
+        #[arg(long)]
+        link: bool,
         #[command(flatten)]
         sending: Sending,
     },
@@ -216,6 +221,9 @@ enum Command {
         #[arg(long, default_value_t = receiver::DEFAULT_MAX_CONNECTIONS)]
         max_connections: usize,
     },
+    /// Writes the man pages and shell completions into DIR (`make package`); not for people.
+    #[command(hide = true)]
+    GenerateDocs { dir: PathBuf },
 }
 
 impl Sending {
@@ -264,6 +272,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             force_chunk_size,
             dialect,
             collision,
+            link,
             sending,
         } => upload::run(upload::UploadArgs {
             paths,
@@ -272,6 +281,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             force_chunk_size,
             dialect,
             collision,
+            link,
             run: sending.options(db),
         })
         .await
@@ -388,6 +398,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         })
         .await
         .map(|()| ExitCode::SUCCESS),
+        Command::GenerateDocs { dir } => docs::run(&dir).map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -103,7 +103,10 @@ pub async fn resume(run: RunOptions) -> anyhow::Result<Outcome> {
     if ours.is_empty() {
         renderer.note("Nothing to resume: every upload in the queue is finished.");
     }
-    session::drive(&engine, renderer, events, &ours, &restored, 0, started).await
+    session::drive(
+        &engine, renderer, events, &ours, &restored, 0, started, false,
+    )
+    .await
 }
 
 /// `pause ID` / `cancel ID`: changes one upload without sending anything.

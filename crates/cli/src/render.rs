@@ -86,6 +86,18 @@ impl Renderer {
         }
     }
 
+    /// Prints the share link of a finished file on stdout (`upload --link`): a `shared`
+    /// event in JSON, else `link    PATH URL` (the URL last, for `awk '{print $NF}'`).
+    pub fn link(&mut self, upload: &UploadSummary, link: &str) {
+        match &self.view {
+            View::Json => self.event(&Event::Shared {
+                id: upload.id,
+                link: link.to_string(),
+            }),
+            _ => println!("link    {} {link}", upload.relative_path),
+        }
+    }
+
     /// Prints a line without tearing the bars.
     pub fn note(&self, text: &str) {
         match &self.view {
@@ -259,7 +271,10 @@ impl Bars {
                 id, relative_path, ..
             } => self.names.rename(*id, relative_path),
             // The terminal shows no order and no bytes in flight.
-            Event::Removed { .. } | Event::Reordered { .. } | Event::InFlight { .. } => {}
+            Event::Removed { .. }
+            | Event::Reordered { .. }
+            | Event::InFlight { .. }
+            | Event::Shared { .. } => {}
         }
     }
 }

@@ -74,7 +74,10 @@ pub fn renderer(o: &RunOptions) -> Renderer {
 
 /// Renders events until the queue is idle or the user presses Ctrl-C, then summarises the
 /// uploads in `ours` (the files this command is about). `not_queued` counts paths that never
-/// made it into the queue (unreadable), which count as failures.
+/// made it into the queue (unreadable), which count as failures. With `links`, each file
+/// done gets its share link printed (`upload --link`); a link that cannot be made counts as
+/// a failure.
+#[allow(clippy::too_many_arguments)]
 pub async fn drive(
     engine: &Engine,
     mut renderer: Renderer,
@@ -83,6 +86,7 @@ pub async fn drive(
     restored: &[UploadSummary],
     not_queued: usize,
     started: Instant,
+    links: bool,
 ) -> anyhow::Result<Outcome> {
     // Uploads continued from the queue were added by an earlier run: announce them so
     // every renderer knows their names and sizes.
@@ -140,6 +144,18 @@ pub async fn drive(
     let all = mine(engine.snapshot().await?);
     renderer.resync(&all);
     renderer.finish();
+    let mut no_link = 0;
+    if links && !interrupted {
+        for u in all.iter().filter(|u| u.state == FileState::Done) {
+            match engine.share_link(u.id).await {
+                Ok(link) => renderer.link(u, &link),
+                Err(e) => {
+                    no_link += 1;
+                    renderer.note(&format!("failed  no share link for {}: {e}", u.path));
+                }
+            }
+        }
+    }
     // Stop sending, and make sure every acknowledged chunk is on disk before exiting.
     engine.close().await;
 
@@ -197,7 +213,7 @@ pub async fn drive(
             renderer.note(&format!("failed  {}: {reason}{hint}", u.path));
         }
     }
-    Ok(if failed == 0 && not_queued == 0 {
+    Ok(if failed == 0 && not_queued == 0 && no_link == 0 {
         Outcome::AllDone
     } else {
         Outcome::SomeFailed

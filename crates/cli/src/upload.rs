@@ -18,12 +18,21 @@ pub struct UploadArgs {
     pub force_chunk_size: bool,
     pub dialect: Dialect,
     pub collision: CollisionPolicy,
+    /// Print a share link for each file once it is uploaded.
+    pub link: bool,
     pub run: RunOptions,
 }
 
 pub async fn run(args: UploadArgs) -> anyhow::Result<Outcome> {
     let destination = Destination::parse(&args.to, args.dialect, args.collision).await?;
     let target = destination.spec().clone();
+    if args.link && !target.capabilities().share_links {
+        anyhow::bail!(
+            "--link makes share links of Twake Drive uploads; {} cannot make them: upload \
+             with --to twake:/Folder, or without --link",
+            destination.shown()
+        );
+    }
     let renderer = session::renderer(&args.run);
     let started = Instant::now();
 
@@ -103,7 +112,7 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<Outcome> {
         }
     }
     let outcome = session::drive(
-        &engine, renderer, events, &ours, &restored, not_queued, started,
+        &engine, renderer, events, &ours, &restored, not_queued, started, args.link,
     )
     .await?;
     for line in destination.closing_notes(&engine).await {

@@ -120,6 +120,9 @@ pub struct UploadSummary {
     pub acked_bytes: u64,
     pub bytes_per_sec: u64,
     pub eta_secs: Option<u64>,
+    /// Its target can make a public link to it once it is done (`Engine::share_link`).
+    #[serde(default)]
+    pub share_links: bool,
 }
 
 /// Totals of the whole queue.
@@ -151,6 +154,8 @@ pub struct QueueTotals {
 pub enum Event {
     /// A file entered the queue.
     Added { upload: UploadSummary },
+    /// A public link to the finished file was made (`Engine::share_link`).
+    Shared { id: UploadId, link: String },
     /// A file changed state.
     File { id: UploadId, state: FileState },
     /// A chunk changed state. `acked_bytes` is the file's acknowledged total after the change.

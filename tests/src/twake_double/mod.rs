@@ -11,12 +11,18 @@
 pub mod conformance;
 mod model;
 pub mod oidc;
+mod public;
 pub mod reader;
 mod restart;
 mod routes;
+pub mod visitor;
 
 pub use model::LISTING_CAP;
 pub use oidc::ConsoleMode;
+
+/// The ids of the user's companies: UUIDs, as on the real server.
+pub const COMPANY_A: &str = "0c0a0a00-0000-1000-8000-00000000000a";
+pub const COMPANY_B: &str = "0c0b0b00-0000-1000-8000-00000000000b";
 
 use model::{Model, User};
 use std::net::SocketAddr;
@@ -160,9 +166,9 @@ impl TwakeDouble {
 
     pub async fn start_with(config: DoubleConfig) -> TwakeDouble {
         let dir = tempfile::tempdir().expect("temp dir for the Twake double");
-        let mut companies = vec![("company-a".to_string(), "Acme".to_string())];
+        let mut companies = vec![(COMPANY_A.to_string(), "Acme".to_string())];
         if config.two_companies {
-            companies.push(("company-b".to_string(), "Beta Corp".to_string()));
+            companies.push((COMPANY_B.to_string(), "Beta Corp".to_string()));
         }
         let users = match config.console {
             ConsoleMode::Internal => vec![User {
@@ -254,7 +260,7 @@ impl TwakeDouble {
 
     pub fn company_id(&self) -> String {
         match self.config().console {
-            ConsoleMode::Internal => "company-a".into(),
+            ConsoleMode::Internal => COMPANY_A.into(),
             ConsoleMode::Remote { .. } => oidc::REMOTE_COMPANY.0.into(),
         }
     }

@@ -55,9 +55,40 @@ pub struct Item {
     /// File ids of the versions, oldest first.
     pub versions: Vec<String>,
     pub size: u64,
+    /// Its public link: who may open it without an account.
+    pub public: PublicAccess,
+}
+
+/// `access_info.public` of an item: the level anyone with the link has ("none" until someone
+/// opens it, as on the real server) and the link's token, made with the item.
+#[derive(Clone, Debug)]
+pub struct PublicAccess {
+    pub level: String,
+    pub token: String,
+}
+
+impl Default for PublicAccess {
+    fn default() -> Self {
+        PublicAccess {
+            level: "none".into(),
+            token: format!("{:016x}", rand::random::<u64>()),
+        }
+    }
 }
 
 impl Item {
+    /// The item as a folder listing shows it here: without its `access_info`, which only
+    /// `GET …/item/{id}` of the item itself needs, so that a listing of 1000 children stays
+    /// under the client's 256 KiB answer cap. A real server lists it with its access, and
+    /// longer: whether that cap fits a real 1000-child folder is still to be measured.
+    pub fn to_child_json(&self) -> Value {
+        let mut json = self.to_json();
+        if let Some(o) = json.as_object_mut() {
+            o.remove("access_info");
+        }
+        json
+    }
+
     pub fn to_json(&self) -> Value {
         json!({
             "id": self.id,
@@ -67,6 +98,15 @@ impl Item {
             "is_directory": self.is_directory,
             "is_in_trash": self.is_in_trash,
             "size": self.size,
+            "access_info": {
+                "entities": [],
+                "public": {
+                    "level": self.public.level,
+                    "token": self.public.token,
+                    "password": "",
+                    "expiration": 0,
+                },
+            },
             "last_version_cache": self.versions.last().map(|f| json!({
                 "file_metadata": {"external_id": f, "source": "internal"}
             })),
@@ -84,13 +124,36 @@ pub struct Model {
     pub order: Vec<String>,
     /// Folder id → access level other than the default "manage" (e.g. "read").
     pub access: HashMap<String, String>,
+    /// Sessions opened with an item's public link: token → the item it opens.
+    pub public_sessions: HashMap<String, String>,
     pub next_id: u64,
 }
 
 impl Model {
+    /// A new id, a UUID as the real server's ids are (its web client's links are made of
+    /// them); the first group tells the kind apart when reading a test's output.
     pub fn new_id(&mut self, prefix: &str) -> String {
         self.next_id += 1;
-        format!("{prefix}-{:06}", self.next_id)
+        let kind = prefix
+            .bytes()
+            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+        format!("{kind:08x}-0000-1000-8000-{:012x}", self.next_id)
+    }
+
+    /// Whether item `id` is `document` or inside it (a public link to a folder opens what
+    /// it holds).
+    pub fn is_within(&self, id: &str, document: &str) -> bool {
+        let mut at = id.to_string();
+        for _ in 0..64 {
+            if at == document {
+                return true;
+            }
+            match self.items.get(&at) {
+                Some(item) if item.parent_id != at => at = item.parent_id.clone(),
+                _ => return false,
+            }
+        }
+        false
     }
 
     pub fn user(&self, id: &str) -> Option<&User> {
@@ -203,6 +266,7 @@ mod tests {
                 is_in_trash: trash,
                 versions: vec![],
                 size: 0,
+                public: Default::default(),
             },
         );
     }

@@ -46,12 +46,21 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route(&format!("{DOCS}/item/{{id}}/version"), post(add_version))
         .route(&format!("{DOCS}/item/{{id}}/restore"), post(restore))
         .route(&format!("{DOCS}/browse/{{id}}"), post(browse))
+        .route(
+            &format!("{DOCS}/item/{{id}}/download"),
+            get(super::public::download_item),
+        )
+        .route(
+            &format!("{DOCS}/anonymous/token"),
+            post(super::public::anonymous_token),
+        )
+        .route("/shared/{*page}", get(super::public::web_client_page))
         .fallback(|| async { fail(StatusCode::NOT_FOUND, "Route not found") })
         .layer(DefaultBodyLimit::disable())
         .with_state(shared)
 }
 
-fn fail(status: StatusCode, message: &str) -> Response {
+pub(super) fn fail(status: StatusCode, message: &str) -> Response {
     let body = json!({
         "statusCode": status.as_u16(),
         "error": status.canonical_reason().unwrap_or(""),
@@ -98,7 +107,7 @@ fn authed(s: &Shared, headers: &HeaderMap, refresh_ok: bool) -> Result<String, R
 }
 
 /// The user, checked to be a member of company `cid`.
-fn member(s: &Shared, headers: &HeaderMap, cid: &str) -> Result<String, Response> {
+pub(super) fn member(s: &Shared, headers: &HeaderMap, cid: &str) -> Result<String, Response> {
     let user = authed(s, headers, false)?;
     let model = s.model();
     let ok = model
@@ -465,10 +474,15 @@ async fn download(
     headers: HeaderMap,
 ) -> Reply {
     member(&s, &headers, &cid)?;
+    stream_file(&s, &id)
+}
+
+/// The bytes of uploaded file `id`, its chunks one after the other.
+pub(super) fn stream_file(s: &Shared, id: &str) -> Reply {
     let file = s
         .model()
         .files
-        .get(&id)
+        .get(id)
         .cloned()
         .ok_or_else(|| fail(StatusCode::NOT_FOUND, "File not found"))?;
     if (1..=file.total_chunks).any(|n| !file.chunks.contains_key(&n)) {
@@ -478,7 +492,7 @@ async fn download(
         ));
     }
     let paths: Vec<_> = (1..=file.total_chunks)
-        .map(|n| s.chunk_path(&id, n))
+        .map(|n| s.chunk_path(id, n))
         .collect();
     let stream = futures::stream::iter(paths)
         .then(|p| async move {
@@ -503,13 +517,14 @@ pub(crate) fn insert_item(
     let id = model.new_id(if is_directory { "folder" } else { "doc" });
     let item = Item {
         id: id.clone(),
-        company_id: "company-a".into(),
+        company_id: super::COMPANY_A.into(),
         parent_id: parent.to_string(),
         name: model.free_name(parent, name),
         is_directory,
         is_in_trash: in_trash,
         versions: file_id.into_iter().collect(),
         size,
+        public: Default::default(),
     };
     model.order.push(id.clone());
     model.items.insert(id, item.clone());
@@ -545,7 +560,7 @@ async fn get_item(
         .visible_children(&id)
         .into_iter()
         .take(LISTING_CAP)
-        .map(Item::to_json)
+        .map(Item::to_child_json)
         .collect();
     ok(details(&model, &user, &id, children)?)
 }
@@ -575,7 +590,7 @@ async fn browse(
         .into_iter()
         .skip(page * limit)
         .take(limit)
-        .map(Item::to_json)
+        .map(Item::to_child_json)
         .collect();
     ok(details(&model, &user, &id, children)?)
 }
@@ -696,7 +711,8 @@ async fn restore(
     Ok(StatusCode::OK.into_response())
 }
 
-/// Renames and/or moves an item (`{"name", "parent_id"}`, both optional), like tdrive's
+/// Renames and/or moves an item (`{"name", "parent_id"}`, both optional) and sets its public
+/// link's level (`access_info`, see `public.rs`), like tdrive's
 /// `POST …/item/{id}` update.
 async fn update_item(
     State(s): Shr,
@@ -705,6 +721,9 @@ async fn update_item(
     Json(body): Json<Value>,
 ) -> Reply {
     let user = member(&s, &headers, &cid)?;
+    if let Some(access_info) = body.get("access_info") {
+        super::public::update_access(&s, &user, &id, access_info)?;
+    }
     let mut model = s.model();
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
     let current = model

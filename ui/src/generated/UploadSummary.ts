@@ -17,4 +17,8 @@ relative_path: string,
 /**
  * Human label of the target ("http://127.0.0.1:8080/upload").
  */
-target: string, size: number, chunk_size: number, total_chunks: number, state: FileState, acked_bytes: number, bytes_per_sec: number, eta_secs: number | null, };
+target: string, size: number, chunk_size: number, total_chunks: number, state: FileState, acked_bytes: number, bytes_per_sec: number, eta_secs: number | null, 
+/**
+ * Its target can make a public link to it once it is done (`Engine::share_link`).
+ */
+share_links: boolean, };

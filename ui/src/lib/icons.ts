@@ -19,6 +19,7 @@ export const ICONS = {
   plus: 'M12 5v14 M5 12h14',
   next: 'M12 20V9 M7 14l5-5 5 5 M5 4h14',
   grip: 'M8 6h8 M8 10h8 M8 14h8 M8 18h8',
+  link: 'M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1 M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1',
 } as const;
 
 export type IconName = keyof typeof ICONS;

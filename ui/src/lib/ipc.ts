@@ -40,6 +40,8 @@ export const api = {
   pickFiles: () => invoke<AddReport>('pick_files'),
   pickFolders: () => invoke<AddReport>('pick_folders'),
   showInFolder: (id: number) => invoke<void>('show_in_folder', { id }),
+  /** A public read link to a finished file of a target that makes them. */
+  shareLink: (id: number) => invoke<string>('share_link', { id }),
   showTestServerFolder: () => invoke<void>('show_test_server_folder'),
   targets: () => invoke<TargetList>('targets'),
   setDefaultTarget: (id: string) => invoke<TargetList>('set_default_target', { id }),

@@ -36,12 +36,14 @@ export interface Row {
   eta: number | null;
   /** Why the engine cut the file anew, when it did. */
   replanReason: string | null;
+  /** Its target makes share links: once done, the row offers "Copy link". */
+  shareLinks: boolean;
 }
 
 export type Tab = 'all' | 'active' | 'done' | 'failed';
 
 /** What a row's buttons ask for. */
-export type RowAction = 'pause' | 'resume' | 'cancel' | 'retry' | 'reveal' | 'next';
+export type RowAction = 'pause' | 'resume' | 'cancel' | 'retry' | 'reveal' | 'next' | 'link';
 
 export const EMPTY_TOTALS: QueueTotals = {
   files: 0,
@@ -97,6 +99,7 @@ function rowFrom(u: UploadSummary): Row {
     speed: isMoving(u.state) ? u.bytes_per_sec : 0,
     eta: isMoving(u.state) ? secondsLeft(u.size - clampDone(u.acked_bytes, u.size), u.bytes_per_sec) : null,
     replanReason: null,
+    shareLinks: u.share_links,
   };
 }
 

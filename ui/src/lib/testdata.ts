@@ -18,6 +18,7 @@ export function summary(id: number, over: Partial<UploadSummary> = {}): UploadSu
     acked_bytes: 0,
     bytes_per_sec: 0,
     eta_secs: null,
+    share_links: false,
     ...over,
   };
 }
@@ -65,6 +66,7 @@ export function row(over: Partial<Row> = {}): Row {
     speed: 0,
     eta: null,
     replanReason: null,
+    shareLinks: false,
     ...over,
   };
 }

@@ -304,6 +304,8 @@ export class FakeShell {
         acked_bytes: 0,
         bytes_per_sec: 0,
         eta_secs: null,
+        // As the engine says: Twake Drive targets make share links.
+        share_links: this.current().kind === 'twake_drive',
       };
       this.uploads.set(id, u);
       added.push(u);
@@ -526,6 +528,13 @@ export class FakeShell {
       case 'show_in_folder':
       case 'show_test_server_folder':
         return null;
+      case 'share_link': {
+        const u = this.uploads.get(id);
+        if (!u?.share_links || u.state.state !== 'done') {
+          throw { message: 'This file cannot have a share link yet.', hint: 'Wait until it is uploaded to Twake Drive.' };
+        }
+        return `https://drive.example.com/shared/1111111111111111111112/drive/11111111111111111111${id}a/t/token${id}`;
+      }
       case 'clear_finished': {
         const gone = [...this.uploads.values()].filter((u) => u.state.state === 'done').map((u) => u.id);
         gone.forEach((g) => this.uploads.delete(g));

@@ -566,6 +566,45 @@ impl Engine {
             .await?
             .ok_or(EngineError::UnknownUpload(id.0))
     }
+    /// A public read link to upload `id`, once it is done, on a target that makes them
+    /// (`Capabilities::share_links`); the same link each time. Every front end hears of it
+    /// (`Event::Shared`).
+    pub async fn share_link(&self, id: UploadId) -> Result<String, EngineError> {
+        let (file, target, state) = self
+            .ask(|r| Command::Finished(id, r))
+            .await?
+            .ok_or(EngineError::UnknownUpload(id.0))?;
+        let refused = |message: String| EngineError::Refused {
+            target: target.label(),
+            kind: crate::events::FailureKind::Refused,
+            message,
+        };
+        if !target.capabilities().share_links {
+            return Err(refused(format!(
+                "{} cannot make share links: only Twake Drive targets can",
+                target.label()
+            )));
+        }
+        if state != FileState::Done {
+            return Err(refused(format!(
+                "{} is not uploaded yet: a link can be made once it is done",
+                file.path.display()
+            )));
+        }
+        let link = target.share_link(&file).await.map_err(|e| match e {
+            crate::error::ChunkError::Permanent { message, kind, .. } => EngineError::Refused {
+                target: target.label(),
+                kind,
+                message,
+            },
+            other => refused(other.to_string()),
+        })?;
+        let _ = self.events.send(Event::Shared {
+            id,
+            link: link.clone(),
+        });
+        Ok(link)
+    }
     pub async fn totals(&self) -> Result<QueueTotals, EngineError> {
         self.ask(Command::Totals).await
     }

@@ -225,6 +225,7 @@ impl Upload {
             acked_bytes: self.acked,
             bytes_per_sec: speed,
             eta_secs: eta,
+            share_links: self.target.capabilities().share_links,
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct Capabilities {
     /// `Target::reachable` really asks the server; without it the queue cannot tell the
     /// network came back before trying a chunk again.
     pub reachability_probe: bool,
+    /// It can make a public read link to a finished file (`Target::share_link`).
+    pub share_links: bool,
 }
 
 impl Capabilities {
@@ -50,6 +52,7 @@ impl Capabilities {
         move_files: false,
         hide_new_folders: false,
         reachability_probe: false,
+        share_links: false,
     };
 
     /// The chunk size for a new file: the person's choice (or the target's preference),
@@ -82,6 +85,7 @@ mod tests {
         move_files: false,
         hide_new_folders: false,
         reachability_probe: true,
+        share_links: false,
     };
 
     #[test]

@@ -140,6 +140,17 @@ pub trait Target: Send + Sync + 'static {
         Ok(false)
     }
 
+    /// A public read link to `file`, uploaded and finished: anyone with the link can open
+    /// it without signing in. Only targets with `share_links` make one.
+    async fn share_link(&self, _file: &UploadFile) -> Result<String, ChunkError> {
+        Err(ChunkError::Permanent {
+            url: self.label(),
+            status: 400,
+            message: format!("{} cannot make share links", self.label()),
+            kind: crate::events::FailureKind::Refused,
+        })
+    }
+
     /// Called when the user cancels the upload, to free what the server holds.
     async fn cancel(&self, _file: &UploadFile) -> Result<(), ChunkError> {
         Ok(())

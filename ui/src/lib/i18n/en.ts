@@ -69,6 +69,10 @@ export const en = {
   'row.revealTitle': 'Show in folder',
   'row.cancel': 'Cancel {name}',
   'row.cancelTitle': 'Cancel',
+  'row.copyLink': 'Copy a share link to {name}',
+  'row.copyLinkTitle': 'Copy link: anyone with it can open the file without an account',
+  'row.linkCopied': 'Link to {name} copied: anyone with it can open the file',
+  'row.linkNotCopied': 'The link to {name} was made but could not be put on the clipboard: {link}',
 
   // Banner messages (messages.ts, errors.ts, Banner.svelte).
   'report.nothingAdded': 'Nothing was added',

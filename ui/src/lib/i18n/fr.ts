@@ -64,6 +64,10 @@ export const fr: Catalogue = {
   'row.revealTitle': 'Afficher dans le dossier',
   'row.cancel': 'Annuler {name}',
   'row.cancelTitle': 'Annuler',
+  'row.copyLink': 'Copier un lien de partage vers {name}',
+  'row.copyLinkTitle': 'Copier le lien : quiconque l’a peut ouvrir le fichier sans compte',
+  'row.linkCopied': 'Lien vers {name} copié : quiconque l’a peut ouvrir le fichier',
+  'row.linkNotCopied': 'Le lien vers {name} a été créé mais n’a pas pu être copié : {link}',
 
   'report.nothingAdded': 'Rien n’a été ajouté',
   'report.someAdded': {

@@ -109,6 +109,13 @@ impl Scheduler {
                     .collect();
                 let _ = reply.send(all);
             }
+            Command::Finished(id, reply) => {
+                let found = self
+                    .uploads
+                    .get(&id)
+                    .map(|u| (u.file.clone(), u.target.clone(), u.state.clone()));
+                let _ = reply.send(found);
+            }
             Command::Chunks(id, reply) => {
                 let info = self.uploads.get(&id).map(|u| {
                     u.chunks

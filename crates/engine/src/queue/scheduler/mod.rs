@@ -82,6 +82,8 @@ pub enum Command {
     SetChangedFiles(ChangedFilePolicy),
     Snapshot(Reply<Vec<UploadSummary>>),
     Chunks(UploadId, Reply<Option<Vec<ChunkInfo>>>),
+    /// The file, target and state of one upload, for a share link made outside the loop.
+    Finished(UploadId, Reply<Option<FinishedUpload>>),
     Totals(Reply<QueueTotals>),
     ClearFinished(Reply<Vec<UploadId>>),
     /// The upload of this same unchanged file to the same target, if one is in the queue
@@ -96,6 +98,9 @@ pub enum Command {
     /// Stops everything; the reply (if any) comes once the queue is saved and released.
     Shutdown(Option<Reply<()>>),
 }
+
+/// What a share link needs of one upload.
+pub type FinishedUpload = (Arc<UploadFile>, Arc<dyn Target>, FileState);
 
 /// One chunk as the chunk map draws it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

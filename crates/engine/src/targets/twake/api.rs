@@ -125,6 +125,34 @@ pub struct DriveItem {
     pub is_in_trash: bool,
     #[serde(default)]
     pub size: Option<u64>,
+    /// The current version of a file item: which uploaded file it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_version_cache: Option<VersionCache>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct VersionCache {
+    #[serde(default)]
+    pub file_metadata: Option<VersionFile>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct VersionFile {
+    /// The files service's id of the uploaded file.
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+impl DriveItem {
+    /// The uploaded file the item's current version points at.
+    pub fn current_file(&self) -> Option<&str> {
+        self.last_version_cache
+            .as_ref()?
+            .file_metadata
+            .as_ref()?
+            .external_id
+            .as_deref()
+    }
 }
 
 /// `GET …/item/{id}` and `POST …/browse/{id}`.

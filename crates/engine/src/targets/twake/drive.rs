@@ -425,6 +425,28 @@ impl Drive {
         Ok(item.map(|i| (folder, i)))
     }
 
+    /// The id of the Drive item whose current version is the uploaded file `file_id`, in the
+    /// folder of `relative_path`: found by the file it holds, not by its name, so a file the
+    /// server renamed (keep-both) is found, and one replaced since is not.
+    pub async fn item_of_upload(
+        &self,
+        relative_path: &str,
+        file_id: &str,
+    ) -> Result<Option<String>, TwakeError> {
+        let mut state = self.state.lock().await;
+        let Some(folder) = self.existing_folder_for(&mut state, relative_path).await? else {
+            return Ok(None);
+        };
+        drop(state);
+        // Listed afresh: the cached children do not hold the items' versions.
+        let details = self.list(&folder).await?;
+        Ok(details
+            .children
+            .into_iter()
+            .find(|c| !c.is_directory && !c.is_in_trash && c.current_file() == Some(file_id))
+            .map(|c| c.id))
+    }
+
     /// Renames and/or moves the file at `from` (relative to the destination) to `to`,
     /// creating `to`'s folders where missing, with the item update route (`POST
     /// …/item/{id}` with `name` and `parent_id`). `Ok(false)` when there is no file at

@@ -11,6 +11,7 @@ pub mod files;
 pub mod hidden;
 pub mod secret;
 pub mod session;
+pub mod share;
 
 pub use drive::{CollisionPolicy, Drive, Placement};
 pub use error::TwakeError;
@@ -47,6 +48,7 @@ pub static KIND: TargetKind = TargetKind {
         preferred_chunk_size: DEFAULT_CHUNK_SIZE,
         move_files: true,
         hide_new_folders: true,
+        share_links: true,
         ..Capabilities::NONE
     },
     build,
@@ -413,6 +415,31 @@ impl Target for TwakeTarget {
         ready
             .drive
             .move_item(from, to)
+            .await
+            .map_err(TwakeError::into_chunk_error)
+    }
+
+    async fn share_link(&self, file: &UploadFile) -> Result<String, ChunkError> {
+        let ready = self.ready().await.map_err(TwakeError::into_chunk_error)?;
+        let not_there = || ChunkError::Permanent {
+            url: self.label(),
+            status: 404,
+            kind: crate::events::FailureKind::NotFound,
+            message: format!(
+                "{} is no longer where it was uploaded on {} (moved, deleted or replaced \
+                 since): no link was made",
+                file.relative_path,
+                ready.session.server()
+            ),
+        };
+        let file_id = file.remote_id.as_deref().ok_or_else(not_there)?;
+        let item = ready
+            .drive
+            .item_of_upload(&file.relative_path, file_id)
+            .await
+            .map_err(TwakeError::into_chunk_error)?
+            .ok_or_else(not_there)?;
+        share::make_public(&ready.session, &ready.company_id, &item)
             .await
             .map_err(TwakeError::into_chunk_error)
     }
