@@ -9,6 +9,7 @@ pub mod engine_error;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod iso_time;
 pub mod names;
 pub mod protocol;
 pub mod queue;
