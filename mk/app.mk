@@ -74,11 +74,11 @@ app-test-rust:
 app-test-browser: ui-build
 	cd $(APP_UI) && npm run --silent test:browser
 
-app-test-desktop: app-build
+app-test-desktop: app-build oidc-deps
 	cd $(APP_UI) && APP_BIN=$(APP_BIN) RECEIVER_BIN=$(APP_CLI_BIN) npm run --silent test:desktop
 
 ## Runs the desktop test and keeps its screenshots for the docs, plus the dark theme.
-app-screenshots: app-build
+app-screenshots: app-build oidc-deps
 	cd $(APP_UI) && SCREENSHOT_DIR=$(CURDIR)/docs/screenshots APP_BIN=$(APP_BIN) \
 		RECEIVER_BIN=$(APP_CLI_BIN) npm run --silent test:desktop
 	cd $(APP_UI) && node tests/screens.mjs $(CURDIR)/docs/screenshots/dark.png

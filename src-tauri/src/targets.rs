@@ -301,7 +301,8 @@ pub(crate) fn account_email(account: &str) -> String {
 fn twake_info(saved: &SavedTarget, account: &Account, folder: &str) -> TargetInfo {
     let id = saved_id(saved);
     TargetInfo {
-        name: twake_name(&account.email, folder),
+        // A cozy-stack account has no email: its instance's host names it.
+        name: twake_name(&account_email(&account.name), folder),
         detail: match &account.signed_out {
             Some(_) => format!("{} · signed out", account.server),
             None => account.server.clone(),

@@ -430,21 +430,20 @@ impl TwakeAccounts {
         Ok(())
     }
 
-    async fn browsing(&self, name: &str) -> Result<twake::Drive, UserError> {
-        self.live()?.drive(name).await.map_err(user_error)
-    }
-
-    /// The sub-folders of Drive folder `path` of account `name` (read only: creates nothing).
+    /// The sub-folders of Drive folder `path` of account `name` (read only: creates nothing),
+    /// on either kind of Twake Drive.
     pub async fn folders(&self, name: &str, path: &str) -> Result<TwakeFolders, UserError> {
-        let drive = self.browsing(name).await?;
-        let (_, details) = drive.resolve(path).await.map_err(user_error)?;
-        let present = || details.children.iter().filter(|c| !c.is_in_trash);
-        let files = present().filter(|c| !c.is_directory).count();
-        let mut folders: Vec<String> = present()
-            .filter(|c| c.is_directory)
-            .map(|c| c.name.clone())
+        let entries = self
+            .live()?
+            .list_folder(name, path)
+            .await
+            .map_err(user_error)?;
+        let files = entries.iter().filter(|e| !e.is_folder).count();
+        let folders: Vec<String> = entries
+            .into_iter()
+            .filter(|e| e.is_folder)
+            .map(|e| e.name)
             .collect();
-        folders.sort_by_key(|n| n.to_lowercase());
         Ok(TwakeFolders {
             path: normal_folder(path),
             folders,
@@ -468,9 +467,9 @@ impl TwakeAccounts {
             )
             .on_field("name"));
         }
-        let drive = self.browsing(account_name).await?;
         let parent = normal_folder(parent);
-        drive.new_folder(&parent, name).await.map_err(|e| match e {
+        let made = self.live()?.make_folder(account_name, &parent, name).await;
+        made.map_err(|e| match e {
             TwakeError::FolderExists { .. } => UserError::new(
                 format!(
                     "There is already a folder {name} in {}.",

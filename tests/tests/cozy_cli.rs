@@ -40,6 +40,38 @@ async fn login_in_the_browser_then_upload_then_logout() {
         Some(sha256_file(&path))
     );
 
+    // `ls` and `whoami` work on the instance as on tdrive: folders first, the trash left out.
+    double.make_folder("/Backup/Older");
+    let out = cli(config.path())
+        .args(["ls", "/Backup"])
+        .output()
+        .expect("twake-upload runs");
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Older/\nreport.pdf\t300000\n"
+    );
+    let out = cli(config.path())
+        .arg("ls")
+        .output()
+        .expect("twake-upload runs");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Backup/\n");
+    let out = cli(config.path())
+        .args(["ls", "/Nope"])
+        .output()
+        .expect("twake-upload runs");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("/Nope"), "{}", text(&out));
+    let out = cli(config.path())
+        .arg("whoami")
+        .output()
+        .expect("twake-upload runs");
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("Twake Drive on cozy-stack at {}", double.url())
+    );
+
     let out = cli(config.path())
         .arg("logout")
         .output()

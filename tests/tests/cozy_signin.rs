@@ -243,3 +243,61 @@ async fn signed_out_then_signed_in_again_the_stopped_uploads_restart() {
     assert_eq!(state_of(&engine, id).await, FileState::Done);
     assert_eq!(double.sha256_of("/later.bin"), Some(sha256_file(&path)));
 }
+
+/// The folder chooser and `ls` browse a cozy-stack account through the same calls as a tdrive
+/// one: folders made in place (a taken name refused, nothing made twice), listings that follow
+/// the stack's pages and leave its trash folder out, a missing folder named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cozy_account_is_browsed_and_given_new_folders_like_a_tdrive_one() {
+    let double = CozyDouble::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let accounts = accounts_in(dir.path());
+    let approver = Approver::new(&double.config().passphrase);
+    let name = accounts
+        .sign_in(browser_sign_in(&double, Arc::new(approver)))
+        .await
+        .expect("signed in")
+        .account
+        .name;
+
+    accounts.make_folder(&name, "", "Reports").await.unwrap();
+    let again = accounts.make_folder(&name, "/", "Reports").await;
+    assert!(
+        matches!(&again, Err(TwakeError::FolderExists { path, .. }) if path == "/Reports"),
+        "{again:?}"
+    );
+    accounts
+        .make_folder(&name, "Reports/", "2026")
+        .await
+        .unwrap();
+    // More than one page of the stack's listing (30 a page).
+    for i in 0..34 {
+        accounts
+            .make_folder(&name, "", &format!("f{i:02}"))
+            .await
+            .unwrap();
+    }
+    let tree = double.tree();
+    assert_eq!(
+        tree.iter().filter(|(p, _)| p == "/Reports").count(),
+        1,
+        "{tree:?}"
+    );
+
+    let root = accounts.list_folder(&name, "").await.unwrap();
+    assert_eq!(root.len(), 35, "{root:?}");
+    assert!(root.iter().all(|e| e.is_folder));
+    assert!(!root.iter().any(|e| e.name == ".cozy_trash"), "{root:?}");
+    assert_eq!(root[0].name, "f00");
+    assert_eq!(root[34].name, "Reports");
+    let inside = accounts.list_folder(&name, "/Reports").await.unwrap();
+    assert_eq!(
+        inside.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+        ["2026"]
+    );
+    let missing = accounts.list_folder(&name, "/Nope/deeper").await;
+    assert!(
+        matches!(&missing, Err(TwakeError::FolderNotFound { path, .. }) if path == "/Nope/deeper"),
+        "{missing:?}"
+    );
+}

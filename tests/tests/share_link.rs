@@ -163,6 +163,30 @@ async fn upload_with_link_prints_a_link_per_file_that_opens_signed_out() {
     assert_eq!(shared.len(), 1, "{}", text(&out));
     let link = shared[0]["link"].as_str().unwrap();
     assert_eq!(open_link(link).await.unwrap(), std::fs::read(&c).unwrap());
+
+    // The history keeps each link with its file, for a later run.
+    let out = cli(config.path())
+        .args(["history", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l["name"] == name)
+            .map(|l| l["link"].clone())
+    };
+    assert_eq!(of("c.txt"), Some(serde_json::json!(link)), "{lines:?}");
+    for name in ["a.txt", "b.bin"] {
+        assert!(
+            of(name).is_some_and(|l| l.as_str().is_some_and(|l| l.contains("/shared/"))),
+            "{name}: {lines:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -336,6 +336,64 @@ async fn renames_and_moves_on_twake_drive_move_the_item_without_uploading_again(
     engine.close().await;
 }
 
+/// A folder watched into a cozy-stack account is synced like any other: the tree mirrored
+/// under the chosen folder, a file written later uploaded, a changed file a new version of its
+/// server file (never a second file), a deleted one left on the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_watched_into_twake_drive_on_cozy_stack_syncs_like_any_other() {
+    use e2e_tests::cozy_double::conformance::{credentials_of, session_at};
+    use e2e_tests::cozy_double::CozyDouble;
+    use upload_engine::targets::cozy::CozyTarget;
+    let double = CozyDouble::start().await;
+    let session = session_at(double.addr(), &credentials_of(&double));
+    let spec = TargetSpec::Cozy {
+        account: double.addr().to_string(),
+        folder: "/Sync".into(),
+        collision: CollisionPolicy::Version,
+    };
+    let target = CozyTarget::with_session(
+        session,
+        "/Sync",
+        CollisionPolicy::Version,
+        Duration::from_secs(10),
+    );
+    let p = place();
+    write_file(&p.dir, "a.txt", 3000, 1);
+    write_file(&p.dir, "été/b.bin", 70_000, 2);
+    let engine = engine(&p.db).await;
+    engine.register_target(spec.clone(), std::sync::Arc::new(target));
+    let sync = FolderSync::new(&engine, config(300)).unwrap();
+    sync.add(&p.dir, spec).await.unwrap();
+    until(&sync, "the first sync", |s| s.uploaded == 2).await;
+    write_file(&p.dir, "later/c.txt", 500, 3);
+    until(&sync, "the new file", |s| s.uploaded == 3).await;
+    write_file(&p.dir, "a.txt", 4000, 9);
+    until(&sync, "the new version", |s| s.uploaded == 4).await;
+    std::fs::remove_file(p.dir.join("later/c.txt")).unwrap();
+    until(&sync, "the delete counted", |s| s.files == 2).await;
+
+    let files: Vec<String> = double
+        .tree()
+        .into_iter()
+        .filter(|(_, dir)| !dir)
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(
+        files,
+        ["/Sync/w/a.txt", "/Sync/w/later/c.txt", "/Sync/w/été/b.bin"]
+    );
+    assert_eq!(double.versions("/Sync/w/a.txt"), Some(2));
+    for rel in ["a.txt", "été/b.bin"] {
+        assert_eq!(
+            double.sha256_of(&format!("/Sync/w/{rel}")),
+            Some(sha256_file(&p.dir.join(rel))),
+            "{rel}"
+        );
+    }
+    sync.stop().await;
+    engine.close().await;
+}
+
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use upload_engine::accounts::browser::{BrowserOpener, NoBrowser, SystemBrowser};
 use upload_engine::accounts::{
-    Accounts, BrowserSteps, Detected, SecretsLocation, ServerKind, SignIn,
+    AccountKind, Accounts, BrowserSteps, Detected, SecretsLocation, ServerKind, SignIn,
 };
 use upload_engine::targets::twake::{self, api::Company};
 use upload_engine::targets::HttpSettings;
@@ -216,6 +216,16 @@ pub async fn logout() -> anyhow::Result<()> {
 pub async fn whoami() -> anyhow::Result<()> {
     let accounts = accounts()?;
     let current = accounts.current().await.map_err(hinted)?;
+    if current.kind == AccountKind::Cozy {
+        // An instance is one person's: its address says who; the listing of the root proves
+        // the session still works.
+        accounts
+            .list_folder(&current.name, "")
+            .await
+            .map_err(hinted)?;
+        println!("Twake Drive on cozy-stack at {}", current.server);
+        return Ok(());
+    }
     let (account, session) = accounts.session(&current.name).await.map_err(hinted)?;
     let me = session.me().await.map_err(hinted)?;
     println!("{} on {}", account.email, account.server);
@@ -225,19 +235,19 @@ pub async fn whoami() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The folder's contents: folders first (with a `/`), then files with their sizes.
 pub async fn ls(path: &str) -> anyhow::Result<()> {
     let accounts = accounts()?;
     let current = accounts.current().await.map_err(hinted)?;
-    let drive = accounts.drive(&current.name).await.map_err(hinted)?;
-    let (_, details) = drive.resolve(path).await.map_err(hinted)?;
-    let mut children = details.children;
-    children.retain(|c| !c.is_in_trash);
-    children.sort_by(|a, b| (!a.is_directory, &a.name).cmp(&(!b.is_directory, &b.name)));
-    for c in children {
-        if c.is_directory {
-            println!("{}/", c.name);
+    let entries = accounts
+        .list_folder(&current.name, path)
+        .await
+        .map_err(hinted)?;
+    for e in entries {
+        if e.is_folder {
+            println!("{}/", e.name);
         } else {
-            println!("{}\t{}", c.name, c.size.unwrap_or(0));
+            println!("{}\t{}", e.name, e.size.unwrap_or(0));
         }
     }
     Ok(())

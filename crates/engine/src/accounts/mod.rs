@@ -9,12 +9,14 @@
 
 /// The browser sign-in pieces, kept with the sessions they serve (`targets/browser.rs`).
 pub use crate::targets::browser;
+pub mod browse;
 pub mod cozy;
 pub mod detect;
 pub mod oidc;
 pub mod oidc_signin;
 pub mod store;
 
+pub use browse::Entry;
 pub use cozy::BrowserSignIn;
 pub use detect::{Detected, Provider, ServerKind};
 pub use oidc_signin::BrowserSteps;

@@ -567,8 +567,8 @@ impl Engine {
             .ok_or(EngineError::UnknownUpload(id.0))
     }
     /// A public read link to upload `id`, once it is done, on a target that makes them
-    /// (`Capabilities::share_links`); the same link each time. Every front end hears of it
-    /// (`Event::Shared`).
+    /// (`Capabilities::share_links`); the same link each time, noted in the file's history
+    /// line. Every front end hears of it (`Event::Shared`).
     pub async fn share_link(&self, id: UploadId) -> Result<String, EngineError> {
         let (file, target, state) = self
             .ask(|r| Command::Finished(id, r))
@@ -599,6 +599,8 @@ impl Engine {
             },
             other => refused(other.to_string()),
         })?;
+        // The history keeps the link with the file, for "link if any" after a restart.
+        self.set_history_link(id, &link);
         let _ = self.events.send(Event::Shared {
             id,
             link: link.clone(),

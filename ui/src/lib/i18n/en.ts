@@ -303,6 +303,7 @@ export const en = {
   'twake.continue': 'Continue',
   'twake.folderTitle': 'Where should files go?',
   'twake.folderNote': 'Signed in as {email} on {server}. Open a folder, then choose it.',
+  'twake.folderNoteInstance': 'Signed in to {server}. Open a folder, then choose it.',
   'twake.sessionFile': 'No keyring is available, so the session is kept in {file}, readable only by you.',
   'twake.addressLabel': 'Server address or email',
   'twake.addressNote': 'The address you open Twake Drive at in a browser, or your email when its domain serves it.',

@@ -291,6 +291,7 @@ export const fr: Catalogue = {
   'twake.continue': 'Continuer',
   'twake.folderTitle': 'Où envoyer les fichiers\u00a0?',
   'twake.folderNote': 'Connecté en tant que {email} sur {server}. Ouvrez un dossier, puis choisissez-le.',
+  'twake.folderNoteInstance': 'Connecté à {server}. Ouvrez un dossier, puis choisissez-le.',
   'twake.sessionFile': 'Aucun trousseau n’est disponible\u00a0: la session est gardée dans {file}, lisible par vous seul.',
   'twake.addressLabel': 'Adresse du serveur ou e-mail',
   'twake.addressNote': 'L’adresse où vous ouvrez Twake Drive dans un navigateur, ou votre e-mail quand son domaine le sert.',

@@ -9,6 +9,9 @@ use serde::Deserialize;
 
 /// The id of the root folder on every instance.
 pub const ROOT_ID: &str = "io.cozy.files.root-dir";
+/// The trash: a folder of the root, listed with its children like any other.
+pub const TRASH_ID: &str = "io.cozy.files.trash-dir";
+pub const TRASH_PATH: &str = "/.cozy_trash";
 pub const REGISTER: &str = "/auth/register";
 pub const AUTHORIZE: &str = "/auth/authorize";
 pub const ACCESS_TOKEN: &str = "/auth/access_token";
@@ -154,11 +157,25 @@ pub struct Attributes {
     pub md5sum: Option<String>,
     #[serde(default)]
     pub path: Option<String>,
+    /// Files in the trash say so; folders in it are below `/.cozy_trash`.
+    #[serde(default)]
+    pub trashed: bool,
 }
 
 impl Doc {
     pub fn is_dir(&self) -> bool {
         self.attributes.kind == "directory"
+    }
+
+    /// The trash folder itself, or something in it: never shown as part of the Drive.
+    pub fn is_trash(&self) -> bool {
+        self.id == TRASH_ID
+            || self.attributes.trashed
+            || self
+                .attributes
+                .path
+                .as_deref()
+                .is_some_and(|p| p == TRASH_PATH || p.starts_with(&format!("{TRASH_PATH}/")))
     }
 }
 

@@ -36,6 +36,14 @@ pub fn split(path: &str) -> (String, String) {
     }
 }
 
+/// What a folder creation found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Made {
+    New(String),
+    /// The name was taken already (the stack's 409).
+    Existing,
+}
+
 #[derive(Default)]
 pub struct Folders {
     ids: tokio::sync::Mutex<HashMap<String, String>>,
@@ -54,6 +62,7 @@ impl Folders {
                     size: None,
                     md5sum: None,
                     path: Some("/".into()),
+                    trashed: false,
                 },
                 meta: Default::default(),
             }));
@@ -102,6 +111,33 @@ impl Folders {
         name: &str,
         path: &str,
     ) -> Result<String, CozyError> {
+        match self.post_folder(session, parent_id, name, path).await? {
+            Made::New(id) => Ok(id),
+            Made::Existing => match Self::lookup(session, path).await? {
+                Some(doc) if doc.is_dir() => Ok(doc.id),
+                Some(_) => Err(CozyError::NotAFolder {
+                    server: session.server().into(),
+                    path: path.into(),
+                }),
+                None => Err(CozyError::Server {
+                    url: session.url(&api::node(parent_id)),
+                    status: 409,
+                    detail: format!("'{path}' exists, yet cannot be found"),
+                    retry_after: None,
+                }),
+            },
+        }
+    }
+
+    /// `POST /files/:parent-id?Type=directory&Name=`: the new folder's id, or `Existing` on
+    /// the stack's 409 (a folder or a file of that name is there).
+    async fn post_folder(
+        &self,
+        session: &CozySession,
+        parent_id: &str,
+        name: &str,
+        path: &str,
+    ) -> Result<Made, CozyError> {
         let url = session.url(&api::node(parent_id));
         let reply = session
             .send(|| {
@@ -112,15 +148,8 @@ impl Folders {
             })
             .await?;
         match reply.status {
-            s if (200..300).contains(&s) => Ok(reply.json::<One>()?.data.id),
-            409 => match Self::lookup(session, path).await? {
-                Some(doc) if doc.is_dir() => Ok(doc.id),
-                Some(_) => Err(CozyError::NotAFolder {
-                    server: session.server().into(),
-                    path: path.into(),
-                }),
-                None => Err(reply.error()),
-            },
+            s if (200..300).contains(&s) => Ok(Made::New(reply.json::<One>()?.data.id)),
+            409 => Ok(Made::Existing),
             404 => {
                 self.forget_under(&split(path).0).await;
                 Err(CozyError::FolderGone {
@@ -134,6 +163,54 @@ impl Folders {
                 detail: reply.detail(),
             }),
             _ => Err(reply.error()),
+        }
+    }
+
+    /// Makes folder `name` inside the existing folder `parent`, for a person's "New folder":
+    /// `Existing` when the name is taken (nothing is made then).
+    pub async fn make(
+        &self,
+        session: &CozySession,
+        parent: &str,
+        name: &str,
+    ) -> Result<Made, CozyError> {
+        let parent = join(parent, "");
+        let parent_id = match Self::lookup(session, &parent).await? {
+            Some(doc) if doc.is_dir() => doc.id,
+            Some(_) => {
+                return Err(CozyError::NotAFolder {
+                    server: session.server().into(),
+                    path: parent,
+                })
+            }
+            None => {
+                return Err(CozyError::FolderGone {
+                    server: session.server().into(),
+                    path: parent,
+                })
+            }
+        };
+        self.post_folder(session, &parent_id, name, &join(&parent, name))
+            .await
+    }
+
+    /// What the folder at `path` holds, the trash left out; `None` when no folder is there.
+    pub async fn contents(
+        session: &CozySession,
+        path: &str,
+    ) -> Result<Option<Vec<Doc>>, CozyError> {
+        let path = join(path, "");
+        match Self::lookup(session, &path).await? {
+            Some(doc) if doc.is_dir() => {
+                let mut children = Self::list(session, &doc.id).await?;
+                children.retain(|c| !c.is_trash());
+                Ok(Some(children))
+            }
+            Some(_) => Err(CozyError::NotAFolder {
+                server: session.server().into(),
+                path,
+            }),
+            None => Ok(None),
         }
     }
 
