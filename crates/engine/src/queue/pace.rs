@@ -58,7 +58,7 @@ pub const TARGET_CHUNK_TIME: Duration = Duration::from_secs(2);
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Phase {
-    /// Growing by half each round while throughput grows.
+    /// Doubling each round while throughput grows (as TCP's slow start does).
     Startup,
     /// At the knee: held, with a probe of one more now and then.
     Steady { rounds: u32 },
@@ -222,10 +222,19 @@ impl Pace {
         }
         let grew = rate >= self.best_rate * GROWTH;
         let ceiling = self.ceiling();
+        // What the controller saw and decided, for `TWAKE_LOG=upload_engine::queue::pace=debug`.
+        tracing::debug!(
+            window = self.window,
+            rate_mbit = rate * 8.0 / 1e6,
+            latency_ms = latency.as_secs_f64() * 1e3,
+            phase = ?self.phase,
+            grew,
+            "pace round"
+        );
         match self.phase {
             Phase::Startup if grew => {
                 self.best_rate = rate;
-                self.increase((self.window / 2).max(1), ceiling);
+                self.increase(self.window, ceiling);
             }
             Phase::Startup => {
                 // The last increase did not pay: one above the window before it.
@@ -326,6 +335,24 @@ mod tests {
         far(&mut pace, t0, 64 * 1024, 3000);
         assert!(pace.limit() >= 40, "window {}", pace.limit());
         assert!(pace.limit() <= PaceLimits::default().max);
+    }
+
+    #[test]
+    fn startup_doubles_each_round_so_small_files_fill_a_far_link_within_half_a_second() {
+        let t0 = Instant::now();
+        let mut pace = Pace::new(PaceLimits::default(), t0);
+        let mut now = t0;
+        let mut windows = vec![pace.limit()];
+        while now < t0 + Duration::from_millis(500) {
+            now = far(&mut pace, now, 64 * 1024, 1);
+            if windows.last() != Some(&pace.limit()) {
+                windows.push(pace.limit());
+            }
+        }
+        assert_eq!(windows[..5], [3, 6, 12, 24, 48], "{windows:?}");
+        // The link's bandwidth × delay, in requests: what it takes to fill it.
+        let bdp = (50e6_f64 * 0.060 / (64.0 * 1024.0)).ceil() as usize;
+        assert!(pace.limit() >= bdp, "{windows:?}");
     }
 
     #[test]
