@@ -7,6 +7,7 @@ mod autostart;
 mod bridge;
 mod coalesce;
 mod commands;
+mod conditions;
 mod desktop;
 mod history;
 pub mod i18n;
@@ -190,6 +191,21 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
             }
         }
     }));
+
+    // Uploads wait on a metered connection and on battery, as the settings say.
+    let held = state.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut conditions = conditions::follow().await;
+        loop {
+            let now = *conditions.borrow_and_update();
+            if let Err(e) = held.set_conditions(now) {
+                tracing::warn!("{} {}", e.message, e.hint);
+            }
+            if conditions.changed().await.is_err() {
+                break;
+            }
+        }
+    });
 
     // A newcomer's first upload should start without waiting for the server to boot.
     let warm = state.clone();
