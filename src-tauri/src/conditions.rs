@@ -77,23 +77,28 @@ pub async fn follow() -> watch::Receiver<Conditions> {
     follow_on(std::env::var(BUS_VARIABLE).ok().filter(|a| !a.is_empty())).await
 }
 
-/// Follows the conditions on the bus at `address` (`None`: the system bus). Never fails: with
-/// no bus the conditions stay the default.
+/// Follows the conditions on the bus at `address` (`None`: the system bus), and returns once
+/// both were read the first time (or `FIRST_READ` passed), so the receiver holds what the
+/// machine says from the start. Never fails: with no bus the conditions stay the default.
 pub async fn follow_on(address: Option<String>) -> watch::Receiver<Conditions> {
     let (tx, rx) = watch::channel(Conditions::default());
+    // Each follower drops its sender once it has read its property (or given up).
+    let (read_tx, mut read_rx) = tokio::sync::mpsc::channel::<()>(1);
     let bus = address.as_deref().unwrap_or("the system bus");
     match connect(address.as_deref()).await {
         Ok(connection) => {
             for watched in [METERED, ON_BATTERY] {
-                let (connection, tx) = (connection.clone(), tx.clone());
+                let (connection, tx, read) = (connection.clone(), tx.clone(), read_tx.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = follow_one(&connection, &watched, &tx).await {
+                    if let Err(e) = follow_one(&connection, &watched, &tx, read).await {
                         tracing::debug!(
                             "stopped following {} of {}: {e}",
                             watched.property,
                             watched.service
                         );
                     }
+                    // Nothing tells it any more: the condition does not hold.
+                    tell(&tx, &watched, false);
                 });
             }
         }
@@ -101,8 +106,18 @@ pub async fn follow_on(address: Option<String>) -> watch::Receiver<Conditions> {
             "no D-Bus at {bus} ({e}): uploads do not wait for a metered connection or the battery"
         ),
     }
+    drop(read_tx);
+    if tokio::time::timeout(FIRST_READ, read_rx.recv())
+        .await
+        .is_err()
+    {
+        tracing::debug!("{bus} did not answer within {FIRST_READ:?}; following it meanwhile");
+    }
     rx
 }
+
+/// How long the app's start waits for the first answers of NetworkManager and UPower.
+const FIRST_READ: std::time::Duration = std::time::Duration::from_secs(1);
 
 async fn connect(address: Option<&str>) -> zbus::Result<Connection> {
     match address {
@@ -117,6 +132,7 @@ async fn follow_one(
     connection: &Connection,
     watched: &Watched,
     tx: &watch::Sender<Conditions>,
+    first_read: tokio::sync::mpsc::Sender<()>,
 ) -> zbus::Result<()> {
     let properties = zbus::fdo::PropertiesProxy::builder(connection)
         .destination(watched.service)?
@@ -128,14 +144,8 @@ async fn follow_one(
     let mut owners = bus
         .receive_name_owner_changed_with_args(&[(0, watched.service)])
         .await?;
-    let tell = |on: bool| {
-        tx.send_if_modified(|c| {
-            let before = *c;
-            (watched.set)(c, on);
-            before != *c
-        });
-    };
-    tell(read(&properties, watched).await);
+    tell(tx, watched, read(&properties, watched).await);
+    drop(first_read);
     loop {
         tokio::select! {
             change = changes.next() => {
@@ -145,9 +155,9 @@ async fn follow_one(
                     continue;
                 }
                 if let Some(value) = args.changed_properties().get(watched.property) {
-                    tell((watched.holds)(value));
+                    tell(tx, watched, (watched.holds)(value));
                 } else if args.invalidated_properties().contains(&watched.property) {
-                    tell(read(&properties, watched).await);
+                    tell(tx, watched, read(&properties, watched).await);
                 }
             }
             owner = owners.next() => {
@@ -155,10 +165,19 @@ async fn follow_one(
                     return Ok(());
                 }
                 // The service started or stopped: what it says now (nothing: not held).
-                tell(read(&properties, watched).await);
+                tell(tx, watched, read(&properties, watched).await);
             }
         }
     }
+}
+
+/// Says whether `watched`'s condition holds now; receivers hear only of a change.
+fn tell(tx: &watch::Sender<Conditions>, watched: &Watched, on: bool) {
+    tx.send_if_modified(|c| {
+        let before = *c;
+        (watched.set)(c, on);
+        before != *c
+    });
 }
 
 /// The property's value now; false when the service is not there or does not say.
@@ -203,7 +222,12 @@ mod tests {
         // Started metered (NetworkManager's "guessed yes") and on mains power.
         let fake = FakePower::serve(bus.address(), 3, false).await.unwrap();
         let mut rx = follow_on(Some(bus.address().to_string())).await;
-        until(&mut rx, "metered at start", |c| c.metered && !c.on_battery).await;
+        // Read before `follow_on` returns: the app knows it before its queue opens.
+        let at_start = Conditions {
+            metered: true,
+            on_battery: false,
+        };
+        assert_eq!(*rx.borrow_and_update(), at_start);
 
         fake.set(Change::Metered(2)).await.unwrap(); // no
         until(&mut rx, "metered → not metered", |c| !c.metered).await;
@@ -236,8 +260,20 @@ mod tests {
             !rx.borrow().metered,
             "NetworkManager's 'unknown' is not metered"
         );
+        // Its changes are followed like those of a service that was there first.
+        fake.set(Change::OnBattery(false)).await.unwrap();
+        until(&mut rx, "a late service's change", |c| !c.on_battery).await;
+        fake.set(Change::Metered(1)).await.unwrap();
+        fake.set(Change::OnBattery(true)).await.unwrap();
+        until(&mut rx, "metered and on battery", |c| {
+            c.metered && c.on_battery
+        })
+        .await;
         fake.stop().await;
-        until(&mut rx, "UPower gone: not on battery", |c| !c.on_battery).await;
+        until(&mut rx, "both gone: no condition", |c| {
+            *c == Conditions::default()
+        })
+        .await;
     }
 
     #[tokio::test]

@@ -6,8 +6,8 @@ use e2e_tests::fault_proxy::FaultProxy;
 use e2e_tests::harness::{sha256_file, write_file, ReceiverServer};
 use std::time::Duration;
 use upload_engine::{
-    ChunkRule, Dialect, Engine, EnqueueRequest, Event, FileState, HoldReason, Limits, TargetSpec,
-    UploadId,
+    ChunkRule, Dialect, Engine, EngineConfig, EnqueueRequest, Event, FileState, HoldReason, Limits,
+    TargetSpec, UploadId,
 };
 
 async fn states(engine: &Engine, ids: &[UploadId]) -> Vec<FileState> {
@@ -17,8 +17,8 @@ async fn states(engine: &Engine, ids: &[UploadId]) -> Vec<FileState> {
         .collect()
 }
 
-/// An engine sending `files` files of 40 chunks (`f0.bin`, `f1.bin`, …) to the receiver behind
-/// a proxy that adds latency, under `limits`, so a test can act while they upload.
+/// An engine opened with `config`, sending `files` files of 40 chunks (`f0.bin`, `f1.bin`, …)
+/// to the receiver behind a proxy that adds latency, so a test can act while they upload.
 struct Uploading {
     server: ReceiverServer,
     _proxy: FaultProxy,
@@ -32,19 +32,22 @@ const CHUNK: u64 = 64 * 1024;
 const CHUNKS_PER_FILE: u64 = 40;
 /// Chunk requests at once in the hold tests, one file at a time.
 const PARALLEL: usize = 2;
-const PINNED: Limits = Limits {
-    parallel_chunks: PARALLEL,
-    parallel_files: 1,
-};
+fn pinned() -> EngineConfig {
+    EngineConfig {
+        limits: Limits {
+            parallel_chunks: PARALLEL,
+            parallel_files: 1,
+        },
+        ..test_engine_config()
+    }
+}
 
-async fn uploading(files: u64, limits: Limits) -> Uploading {
+async fn uploading(files: u64, config: EngineConfig) -> Uploading {
     let server = ReceiverServer::start().await;
     let proxy = FaultProxy::slow(server.receiver.local_addr(), Duration::from_millis(20))
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut config = test_engine_config();
-    config.limits = limits;
     let engine = Engine::open(config).await.unwrap();
     let target = TargetSpec::Resumable {
         url: proxy.url_for(&server.url()),
@@ -79,7 +82,7 @@ async fn uploading(files: u64, limits: Limits) -> Uploading {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_all_resume_all_and_cancel_all_act_on_every_unfinished_file() {
-    let h = uploading(3, test_engine_config().limits).await;
+    let h = uploading(3, test_engine_config()).await;
     let (engine, ids) = (&h.engine, &h.ids);
     tokio::time::sleep(Duration::from_millis(150)).await;
     engine.pause_all().await.unwrap();
@@ -162,7 +165,7 @@ async fn assert_still(engine: &Engine, why: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hold_stops_the_queue_without_pausing_files_and_its_release_continues_it_sending_nothing_twice(
 ) {
-    let h = uploading(2, PINNED).await;
+    let h = uploading(2, pinned()).await;
     let mut events = h.engine.subscribe();
     until_acked(&h.engine, 5 * CHUNK).await;
 
@@ -218,7 +221,7 @@ async fn a_hold_stops_the_queue_without_pausing_files_and_its_release_continues_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_s_pause_and_a_hold_never_undo_each_other() {
-    let h = uploading(3, PINNED).await;
+    let h = uploading(3, pinned()).await;
     let (a, b) = (h.ids[0], h.ids[1]);
     until_acked(&h.engine, 3 * CHUNK).await;
     // The person pauses the file uploading, then the machine holds the queue twice over.
@@ -261,4 +264,30 @@ async fn a_person_s_pause_and_a_hold_never_undo_each_other() {
     for i in 0..3 {
         h.assert_arrived(i);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_opened_held_sends_nothing_until_released() {
+    // A laptop started on battery: the front end knew it before the queue opened.
+    let h = uploading(
+        1,
+        EngineConfig {
+            held: vec![HoldReason::OnBattery],
+            ..pinned()
+        },
+    )
+    .await;
+    assert_eq!(
+        h.engine.totals().await.unwrap().held,
+        vec![HoldReason::OnBattery]
+    );
+    assert_eq!(
+        assert_still(&h.engine, "nothing is sent while held").await,
+        0
+    );
+    assert_eq!(h.server.receiver.stats().posts_accepted, 0);
+    assert_eq!(states(&h.engine, &h.ids).await, vec![FileState::Queued]);
+    h.engine.release(HoldReason::OnBattery).unwrap();
+    assert_eq!(h.settled().await, vec![FileState::Done]);
+    h.assert_arrived(0);
 }

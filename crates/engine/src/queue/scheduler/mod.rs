@@ -162,6 +162,7 @@ impl Scheduler {
         mut restored: Vec<(Upload, i64)>,
     ) -> Scheduler {
         let (reports_tx, reports_rx) = mpsc::unbounded_channel();
+        let holds = config.held.iter().copied().collect();
         let mut uploads = BTreeMap::new();
         let mut order = QueueOrder::default();
         let mut queued = VecDeque::new();
@@ -188,7 +189,7 @@ impl Scheduler {
             store,
             throttle,
             offline: None,
-            holds: BTreeSet::new(),
+            holds,
             clocks: (SystemTime::now(), Instant::now()),
             reports_tx,
             reports_rx,
