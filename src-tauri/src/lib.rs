@@ -7,6 +7,7 @@ mod autostart;
 mod bridge;
 mod coalesce;
 mod commands;
+mod conditions;
 mod desktop;
 mod history;
 pub mod i18n;
@@ -132,6 +133,15 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
     let data_dir = app.path().app_data_dir()?;
     let local_port = settings.local_server_port;
     let network = network::engine_settings(&settings);
+    // What the machine says (metered, on battery) before the queue opens, so uploads restored
+    // from it wait from the start when they should.
+    let mut conditions = tauri::async_runtime::block_on(conditions::follow());
+    let now = *conditions.borrow_and_update();
+    let held = now
+        .holds(settings.pause_on_metered, settings.pause_on_battery)
+        .into_iter()
+        .filter_map(|(reason, on)| on.then_some(reason))
+        .collect();
     let targets = targets::Targets::new(data_dir.join("test-server"), local_port)
         .with_twake_network(network.clone());
     let engine = tauri::async_runtime::block_on(Engine::open(EngineConfig {
@@ -143,6 +153,7 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
         // The queue survives a restart: unfinished uploads continue where they stopped.
         database: Some(data_dir.join("queue.sqlite3")),
         network,
+        held,
         ..EngineConfig::default()
     }))?;
     let events = engine.subscribe();
@@ -190,6 +201,22 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
             }
         }
     }));
+
+    // Uploads wait on a metered connection and on battery, as the settings say, and go on
+    // by themselves when it ends.
+    let follower = state.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut now = now;
+        loop {
+            if let Err(e) = follower.set_conditions(now) {
+                tracing::warn!("{} {}", e.message, e.hint);
+            }
+            if conditions.changed().await.is_err() {
+                break;
+            }
+            now = *conditions.borrow_and_update();
+        }
+    });
 
     // A newcomer's first upload should start without waiting for the server to boot.
     let warm = state.clone();

@@ -82,6 +82,11 @@ pub struct AppSettings {
     pub ca_file: String,
     pub proxy_url: String,
     pub proxy_user: String,
+    /// Uploads wait while NetworkManager says the connection is metered (`conditions.rs`);
+    /// applied at once. Files written before it existed take the default (on).
+    pub pause_on_metered: bool,
+    /// Uploads wait while UPower says the computer runs on its battery; applied at once.
+    pub pause_on_battery: bool,
 }
 
 impl Default for AppSettings {
@@ -105,6 +110,8 @@ impl Default for AppSettings {
             ca_file: String::new(),
             proxy_url: String::new(),
             proxy_user: String::new(),
+            pause_on_metered: true,
+            pause_on_battery: true,
         }
     }
 }
@@ -345,6 +352,10 @@ mod tests {
         assert_eq!(s.parallel_files, 5);
         assert_eq!(s.chunk_size, AppSettings::default().chunk_size);
         assert_eq!(s.language, Language::System, "older files follow the OS");
+        assert!(
+            s.pause_on_metered && s.pause_on_battery,
+            "older files pause on a metered connection and on battery"
+        );
         std::fs::write(&file.path, r#"{"version": 1, "language": "fr"}"#).unwrap();
         assert_eq!(file.load().lang(), Lang::Fr);
     }

@@ -1,6 +1,7 @@
 //! What the shell holds for its whole life: the one engine, the targets, the settings. Has no
 //! Tauri types, so the paths from "files chosen" to "queued" are tested without a window.
 
+use crate::conditions::Conditions;
 use crate::ipc::{AddFailure, AddReport, UserError};
 use crate::settings::{AppSettings, SettingsFile};
 use crate::targets::Targets;
@@ -13,6 +14,9 @@ pub struct AppState {
     pub targets: Targets,
     settings: Mutex<AppSettings>,
     settings_file: SettingsFile,
+    /// What the machine said last (metered, on battery), to apply again when the settings
+    /// about it change.
+    conditions: Mutex<Conditions>,
 }
 
 impl AppState {
@@ -27,6 +31,7 @@ impl AppState {
             targets,
             settings: Mutex::new(settings),
             settings_file,
+            conditions: Mutex::new(Conditions::default()),
         }
     }
 
@@ -68,12 +73,40 @@ impl AppState {
         self.engine.set_limits(new.limits())?;
         self.engine.set_bandwidth_limit(new.bandwidth_limit);
         self.engine.set_changed_files(new.changed_files)?;
-        let mut guard = self
-            .settings
+        {
+            let mut guard = self
+                .settings
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            *guard = new.clone();
+        }
+        self.apply_conditions(&new)?;
+        Ok(new)
+    }
+
+    /// The machine says `now` (`conditions.rs`): the queue waits for each condition whose
+    /// setting is on, and continues by itself when none holds it any more.
+    pub fn set_conditions(&self, now: Conditions) -> Result<(), UserError> {
+        *self
+            .conditions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = now;
+        self.apply_conditions(&self.settings())
+    }
+
+    fn apply_conditions(&self, settings: &AppSettings) -> Result<(), UserError> {
+        let now = *self
+            .conditions
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *guard = new.clone();
-        Ok(new)
+        for (reason, held) in now.holds(settings.pause_on_metered, settings.pause_on_battery) {
+            if held {
+                self.engine.hold(reason)?;
+            } else {
+                self.engine.release(reason)?;
+            }
+        }
+        Ok(())
     }
 
     /// Changes the settings with `edit`, then saves and applies them.
@@ -169,7 +202,7 @@ impl AppState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use upload_engine::{EngineConfig, FileState};
+    use upload_engine::{EngineConfig, FileState, HoldReason};
 
     async fn state_in(dir: &std::path::Path) -> AppState {
         let engine = Engine::open(EngineConfig::default()).await.unwrap();
@@ -221,6 +254,52 @@ mod tests {
         assert_eq!(report.added, 1);
         assert_eq!(report.failures.len(), 1);
         assert!(report.failures[0].reason.contains("missing.bin"));
+    }
+
+    #[tokio::test]
+    async fn the_queue_waits_for_each_condition_whose_setting_is_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state_in(dir.path()).await;
+        let held = || async { state.engine.totals().await.unwrap().held };
+        assert_eq!(held().await, []);
+        let on_battery = Conditions {
+            metered: false,
+            on_battery: true,
+        };
+        state.set_conditions(on_battery).unwrap();
+        assert_eq!(held().await, [HoldReason::OnBattery]);
+        state
+            .set_conditions(Conditions {
+                metered: true,
+                on_battery: true,
+            })
+            .unwrap();
+        assert_eq!(held().await, [HoldReason::Metered, HoldReason::OnBattery]);
+        // Turning a setting off lets the queue go at once, the other still holds it.
+        state.edit_settings(|s| s.pause_on_metered = false).unwrap();
+        assert_eq!(held().await, [HoldReason::OnBattery]);
+        // The condition ends: the queue continues by itself.
+        state.set_conditions(Conditions::default()).unwrap();
+        assert_eq!(held().await, []);
+        state.edit_settings(|s| s.pause_on_metered = true).unwrap();
+        assert_eq!(held().await, [], "no condition, no wait");
+        // A file queued while on battery waits, and goes when the battery is left.
+        state.set_conditions(on_battery).unwrap();
+        let file = dir.path().join("a.bin");
+        std::fs::write(&file, vec![7u8; 200_000]).unwrap();
+        assert_eq!(state.add_paths(vec![file]).await.added, 1);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let all = state.engine.snapshot().await.unwrap();
+        assert_eq!(all[0].state, FileState::Queued, "waits on battery");
+        assert_eq!(all[0].acked_bytes, 0);
+        state.set_conditions(Conditions::default()).unwrap();
+        state.engine.wait_idle().await.unwrap();
+        let all = state.engine.snapshot().await.unwrap();
+        assert_eq!(all[0].state, FileState::Done);
+        assert_eq!(
+            std::fs::read(dir.path().join("received/a.bin")).unwrap(),
+            vec![7u8; 200_000]
+        );
     }
 
     #[tokio::test]

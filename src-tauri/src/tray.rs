@@ -11,7 +11,7 @@ use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
 use tauri::{AppHandle, Manager, Wry};
-use upload_engine::QueueTotals;
+use upload_engine::{HoldReason, QueueTotals};
 
 /// What the tray updates while uploads run.
 pub struct TrayHandles {
@@ -184,17 +184,34 @@ pub fn status_text(t: &QueueTotals, lang: Lang) -> String {
             ),
         };
     }
-    fill(
-        words.tray_uploading,
-        &[
-            ("pct", percent(t.bytes_acked, t.bytes_total).to_string()),
-            ("done", n(t.files_done)),
-            (
-                "files",
-                lang.count(t.files, words.file_one, words.file_other),
-            ),
-        ],
-    )
+    let mut values = vec![
+        ("pct", percent(t.bytes_acked, t.bytes_total).to_string()),
+        ("done", n(t.files_done)),
+        (
+            "files",
+            lang.count(t.files, words.file_one, words.file_other),
+        ),
+    ];
+    match held_text(&t.held, lang) {
+        Some(why) => {
+            values.push(("why", why.to_string()));
+            fill(words.tray_held, &values)
+        }
+        None => fill(words.tray_uploading, &values),
+    }
+}
+
+/// Why the queue waits, in a few words ("Paused: on battery"), when a condition holds it.
+pub fn held_text(held: &[HoldReason], lang: Lang) -> Option<&'static str> {
+    let words = lang.texts();
+    let metered = held.contains(&HoldReason::Metered);
+    let battery = held.contains(&HoldReason::OnBattery);
+    match (metered, battery) {
+        (true, true) => Some(words.held_both),
+        (true, false) => Some(words.held_metered),
+        (false, true) => Some(words.held_battery),
+        (false, false) => None,
+    }
 }
 
 /// The tray icon's title, which desktops also read out as its name: always the app's name,
@@ -293,6 +310,44 @@ mod tests {
             status_text(&QueueTotals::default(), Lang::Fr),
             "Aucun envoi pour l’instant"
         );
+    }
+
+    #[test]
+    fn the_tray_says_why_the_queue_waits_and_stops_saying_it_when_it_continues() {
+        let mut t = QueueTotals {
+            files: 4,
+            files_done: 1,
+            bytes_total: 1000,
+            bytes_acked: 450,
+            held: vec![HoldReason::OnBattery],
+            ..QueueTotals::default()
+        };
+        assert_eq!(
+            status_text(&t, Lang::En),
+            "Paused: on battery · 45 % · 1 of 4 files done"
+        );
+        assert_eq!(
+            status_text(&t, Lang::Fr),
+            "En pause\u{a0}: sur batterie · 45\u{a0}% · 1 sur 4 fichiers terminés"
+        );
+        t.held = vec![HoldReason::Metered];
+        assert_eq!(
+            status_text(&t, Lang::En),
+            "Paused: on a metered connection · 45 % · 1 of 4 files done"
+        );
+        t.held = vec![HoldReason::Metered, HoldReason::OnBattery];
+        assert!(
+            status_text(&t, Lang::En).starts_with("Paused: on battery and a metered connection · ")
+        );
+        t.held.clear();
+        assert_eq!(
+            status_text(&t, Lang::En),
+            "Uploading: 45 % · 1 of 4 files done"
+        );
+        // Nothing left to send: the outcome, whatever holds the queue.
+        t.held = vec![HoldReason::OnBattery];
+        t.files_done = 4;
+        assert_eq!(status_text(&t, Lang::En), "All 4 files uploaded");
     }
 
     #[test]

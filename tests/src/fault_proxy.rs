@@ -229,6 +229,19 @@ impl FaultProxy {
         })
     }
 
+    /// A proxy that only delays each request by `latency` (no faults): uploads last long
+    /// enough for a test to act while they run.
+    pub async fn slow(upstream: SocketAddr, latency: Duration) -> std::io::Result<FaultProxy> {
+        FaultProxy::start(
+            upstream,
+            FaultConfig {
+                latency,
+                ..FaultConfig::default()
+            },
+        )
+        .await
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }

@@ -2,6 +2,7 @@
 pub mod cli_run;
 pub mod conformance;
 pub mod cozy_double;
+pub mod fake_power;
 pub mod fault_proxy;
 pub mod harness;
 pub mod link_emulator;

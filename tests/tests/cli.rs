@@ -144,15 +144,9 @@ async fn json_mode_prints_one_event_object_per_line() {
 async fn ctrl_c_stops_cleanly_says_how_to_resume_and_resume_sends_only_the_rest() {
     let cli = Cli::new();
     let server = ReceiverServer::start().await;
-    let proxy = FaultProxy::start(
-        server.receiver.local_addr(),
-        FaultConfig {
-            latency: Duration::from_millis(20),
-            ..FaultConfig::default()
-        },
-    )
-    .await
-    .unwrap();
+    let proxy = FaultProxy::slow(server.receiver.local_addr(), Duration::from_millis(20))
+        .await
+        .unwrap();
     let url = proxy.url_for(&server.url());
     let src = tempfile::tempdir().unwrap();
     let cs: u64 = 256 * 1024;

@@ -2,7 +2,7 @@
 //! and nothing sent twice beyond what was in flight.
 
 use e2e_tests::conformance::{open_durable, settings, stop, test_engine_config, ConformanceServer};
-use e2e_tests::fault_proxy::{FaultConfig, FaultProxy};
+use e2e_tests::fault_proxy::FaultProxy;
 use e2e_tests::harness::{cli_binary, sha256_file, write_file, ReceiverServer};
 use rand::{Rng, SeedableRng};
 use std::io::{BufRead, BufReader};
@@ -182,15 +182,9 @@ async fn kill_9_at_twenty_moments_loses_nothing_and_resends_at_most_what_was_in_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_20_second_network_outage_puts_the_queue_offline_and_it_resumes_by_itself() {
     let server = Receiver(ReceiverServer::start().await);
-    let proxy = FaultProxy::start(
-        server.addr(),
-        FaultConfig {
-            latency: Duration::from_millis(10),
-            ..FaultConfig::default()
-        },
-    )
-    .await
-    .unwrap();
+    let proxy = FaultProxy::slow(server.addr(), Duration::from_millis(10))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cs = 256 * 1024;
     let path = write_file(dir.path(), "away.bin", 120 * cs, 3);
@@ -254,15 +248,9 @@ async fn change_between_runs(
     let db = dir.path().join("q.sqlite3");
     let cs = 64 * 1024;
     let path = write_file(dir.path(), "doc.bin", 40 * cs, 1);
-    let proxy = FaultProxy::start(
-        server.addr(),
-        FaultConfig {
-            latency: Duration::from_millis(10),
-            ..FaultConfig::default()
-        },
-    )
-    .await
-    .unwrap();
+    let proxy = FaultProxy::slow(server.addr(), Duration::from_millis(10))
+        .await
+        .unwrap();
     let mut config: EngineConfig = test_engine_config();
     config.changed_files = policy;
     let engine = open_durable(&server, config.clone(), &db, &[]).await;
@@ -390,15 +378,9 @@ async fn the_bandwidth_limit_paces_uploads_and_can_be_lifted_while_they_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_shows_the_queue_refuses_a_second_owner_and_pauses_and_cancels_by_id() {
     let server = Receiver(ReceiverServer::start().await);
-    let proxy = FaultProxy::start(
-        server.addr(),
-        FaultConfig {
-            latency: Duration::from_millis(30),
-            ..FaultConfig::default()
-        },
-    )
-    .await
-    .unwrap();
+    let proxy = FaultProxy::slow(server.addr(), Duration::from_millis(30))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("q.sqlite3");
     let big = write_file(dir.path(), "big.bin", 64 << 20, 1);

@@ -250,15 +250,9 @@ async fn change_mid_upload(
     switch_to: Option<ChangedFilePolicy>,
 ) -> ChangedMidUpload {
     let server = ReceiverServer::start().await;
-    let proxy = FaultProxy::start(
-        server.receiver.local_addr(),
-        FaultConfig {
-            latency: Duration::from_millis(20),
-            ..FaultConfig::default()
-        },
-    )
-    .await
-    .unwrap();
+    let proxy = FaultProxy::slow(server.receiver.local_addr(), Duration::from_millis(20))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cs = 64 * 1024;
     let path = write_file(dir.path(), "live.bin", 40 * cs, 2);

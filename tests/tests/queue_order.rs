@@ -2,7 +2,7 @@
 //! flight of a chunk being sent through a slow link.
 
 use e2e_tests::conformance::{settings, test_engine_config};
-use e2e_tests::fault_proxy::{FaultConfig, FaultProxy};
+use e2e_tests::fault_proxy::FaultProxy;
 use e2e_tests::harness::{write_file, ReceiverServer};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -76,15 +76,9 @@ async fn start_order(
 async fn upload_next_and_moves_decide_which_waiting_file_starts_next() {
     let server = ReceiverServer::start().await;
     // Latency keeps the first file busy while the others are moved.
-    let proxy = FaultProxy::start(
-        server.receiver.local_addr(),
-        FaultConfig {
-            latency: Duration::from_millis(30),
-            ..FaultConfig::default()
-        },
-    )
-    .await
-    .unwrap();
+    let proxy = FaultProxy::slow(server.receiver.local_addr(), Duration::from_millis(30))
+        .await
+        .unwrap();
     let target = TargetSpec::Resumable {
         url: proxy.url_for(&server.url()),
         dialect: Dialect::Resumable,
@@ -170,15 +164,9 @@ async fn the_order_survives_a_restart_and_decides_what_resumes_first() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bytes_in_flight_grow_to_the_chunk_size_while_a_large_chunk_crawls() {
     let server = ReceiverServer::start().await;
-    let proxy = FaultProxy::start(
-        server.receiver.local_addr(),
-        FaultConfig {
-            latency: Duration::from_millis(200),
-            ..FaultConfig::default()
-        },
-    )
-    .await
-    .unwrap();
+    let proxy = FaultProxy::slow(server.receiver.local_addr(), Duration::from_millis(200))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     const CHUNK: u64 = 2 << 20;
     let path = write_file(dir.path(), "big.bin", CHUNK, 7);

@@ -3,7 +3,7 @@
 //! error a user can meet, the keyring fallback, and tokens never leaking into output.
 
 use e2e_tests::conformance::{settings, state_of, test_engine_config, wait_idle};
-use e2e_tests::fault_proxy::{FaultConfig, FaultProxy};
+use e2e_tests::fault_proxy::FaultProxy;
 use e2e_tests::harness::{sha256_file, write_file};
 use e2e_tests::twake_double::reader::DriveReader;
 use e2e_tests::twake_double::{DoubleConfig, TwakeDouble, COMPANY_A, COMPANY_B};
@@ -57,15 +57,9 @@ async fn short_lived(secs: i64) -> TwakeDouble {
 
 /// A proxy adding `latency` in front of the double, and its base URL.
 async fn proxied(double: &TwakeDouble, latency_ms: u64) -> (FaultProxy, String) {
-    let proxy = FaultProxy::start(
-        double.addr(),
-        FaultConfig {
-            latency: Duration::from_millis(latency_ms),
-            ..FaultConfig::default()
-        },
-    )
-    .await
-    .expect("proxy");
+    let proxy = FaultProxy::slow(double.addr(), Duration::from_millis(latency_ms))
+        .await
+        .expect("proxy");
     let base = format!("http://{}", proxy.local_addr());
     (proxy, base)
 }

@@ -145,6 +145,23 @@ pub struct QueueTotals {
     pub requests_allowed: u64,
     /// Whether the number of requests follows the link (not pinned in the settings).
     pub follows_link: bool,
+    /// Why the whole queue waits although nothing failed (`Engine::hold`), in a fixed order;
+    /// empty when nothing holds it. Files keep their own state meanwhile.
+    #[serde(default)]
+    pub held: Vec<HoldReason>,
+}
+
+/// A condition of the machine that makes the whole queue wait, which a front end watches and
+/// tells the engine about (`Engine::hold`, `Engine::release`). Not a failure and not a
+/// person's pause: uploads continue by themselves when the last reason ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum HoldReason {
+    /// The network connection is metered (mobile data, a phone's hotspot).
+    Metered,
+    /// The computer runs on its battery.
+    OnBattery,
 }
 
 /// One observable change.

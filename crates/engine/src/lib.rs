@@ -23,7 +23,9 @@ pub mod watch;
 pub use config::{ChangedFilePolicy, Limits, RetryPolicy, UploadSettings};
 pub use engine_error::EngineError;
 pub use error::ChunkError;
-pub use events::{ChunkState, Event, FailureKind, FileState, QueueTotals, UploadSummary};
+pub use events::{
+    ChunkState, Event, FailureKind, FileState, HoldReason, QueueTotals, UploadSummary,
+};
 pub use ids::UploadId;
 pub use protocol::{ChunkPlan, ChunkRule, Dialect};
 pub use queue::{ChunkInfo, Engine, EngineConfig, EnqueueRequest};

@@ -68,4 +68,13 @@ language: Language,
  * A PEM file of extra certificate authorities, "" for none; proxy address ("" for the
  * environment's) and user. Used from the next start (`network.rs`).
  */
-ca_file: string, proxy_url: string, proxy_user: string, };
+ca_file: string, proxy_url: string, proxy_user: string, 
+/**
+ * Uploads wait while NetworkManager says the connection is metered (`conditions.rs`);
+ * applied at once. Files written before it existed take the default (on).
+ */
+pause_on_metered: boolean, 
+/**
+ * Uploads wait while UPower says the computer runs on its battery; applied at once.
+ */
+pause_on_battery: boolean, };

@@ -57,6 +57,7 @@ export const EMPTY_TOTALS: QueueTotals = {
   requests_in_flight: 0,
   requests_allowed: 0,
   follows_link: true,
+  held: [],
 };
 
 export function inTab(state: FileState, tab: Tab): boolean {

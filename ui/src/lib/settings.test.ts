@@ -20,6 +20,8 @@ const good: AppSettings = {
   ca_file: '',
   proxy_url: '',
   proxy_user: '',
+  pause_on_metered: true,
+  pause_on_battery: true,
 };
 
 const with_ = (over: Partial<SettingsDraft>): SettingsDraft => ({ ...draftFrom(good), ...over });

@@ -1,7 +1,8 @@
 // The real desktop app (WebKitGTK under a private Xvfb, driven by tauri-driver) against the
 // real receiver: files given on the command line upload, a pause and a resume from the UI
 // hold and release a file, and everything arrives byte for byte. The first app runs in an
-// English locale; the last test starts another with LANG=fr_FR.UTF-8 and reads French.
+// English locale; a later test starts another with LANG=fr_FR.UTF-8 and reads French, and the
+// last one fakes a laptop on battery (NetworkManager and UPower on the app's own bus).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -10,12 +11,13 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { REPO_DIR } from '../support.mjs';
 import { spawn } from 'node:child_process';
-import { freePort, startReceiver, startSessionBus, startSlowProxy, startTauriDriver, startXvfb } from './processes.mjs';
+import { freePort, startFakePower, startReceiver, startSessionBus, startSlowProxy, startTauriDriver, startXvfb } from './processes.mjs';
 import { Session } from './webdriver.mjs';
 
 const TARGET_DIR = process.env.CARGO_TARGET_DIR ?? path.join(REPO_DIR, 'target');
 const APP_BIN = process.env.APP_BIN ?? path.join(TARGET_DIR, 'debug/twake-uploader');
 const RECEIVER_BIN = process.env.RECEIVER_BIN ?? path.join(TARGET_DIR, 'debug/twake-upload');
+const FAKE_POWER_BIN = process.env.FAKE_POWER_BIN ?? path.join(TARGET_DIR, 'debug/fake-power');
 const SHOTS = process.env.SCREENSHOT_DIR ?? path.join(TARGET_DIR, 'app-e2e');
 const IDENTIFIER = 'com.linagora.twake-uploader';
 
@@ -71,6 +73,9 @@ async function appEnvironment(name, proxy, xvfb, locale) {
   return {
     DISPLAY: xvfb.display,
     DBUS_SESSION_BUS_ADDRESS: bus.address,
+    // NetworkManager and UPower are read from this bus: nothing serves them there unless a
+    // test starts fake-power on it, and the machine's own stay out of the tests.
+    TWAKE_UPLOADER_SYSTEM_BUS: bus.address,
     XDG_CONFIG_HOME: config,
     XDG_DATA_HOME: path.join(work, `data-${name}`),
     GDK_BACKEND: 'x11',
@@ -308,4 +313,37 @@ test('after a restart, the History tab still lists the files uploaded before, af
     10_000,
   );
   fs.writeFileSync(path.join(SHOTS, 'history.png'), await session.screenshot());
+});
+
+test('on battery the upload waits and the window says why; back on mains power it finishes by itself', { timeout: 90_000 }, async () => {
+  assert.ok(shared, 'the receiver and display started by the first test are needed');
+  assert.ok(fs.existsSync(FAKE_POWER_BIN), `fake-power is not built at ${FAKE_POWER_BIN}: run make app-build`);
+  await session.close();
+  session = undefined;
+  const { xvfb, proxy, received } = shared;
+  const env = await appEnvironment('power', proxy, xvfb, ENGLISH);
+  const power = await startFakePower(FAKE_POWER_BIN, env.TWAKE_UPLOADER_SYSTEM_BUS);
+  stops.push(power.stop);
+  const movie = file('power/movie.mkv', crypto.randomBytes(5 * 1024 * 1024));
+  const driver = await startTauriDriver(env);
+  stops.push(driver.stop);
+  session = await Session.start(driver.base, APP_BIN, [movie]);
+  await session.until('movie.mkv uploading', `const p = ${pctExpr('movie.mkv')}; return p >= 10 && p < 60;`, 30_000);
+
+  await power.send('battery on');
+  await session.until('the reason on the totals line', `return document.querySelector('[data-testid="held"]')?.textContent === 'Paused: on battery';`, 10_000);
+  assert.equal(await session.run(`return ${stateExpr('movie.mkv')};`), 'Waiting', 'waiting, not paused by the person');
+  // Held means nothing is sent: after the request in flight was stopped, no chunk goes.
+  await new Promise((r) => setTimeout(r, 600));
+  const posts = proxy.posts('movie.mkv');
+  const pct = await session.run(`return ${pctExpr('movie.mkv')};`);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(proxy.posts('movie.mkv'), posts, 'chunks were sent on battery');
+  assert.equal(await session.run(`return ${pctExpr('movie.mkv')};`), pct, 'no progress on battery');
+  fs.writeFileSync(path.join(SHOTS, 'on-battery.png'), await session.screenshot());
+
+  await power.send('battery off');
+  await session.until('the reason gone', `return !document.querySelector('[data-testid="held"]');`, 10_000);
+  await session.until('movie.mkv uploaded', `return ${stateExpr('movie.mkv')} === 'Uploaded';`, 40_000);
+  assert.ok(fs.readFileSync(path.join(received, 'movie.mkv')).equals(fs.readFileSync(movie)), 'movie.mkv arrived different');
 });

@@ -48,6 +48,41 @@ export async function startSessionBus() {
   return { address, stop: () => stop(child) };
 }
 
+/**
+ * NetworkManager and UPower faked on the bus at `address` (tests/src/bin/fake-power.rs): not
+ * metered and on mains power at first; `send('battery on')` and the like change it and resolve
+ * once the change is announced on the bus.
+ */
+export async function startFakePower(bin, address) {
+  const child = spawn(bin, [address], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting = [];
+  let out = '';
+  let ready;
+  const started = new Promise((resolve, reject) => {
+    ready = resolve;
+    child.on('exit', (code) => reject(new Error(`fake-power exited with ${code}`)));
+  });
+  child.stdout.on('data', (d) => {
+    out += d;
+    let nl;
+    while ((nl = out.indexOf('\n')) >= 0) {
+      const line = out.slice(0, nl);
+      out = out.slice(nl + 1);
+      if (line === 'ready') ready();
+      else if (line === 'ok') waiting.shift()?.();
+    }
+  });
+  await started;
+  return {
+    send: (command) =>
+      new Promise((resolve) => {
+        waiting.push(resolve);
+        child.stdin.write(`${command}\n`);
+      }),
+    stop: () => stop(child),
+  };
+}
+
 /** Runs `bin serve` (the real receiver) and resolves with its upload URL. */
 export async function startReceiver(bin, dir) {
   const child = spawn(bin, ['serve', '--dir', dir, '--bind', '127.0.0.1:0'], {

@@ -9,6 +9,7 @@ import type { FileState } from '../../src/generated/FileState';
 import type { HistoryEntry } from '../../src/generated/HistoryEntry';
 import type { HistoryQuery } from '../../src/generated/HistoryQuery';
 import type { QueueTotals } from '../../src/generated/QueueTotals';
+import type { HoldReason } from '../../src/generated/HoldReason';
 import type { TargetList } from '../../src/generated/TargetList';
 import type { UploadSummary } from '../../src/generated/UploadSummary';
 import type { UserError } from '../../src/generated/UserError';
@@ -215,7 +216,11 @@ export class FakeShell {
     ca_file: '',
     proxy_url: '',
     proxy_user: '',
+    pause_on_metered: true,
+    pause_on_battery: true,
   };
+  /** Why the engine holds the queue (a metered connection, the battery): `setHeld`. */
+  held: HoldReason[] = [];
   /** The OS locale's language the shell reports ("en" or "fr"): the harness page's
    * `?system_language=` sets it, as LANG does for the real shell. */
   systemLanguage = 'en';
@@ -284,7 +289,15 @@ export class FakeShell {
       requests_in_flight: 0,
       requests_allowed: 0,
       follows_link: false,
+      held: [...this.held],
     };
+  }
+
+  /** The machine's conditions hold the queue for `reasons` (none: it continues), as the shell
+   * tells the engine; the window hears it in the totals. */
+  setHeld(reasons: HoldReason[]): Promise<void> {
+    this.held = reasons;
+    return this.push({ ...emptyBatch(), totals: this.totals() });
   }
 
   /** Queues files named `names` (sizes grow with the index) and announces them. */

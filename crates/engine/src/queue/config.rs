@@ -18,6 +18,9 @@ pub struct EngineConfig {
     /// Open the queue without sending anything (for tools that only change the queue, like
     /// `twake-upload pause ID`).
     pub hold: bool,
+    /// Conditions of the machine that hold the queue from the start (`Engine::hold`), so a
+    /// laptop started on battery sends nothing before the front end has told the engine.
+    pub held: Vec<crate::events::HoldReason>,
     pub limits: Limits,
     pub retry: RetryPolicy,
     /// A chunk request that moves no byte for this long is abandoned and retried.
@@ -44,6 +47,7 @@ impl Default for EngineConfig {
             bandwidth_limit: 0,
             offline_give_up: None,
             hold: false,
+            held: Vec::new(),
             limits: Limits::default(),
             retry: RetryPolicy::default(),
             stall_timeout: Duration::from_secs(30),

@@ -19,7 +19,7 @@ pub use scheduler::ChunkInfo;
 use crate::accounts::{AccountChange, Accounts};
 use crate::config::{ChangedFilePolicy, Limits, UploadSettings};
 use crate::engine_error::EngineError;
-use crate::events::{Event, FileState, QueueTotals, UploadSummary};
+use crate::events::{Event, FileState, HoldReason, QueueTotals, UploadSummary};
 use crate::ids::UploadId;
 use crate::protocol::strong_identifier;
 use crate::sources::SourceFile;
@@ -548,6 +548,22 @@ impl Engine {
     pub fn set_limits(&self, limits: Limits) -> Result<(), EngineError> {
         self.commands
             .send(Command::SetLimits(limits))
+            .map_err(|_| EngineError::Stopped)
+    }
+    /// The whole queue waits for `reason` (a metered connection, the battery), until
+    /// `release`: nothing new is sent, and requests in flight stop as for a pause, but files
+    /// stay queued, not paused: what the person paused stays paused and the rest continues
+    /// by itself when the last reason is released. Several reasons may hold at once; holding
+    /// for a reason already held changes nothing. `QueueTotals::held` tells the reasons.
+    pub fn hold(&self, reason: HoldReason) -> Result<(), EngineError> {
+        self.commands
+            .send(Command::Hold(reason, true))
+            .map_err(|_| EngineError::Stopped)
+    }
+    /// Ends the wait for `reason`; the queue continues once no reason holds it.
+    pub fn release(&self, reason: HoldReason) -> Result<(), EngineError> {
+        self.commands
+            .send(Command::Hold(reason, false))
             .map_err(|_| EngineError::Stopped)
     }
     /// Changes what happens to a file that changes while it uploads, for the next change

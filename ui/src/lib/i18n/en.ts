@@ -138,6 +138,12 @@ export const en = {
   'toolbar.linkFollows': 'as many as the link takes now',
   'toolbar.linkFixed': 'fixed in Settings',
 
+  // Why the whole queue waits (held.ts), on the totals line.
+  'held.metered': 'Paused: on a metered connection',
+  'held.battery': 'Paused: on battery',
+  'held.both': 'Paused: on battery and a metered connection',
+  'held.note': 'Uploads continue by themselves when this ends. Settings can let them go on anyway.',
+
   // Tabs.svelte.
   'tabs.label': 'Show',
   'tabs.all': 'All',
@@ -243,6 +249,9 @@ export const en = {
   'settings.window': 'Window',
   'settings.closeToTray': 'Closing the window keeps uploads running in the tray',
   'settings.notifications': 'Notify me when uploads finish or fail',
+  'settings.pauseOnMetered': 'Pause uploads on a metered connection',
+  'settings.pauseOnBattery': 'Pause uploads while on battery',
+  'settings.pauseNote': 'As the system tells it (NetworkManager, UPower); uploads continue by themselves when it ends.',
   'settings.autostart': 'Start at login, in the tray',
   'settings.autostartWatched': 'While a folder is watched',
   'settings.always': 'Always',

@@ -130,6 +130,11 @@ export const fr: Catalogue = {
   'toolbar.linkFollows': 'autant que le réseau en prend maintenant',
   'toolbar.linkFixed': 'nombre fixé dans les paramètres',
 
+  'held.metered': 'En pause\u00a0: connexion limitée',
+  'held.battery': 'En pause\u00a0: sur batterie',
+  'held.both': 'En pause\u00a0: sur batterie et connexion limitée',
+  'held.note': 'Les envois reprennent d’eux-mêmes quand cela cesse. Les paramètres peuvent les laisser continuer malgré tout.',
+
   'tabs.label': 'Afficher',
   'tabs.all': 'Tous',
   'tabs.active': 'En cours',
@@ -229,6 +234,10 @@ export const fr: Catalogue = {
   'settings.window': 'Fenêtre',
   'settings.closeToTray': 'Fermer la fenêtre laisse les envois continuer dans la zone de notification',
   'settings.notifications': 'M’avertir quand les envois se terminent ou échouent',
+  'settings.pauseOnMetered': 'Mettre les envois en pause sur une connexion limitée',
+  'settings.pauseOnBattery': 'Mettre les envois en pause sur batterie',
+  'settings.pauseNote':
+    'Selon ce que dit le système (NetworkManager, UPower)\u00a0; les envois reprennent d’eux-mêmes ensuite.',
   'settings.autostart': 'Démarrer à l’ouverture de session, dans la zone de notification',
   'settings.autostartWatched': 'Tant qu’un dossier est surveillé',
   'settings.always': 'Toujours',

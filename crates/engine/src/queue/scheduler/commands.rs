@@ -84,6 +84,7 @@ impl Scheduler {
                     let _ = reply.send(restarted);
                 }
             }
+            Command::Hold(reason, on) => self.set_hold(reason, on),
             // Read where a change is found (resume check, chunk read), so it applies to the
             // next change found.
             Command::SetChangedFiles(policy) => self.config.changed_files = policy,

@@ -6,7 +6,7 @@ use super::*;
 impl Scheduler {
     /// Gives slots to queued files and starts requests until the limits are reached.
     pub(super) fn dispatch(&mut self) {
-        if self.config.hold {
+        if self.config.hold || !self.holds.is_empty() {
             return;
         }
         while self.active.len() < self.base_files() {

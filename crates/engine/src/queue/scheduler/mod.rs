@@ -9,14 +9,16 @@ use crate::config::UploadSettings;
 use crate::config::{ChangedFilePolicy, Limits};
 use crate::engine_error::EngineError;
 use crate::error::ChunkError;
-use crate::events::{ChunkState, Event, FailureKind, FileState, QueueTotals, UploadSummary};
+use crate::events::{
+    ChunkState, Event, FailureKind, FileState, HoldReason, QueueTotals, UploadSummary,
+};
 use crate::ids::UploadId;
 use crate::protocol::{strong_identifier, ChunkPlan};
 use crate::queue::EngineConfig;
 use crate::store::{Replan, Store};
 use crate::targets::{Target, UploadFile};
 use crate::throttle::Throttle;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -25,6 +27,7 @@ use tokio::time::Instant;
 
 mod commands;
 mod dispatch;
+mod hold;
 mod offline;
 mod pacing;
 mod reorder;
@@ -79,6 +82,8 @@ pub enum Command {
     /// Moves a file to the front of the line ("upload next").
     MoveToFront(UploadId, Reply<Result<(), EngineError>>),
     SetLimits(Limits),
+    /// A condition of the machine began (`true`) or ended: the queue waits while any holds.
+    Hold(HoldReason, bool),
     SetChangedFiles(ChangedFilePolicy),
     Snapshot(Reply<Vec<UploadSummary>>),
     Chunks(UploadId, Reply<Option<Vec<ChunkInfo>>>),
@@ -132,6 +137,8 @@ pub struct Scheduler {
     store: Option<Store>,
     throttle: Arc<Throttle>,
     offline: Option<Offline>,
+    /// Why the whole queue waits for the machine (`hold.rs`): nothing is sent while any is set.
+    holds: BTreeSet<HoldReason>,
     /// Wall clock and monotonic clock at the last tick, to notice a sleep (the wall clock
     /// jumps ahead while the monotonic one stood still).
     clocks: (SystemTime, Instant),
@@ -155,6 +162,7 @@ impl Scheduler {
         mut restored: Vec<(Upload, i64)>,
     ) -> Scheduler {
         let (reports_tx, reports_rx) = mpsc::unbounded_channel();
+        let holds = config.held.iter().copied().collect();
         let mut uploads = BTreeMap::new();
         let mut order = QueueOrder::default();
         let mut queued = VecDeque::new();
@@ -181,6 +189,7 @@ impl Scheduler {
             store,
             throttle,
             offline: None,
+            holds,
             clocks: (SystemTime::now(), Instant::now()),
             reports_tx,
             reports_rx,

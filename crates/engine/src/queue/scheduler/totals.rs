@@ -30,6 +30,7 @@ impl Scheduler {
         t.requests_in_flight = self.in_flight as u64;
         t.follows_link = self.config.limits.parallel_chunks == 0;
         t.requests_allowed = self.requests_allowed() as u64;
+        t.held = self.holds.iter().copied().collect();
         t
     }
 
