@@ -244,19 +244,21 @@ describe('twake drive', () => {
     await chooser.getByTestId('new-folder').click();
     const name = chooser.getByLabel('New folder in My Drive › Reports');
     await name.waitFor();
-    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'new-folder-name', 'the name field has the keyboard');
+    // The keyboard moves on the next frame (focusSoon): wait for it, as a person's eyes would.
+    const focused = (check) => page.waitForFunction(check, undefined, { timeout: 5_000 });
+    await focused(() => document.activeElement?.dataset.testid === 'new-folder-name');
     // A name already there: refused, the field keeps the keyboard, nothing doubled.
     await name.fill('2026');
     await name.press('Enter');
     await chooser.getByRole('alert').filter({ hasText: 'There is already a folder 2026 in My Drive › Reports.' }).waitFor();
-    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'new-folder-name');
+    await focused(() => document.activeElement?.dataset.testid === 'new-folder-name');
     assert.equal(await chooser.getByRole('button', { name: 'Open 2026' }).count(), 1);
     // A new name: created, listed at once, the keyboard on it; the dialog is still open.
     await name.fill('Q3');
     await name.press('Enter');
     const made = chooser.getByRole('button', { name: 'Open Q3' });
     await made.waitFor();
-    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Open Q3');
+    await focused(() => document.activeElement?.getAttribute('aria-label') === 'Open Q3');
     await page.keyboard.press('Enter');
     await chooser.getByTestId('no-folders').filter({ hasText: 'No folders here' }).waitFor();
     assert.equal(await chooser.getByTestId('choose-folder').textContent().then((t) => t.trim()), 'Upload to My Drive › Reports › Q3');
