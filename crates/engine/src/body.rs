@@ -6,16 +6,15 @@ use crate::error::ChunkError;
 use crate::throttle::Throttle;
 use bytes::Bytes;
 use futures::Stream;
-use std::io::SeekFrom;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-/// Bytes read per step: large enough for throughput, small enough that many chunks in flight
-/// stay within a few MiB.
-pub(crate) const PIECE: usize = 256 * 1024;
+/// Bytes read per step: large enough that a GiB costs few trips to a blocking thread (256 KiB
+/// pieces cost twice the CPU), small enough that the requests in flight stay within the
+/// pace's memory budget (`pace::held_per_request`).
+pub(crate) const PIECE: usize = 1024 * 1024;
 
 /// The bytes of one chunk of one file, not yet read.
 #[derive(Debug)]
@@ -92,34 +91,13 @@ impl ChunkBody {
         }
     }
 
-    /// Checks the file still is what was queued. Cheap (one stat), done before the first and
-    /// after the last read of each chunk.
-    async fn check_unchanged(&self) -> Result<(), ChunkError> {
-        let meta = tokio::fs::metadata(&self.path)
-            .await
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => ChunkError::FileChanged {
-                    path: self.path.clone(),
-                    what: "it was deleted or moved".into(),
-                },
-                _ => ChunkError::Read {
-                    path: self.path.clone(),
-                    reason: e.to_string(),
-                },
-            })?;
-        if meta.len() != self.expect_size {
-            return Err(ChunkError::FileChanged {
-                path: self.path.clone(),
-                what: format!("size is now {} bytes, was {}", meta.len(), self.expect_size),
-            });
+    /// What a check of the file still being the one queued needs, for a blocking thread.
+    fn expected(&self) -> Expected {
+        Expected {
+            path: self.path.clone(),
+            size: self.expect_size,
+            mtime: self.expect_mtime,
         }
-        if meta.modified().ok() != Some(self.expect_mtime) {
-            return Err(ChunkError::FileChanged {
-                path: self.path.clone(),
-                what: "it was modified".into(),
-            });
-        }
-        Ok(())
     }
 
     /// Reads the whole chunk into memory. Only for small chunks and tests.
@@ -137,7 +115,7 @@ impl ChunkBody {
     pub fn into_stream(self) -> impl Stream<Item = Result<Bytes, ChunkError>> + Send + 'static {
         struct State {
             body: ChunkBody,
-            file: Option<tokio::fs::File>,
+            file: Option<Arc<std::fs::File>>,
             left: u64,
             done: bool,
         }
@@ -168,34 +146,81 @@ impl ChunkBody {
     }
 }
 
-async fn next_piece(
-    body: &mut ChunkBody,
-    file: &mut Option<tokio::fs::File>,
-    left: &mut u64,
-) -> Result<Option<Bytes>, ChunkError> {
-    let read_err = |e: std::io::Error, path: &PathBuf| ChunkError::Read {
-        path: path.clone(),
-        reason: e.to_string(),
-    };
-    if file.is_none() {
-        body.check_unchanged().await?;
-        let mut f = tokio::fs::File::open(&body.path)
-            .await
-            .map_err(|e| read_err(e, &body.path))?;
-        f.seek(SeekFrom::Start(body.offset))
-            .await
-            .map_err(|e| read_err(e, &body.path))?;
-        *file = Some(f);
-        if *left == 0 {
-            return Ok(None);
+/// The file as queued: checked (one stat of its path, so a move or a delete shows too) before
+/// the first and after the last read of each chunk.
+struct Expected {
+    path: PathBuf,
+    size: u64,
+    mtime: SystemTime,
+}
+
+impl Expected {
+    fn read_err(&self, e: std::io::Error) -> ChunkError {
+        ChunkError::Read {
+            path: self.path.clone(),
+            reason: e.to_string(),
         }
     }
+
+    fn check(&self) -> Result<(), ChunkError> {
+        let meta = std::fs::metadata(&self.path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => ChunkError::FileChanged {
+                path: self.path.clone(),
+                what: "it was deleted or moved".into(),
+            },
+            _ => self.read_err(e),
+        })?;
+        if meta.len() != self.size {
+            return Err(ChunkError::FileChanged {
+                path: self.path.clone(),
+                what: format!("size is now {} bytes, was {}", meta.len(), self.size),
+            });
+        }
+        if meta.modified().ok() != Some(self.mtime) {
+            return Err(ChunkError::FileChanged {
+                path: self.path.clone(),
+                what: "it was modified".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Runs blocking file work on tokio's blocking threads.
+async fn blocking<T: Send + 'static>(
+    path: &std::path::Path,
+    work: impl FnOnce() -> Result<T, ChunkError> + Send + 'static,
+) -> Result<T, ChunkError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ChunkError::Read {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?
+}
+
+/// The next piece of the chunk. Each piece is one trip to a blocking thread (the check, the
+/// open and the first read together; the last read and the check after it together), read
+/// straight into the piece's buffer: a chunk costs few thread hand-overs and no copy beyond
+/// the kernel's, which is most of the CPU an upload spends.
+async fn next_piece(
+    body: &mut ChunkBody,
+    file: &mut Option<Arc<std::fs::File>>,
+    left: &mut u64,
+) -> Result<Option<Bytes>, ChunkError> {
     if *left == 0 {
+        if file.is_none() {
+            // An empty chunk still checks the file once, and that it can be opened.
+            let expected = body.expected();
+            let f = blocking(&body.path, move || {
+                expected.check()?;
+                std::fs::File::open(&expected.path).map_err(|e| expected.read_err(e))
+            })
+            .await?;
+            *file = Some(Arc::new(f));
+        }
         return Ok(None);
     }
-    let Some(f) = file.as_mut() else {
-        return Ok(None);
-    };
     // Under a low bandwidth limit, smaller pieces keep bytes moving often enough that the
     // stall detector never mistakes pacing for a dead connection.
     let piece = match body.throttle.as_ref().map(|t| t.rate()) {
@@ -203,26 +228,45 @@ async fn next_piece(
         _ => PIECE as u64,
     };
     let want = (*left).min(piece) as usize;
-    let mut buf = vec![0u8; want];
-    let mut filled = 0;
-    while filled < want {
-        let n = f
-            .read(&mut buf[filled..])
-            .await
-            .map_err(|e| read_err(e, &body.path))?;
-        if n == 0 {
+    let at = body.offset + (body.len - *left);
+    let last = *left == want as u64;
+    let expected = body.expected();
+    let open = file.clone();
+    let (f, buf) = blocking(&body.path, move || {
+        use std::io::{Read, Seek};
+        let f = match open {
+            Some(f) => f,
+            None => {
+                expected.check()?;
+                let mut f =
+                    std::fs::File::open(&expected.path).map_err(|e| expected.read_err(e))?;
+                f.seek(std::io::SeekFrom::Start(at))
+                    .map_err(|e| expected.read_err(e))?;
+                Arc::new(f)
+            }
+        };
+        // Read into spare capacity: the piece is never zeroed first (read_to_end fills
+        // uninitialised room), and the file's own cursor follows the chunk piece by piece.
+        let mut buf = Vec::with_capacity(want);
+        (&*f)
+            .take(want as u64)
+            .read_to_end(&mut buf)
+            .map_err(|e| expected.read_err(e))?;
+        if buf.len() < want {
             return Err(ChunkError::FileChanged {
-                path: body.path.clone(),
+                path: expected.path.clone(),
                 what: "it became shorter while being read".into(),
             });
         }
-        filled += n;
-    }
-    *left -= want as u64;
-    if *left == 0 {
         // The last piece goes out only if the file did not change while we read it.
-        body.check_unchanged().await?;
-    }
+        if last {
+            expected.check()?;
+        }
+        Ok((f, buf))
+    })
+    .await?;
+    *file = Some(f);
+    *left -= want as u64;
     if let Some(t) = &body.throttle {
         t.take(want as u64).await;
     }

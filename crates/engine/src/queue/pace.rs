@@ -21,7 +21,7 @@ pub struct PaceLimits {
     /// The most requests at once, whatever the link (connections a server must hold).
     pub max: usize,
     /// Bytes our process may hold for requests in flight. A streamed chunk body holds one
-    /// read piece (`body::PIECE`, 256 KiB) or the chunk when smaller, plus the connection's
+    /// read piece (`body::PIECE`, 1 MiB) or the chunk when smaller, plus the connection's
     /// write buffer; the window never holds more than this budget.
     pub memory_budget: u64,
 }
@@ -419,8 +419,9 @@ mod tests {
     #[test]
     fn the_memory_budget_bounds_the_window() {
         let t0 = Instant::now();
+        // Room for four requests of 4 MiB chunks, whatever the read piece is.
         let limits = PaceLimits {
-            memory_budget: 4 * 512 * 1024,
+            memory_budget: 4 * held_per_request(4 * MIB),
             ..PaceLimits::default()
         };
         let mut pace = Pace::new(limits, t0);
