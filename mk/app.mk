@@ -102,5 +102,5 @@ package: ui-build
 package-check:
 	@deb=$$(ls $(PACKAGE_OUT)/*.deb 2>/dev/null | head -1); rpm=$$(ls $(PACKAGE_OUT)/*.rpm 2>/dev/null | head -1); \
 	if [ -z "$$deb" ] || [ -z "$$rpm" ]; then echo "no packages in $(PACKAGE_OUT): run make package first"; exit 1; fi; \
-	cargo build --locked -p twake-upload && \
-	PACKAGE_DEB=$$deb PACKAGE_RPM=$$rpm cargo nextest run --locked -p e2e-tests -E 'binary(package)'
+	cargo build --workspace --all-targets --locked && \
+	PACKAGE_DEB=$$deb PACKAGE_RPM=$$rpm cargo nextest run --workspace --locked -E 'binary(package)'
