@@ -43,6 +43,9 @@ stage() {
       [[ -f $file ]] || { echo "package: $file is missing (manifest line for $dest)" >&2; exit 1; }
       if [[ $dest == */ ]]; then target=$dest$(basename "$file"); else target=$dest; fi
       install -D -m "$mode" "$file" "$root$target"
+      # Binaries ship without their symbol tables, as Debian's and Fedora's own packages do
+      # (half the size); the release build in target/ keeps them for profiles.
+      if [[ $src == @bin/* ]]; then strip --strip-unneeded "$root$target"; fi
       if [[ $target == /usr/share/man/* ]]; then
         gzip -9nf "$root$target"
         target=$target.gz
