@@ -46,6 +46,7 @@ struct PendingPaths(Mutex<Option<Vec<PathBuf>>>);
 
 /// Starts the app; returns when it quits.
 pub fn run() {
+    STARTED.get_or_init(std::time::Instant::now);
     init_logging();
     let cwd = std::env::current_dir().unwrap_or_default();
     let cli_paths = paths_from_args(std::env::args_os().skip(1), &cwd);
@@ -105,7 +106,12 @@ pub fn run() {
             history::export_history,
             history::clear_history,
         ])
-        .setup(|app| setup(app).map_err(Into::into))
+        .setup(|app| {
+            launch_step("plugins ready, window made");
+            let done = setup(app);
+            launch_step("setup done: the window's page loads from now on");
+            done.map_err(Into::into)
+        })
         .on_window_event(on_window_event)
         .run(tauri::generate_context!());
     if let Err(e) = result {
@@ -124,6 +130,15 @@ fn init_logging() {
         .try_init();
 }
 
+/// When the process started, for the launch figures of `RUST_LOG=twake_uploader_app=debug`.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Logs (at debug) how long after the start a step of the launch ended.
+fn launch_step(what: &str) {
+    let at = STARTED.get().map_or(0, |t| t.elapsed().as_millis());
+    tracing::debug!(at_ms = at as u64, "launch: {what}");
+}
+
 fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
     let handle = app.handle().clone();
     let settings_file = SettingsFile {
@@ -137,6 +152,7 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
     // from it wait from the start when they should.
     let mut conditions = tauri::async_runtime::block_on(conditions::follow());
     let now = *conditions.borrow_and_update();
+    launch_step("metered and battery read");
     let held = now
         .holds(settings.pause_on_metered, settings.pause_on_battery)
         .into_iter()
@@ -156,10 +172,12 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
         held,
         ..EngineConfig::default()
     }))?;
+    launch_step("queue open");
     let events = engine.subscribe();
     let state = Arc::new(AppState::new(engine, targets, settings, settings_file));
     app.manage(state.clone());
     watch_commands::start(&handle, state.clone())?;
+    launch_step("watched folders started");
 
     let tray = match tray::build(&handle, state.settings().lang()) {
         Ok(t) => Some(Arc::new(t)),
@@ -169,6 +187,7 @@ fn setup(app: &mut tauri::App) -> anyhow::Result<()> {
         }
     };
     app.manage(Tray(tray.clone()));
+    launch_step("tray built");
     // Started at login: straight to the tray, where uploads and watched folders go on.
     if tray.is_some() && std::env::args().any(|a| a == autostart::HIDDEN_ARG) {
         if let Some(window) = app.get_webview_window("main") {
@@ -254,6 +273,7 @@ pub(crate) struct Tray(pub Option<Arc<tray::TrayHandles>>);
 #[tauri::command]
 async fn ui_ready(app: tauri::AppHandle) {
     // The launch benchmark (make app-bench) waits for this line.
+    launch_step("the window has read the queue, the targets and the settings");
     tracing::info!("window ready");
     add_cli_paths(&app).await;
 }
