@@ -149,6 +149,14 @@ used_only() {
   : > "$log" # nginx appends: the next row's lines start the emptied log
 }
 
+# The browser's own ceiling: Chromium straight to the receiver, no emulator, and ours the same.
+if [ "${BROWSER:-1}" = 1 ]; then
+  t=$(browser "$url" defaults); echo "loopback resumable $t" >> "$out"
+  t=$(browser "$url" twake); echo "loopback twake $t" >> "$out"
+  t=$(timed "$bin" --in-memory upload "$big" --to "$url"); echo "loopback ours $t" >> "$out"
+  cat "$out"
+fi
+
 for p in ${PROFILES:-5:1000 60:400 200:50}; do
   rtt=${p%:*}; mbit=${p#*:}
   "$emu" "$upstream" "$rtt" "$mbit" > "$work/link.out" &

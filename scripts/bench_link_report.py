@@ -4,7 +4,8 @@ bench/results.md (between its bench-link:start / bench-link:end markers).
 
     python3 scripts/bench_link_report.py FIGURES [RESULTS_MD]
 
-FIGURES has one line per run: `RTT_MS MBIT big|small WHO SECONDS`, or `cpu WHO SECONDS`.
+FIGURES has one line per run: `RTT_MS MBIT big|small WHO SECONDS`, `cpu WHO SECONDS`, or
+`loopback WHO SECONDS` (256 MiB straight to the receiver, no emulator).
 A run repeated gives several lines: the tables show their median (and their range).
 RESULTS_MD defaults to bench/results.md. The tables are printed too."""
 import datetime, os, platform, re, sys
@@ -38,23 +39,26 @@ class FiguresError(Exception):
 
 
 def parse(lines):
-    """The runs {(rtt, mbit, what, who): [seconds, …]} and the CPU figures {who: seconds}."""
-    runs, cpu = {}, {}
+    """The runs {(rtt, mbit, what, who): [seconds, …]}; the CPU and the loopback figures
+    {who: seconds}, each under its own key of `runs`: ("cpu",) and ("loopback",)."""
+    runs, cpu, loopback = {}, {}, {}
     for number, line in enumerate(lines, 1):
         parts = line.split()
         if not parts:
             continue
         try:
-            if parts[0] == "cpu" and len(parts) == 3:
-                cpu[parts[1]] = float(parts[2])
+            if parts[0] in ("cpu", "loopback") and len(parts) == 3:
+                (cpu if parts[0] == "cpu" else loopback)[parts[1]] = float(parts[2])
             elif len(parts) == 5 and parts[2] in SIZES:
                 rtt, mbit, what, who, secs = parts
                 runs.setdefault((int(rtt), int(mbit), what, who), []).append(float(secs))
             else:
                 raise ValueError
         except ValueError:
-            raise FiguresError(f"line {number} is not `RTT MBIT big|small WHO SECONDS` nor `cpu WHO SECONDS`: {line.strip()!r}")
-    return runs, cpu
+            raise FiguresError(
+                f"line {number} is not `RTT MBIT big|small WHO SECONDS`, `cpu WHO SECONDS` nor `loopback WHO SECONDS`: {line.strip()!r}"
+            )
+    return runs, cpu, loopback
 
 
 def median(times):
@@ -75,7 +79,14 @@ def ratio(slow, fast):
     return f"{slow / fast:.2f}×"
 
 
-def tables(all_runs, cpu, header):
+LOOPBACK = [
+    ("resumable", "resumable.js 1.1.0 defaults in Chromium"),
+    ("twake", "resumable.js with Twake Drive's web settings in Chromium"),
+    ("ours", "`twake-upload upload`, defaults"),
+]
+
+
+def tables(all_runs, cpu, loopback, header):
     runs = {key: median(times) for key, times in all_runs.items()}
     lines = [
         header,
@@ -127,6 +138,16 @@ def tables(all_runs, cpu, header):
             lines.append(
                 f"| {rtt} ms / {mbit} Mbit/s, {files}, {front} | {seconds(all_runs[h1])} | {seconds(all_runs[h2])} | {ratio(runs[h1], runs[h2])} |"
             )
+    if loopback:
+        lines += [
+            "",
+            "| 256 MiB on loopback, no emulator (the uploaders' own ceiling) | time | MB/s |",
+            "|---|---|---|",
+        ]
+        for who, label in LOOPBACK:
+            if who in loopback:
+                t = loopback[who]
+                lines.append(f"| {label} | {t:.2f} s | {SIZES['big'] / t / 1e6:.0f} |")
     if "ours" in cpu and "curl" in cpu:
         per = lambda s: s * 2  # 512 MiB measured: seconds per GiB
         lines += [
@@ -157,8 +178,8 @@ def main(argv):
     )
     try:
         with open(figures) as f:
-            runs, cpu = parse(f)
-        body = tables(runs, cpu, header)
+            runs, cpu, loopback = parse(f)
+        body = tables(runs, cpu, loopback, header)
         print(body)
         with open(results) as f:
             page = splice(f.read(), body, results)

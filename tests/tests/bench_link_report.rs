@@ -50,6 +50,8 @@ const FIGURES: &str = "\
 200 50 big twake 45.000
 cpu ours 1.000
 cpu curl 0.500
+loopback twake 2.684
+loopback ours 1.342
 ";
 
 fn row<'a>(page: &'a str, starts: &str) -> &'a str {
@@ -121,7 +123,18 @@ fn the_report_derives_shares_and_ratios_from_the_figures() {
         "{repeated}"
     );
     // CPU per GiB from the 512 MiB runs.
-    assert!(row(&page, "| `twake-upload upload`, defaults | ").contains("| 2.00 | 2.00 | ≤ 1.2 |"));
+    assert!(row(&page, "| `twake-upload upload`, defaults | 2.00 |").ends_with("| 2.00 | ≤ 1.2 |"));
+    // The loopback ceiling in MB/s (256 MiB = 268.4 MB); resumable.js defaults not run.
+    assert!(row(
+        &page,
+        "| resumable.js with Twake Drive's web settings in Chromium |"
+    )
+    .ends_with("| 2.68 s | 100 |"));
+    assert!(row(&page, "| `twake-upload upload`, defaults | 1.34 s").ends_with("| 200 |"));
+    assert!(
+        !page.contains("| resumable.js 1.1.0 defaults in Chromium |"),
+        "{page}"
+    );
     // Only the marked part changed, and the report printed what it wrote.
     assert!(page.starts_with("# Figures\n\nbefore\n\n<!-- bench-link:start -->\nMeasured "));
     assert!(page.ends_with("<!-- bench-link:end -->\n\nafter\n"));
@@ -153,7 +166,10 @@ fn a_page_without_markers_or_a_bad_line_is_refused_and_left_alone() {
     let (out, page) = report("60 400 big ours six\n", PAGE);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("line 1 is not"), "{err}");
+    assert!(
+        err.contains("line 1 is not `RTT MBIT big|small WHO SECONDS`"),
+        "{err}"
+    );
     assert!(err.contains("60 400 big ours six"), "{err}");
     assert_eq!(page, PAGE);
 }
