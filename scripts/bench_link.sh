@@ -79,6 +79,7 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 # A link emulator of profile $1 ms / $2 Mbit/s in front of $3 (host:port): sets `tlink` to its
 # pid and `taddr` to its address.
 start_link() {
+  rm -f "$work/tlink.out" # the wait below must not read the last emulator's address
   "$emu" "$3" "$1" "$2" > "$work/tlink.out" &
   tlink=$!
   for _ in $(seq 1 100); do [ -s "$work/tlink.out" ] && break; sleep 0.1; done
@@ -159,6 +160,7 @@ fi
 
 for p in ${PROFILES:-5:1000 60:400 200:50}; do
   rtt=${p%:*}; mbit=${p#*:}
+  rm -f "$work/link.out" # the wait below must not read the last profile's address
   "$emu" "$upstream" "$rtt" "$mbit" > "$work/link.out" &
   link=$!
   for _ in $(seq 1 100); do [ -s "$work/link.out" ] && break; sleep 0.1; done
