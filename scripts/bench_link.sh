@@ -66,13 +66,18 @@ timed() {
   "$@" > /dev/null 2> "$work/last.err" || { cat "$work/last.err" >&2; exit 1; }
   awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.3f\n", a - b }'
 }
-# seconds of one resumable.js upload of $big in Chromium to $1 with settings $2 (the page's
-# own clock: the browser's start is left out), after checking that the bytes arrived.
+# seconds of one resumable.js upload in Chromium to $1 with settings $2 of $big (or, with
+# $3 = small, of the 1,000 small files picked together), on the page's own clock (the
+# browser's start is left out), after checking that every byte arrived.
 browser() {
-  touch "$big"; rm -rf "$work/recv/big.bin"
-  local t
-  t=$(node tests/browser/bench.mjs "$1" "$big" "$2" 2> "$work/last.err") || { cat "$work/last.err" >&2; exit 1; }
-  cmp -s "$big" "$work/recv/big.bin" || { echo "resumable.js ($2): $work/recv/big.bin is not $big" >&2; exit 1; }
+  local what=${3:-big} t f
+  local files=("$big"); [ "$what" = small ] && files=("$small"/*)
+  for f in "${files[@]}"; do rm -f "$work/recv/${f##*/}"; done
+  t=$(node tests/browser/bench.mjs "$1" "$([ "$what" = small ] && echo "$small" || echo "$big")" "$2" 2> "$work/last.err") ||
+    { cat "$work/last.err" >&2; exit 1; }
+  for f in "${files[@]}"; do
+    cmp -s "$f" "$work/recv/${f##*/}" || { echo "resumable.js ($2): $work/recv/${f##*/} is not $f" >&2; exit 1; }
+  done
   echo "$t"
 }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -178,6 +183,10 @@ for p in ${PROFILES:-5:1000 60:400 200:50}; do
     t=$(timed "$bin" --in-memory upload "$small" --to "$lurl"); echo "$rtt $mbit small ours $t" >> "$out"
     t=$(timed "$bin" --in-memory upload "$small" --to "$lurl" --parallel 3 --files 2)
     echo "$rtt $mbit small fixed $t" >> "$out"
+    if [ "${BROWSER:-1}" = 1 ]; then
+      t=$(browser "$lurl" defaults small); echo "$rtt $mbit small resumable $t" >> "$out"
+      t=$(browser "$lurl" twake small); echo "$rtt $mbit small twake $t" >> "$out"
+    fi
   fi
   if [ "${TLS:-1}" = 1 ] && [ "$rtt" = 60 ] && tls_front; then
     ca=(--ca-cert "$work/tls/ca.pem")

@@ -27,6 +27,8 @@ ROWS = [
     ("big", "tls-h2-buf", "256 MiB, ours over TLS (nginx, larger body buffers), HTTP/2", ""),
     ("small", "ours", "1,000 × 64 KiB, defaults", "≥ 0.80"),
     ("small", "fixed", "1,000 × 64 KiB, `--parallel 3 --files 2`", ""),
+    ("small", "resumable", "1,000 × 64 KiB, resumable.js 1.1.0 defaults in Chromium, picked together", ""),
+    ("small", "twake", "1,000 × 64 KiB, resumable.js with Twake Drive's web settings, picked together", ""),
     ("small", "tls-h1", "1,000 × 64 KiB, ours over TLS (nginx, default buffers), HTTP/1.1", ""),
     ("small", "tls-h2", "1,000 × 64 KiB, ours over TLS (nginx, default buffers), HTTP/2", ""),
     ("small", "tls-h1-buf", "1,000 × 64 KiB, ours over TLS (nginx, larger body buffers), HTTP/1.1", ""),
@@ -105,19 +107,24 @@ def tables(all_runs, cpu, loopback, header):
             vs = f"{ratio(ref, t)} curl's speed" if ref and what == "big" else ""
             time = seconds(all_runs[(rtt, mbit, what, who)])
             lines.append(f"| {rtt} ms / {mbit} Mbit/s | {label} | {time} | {SIZES[what] / t / rate:.2f} | {vs} | {goal} |")
-    browser = [(l, runs.get((*l, "big", "ours")), runs.get((*l, "big", "resumable")), runs.get((*l, "big", "twake"))) for l in links]
-    browser = [b for b in browser if b[1] and (b[2] or b[3])]
+    browser = [
+        (l, w, *(runs.get((*l, w, who)) for who in ("ours", "resumable", "twake")))
+        for l in links
+        for w in SIZES
+    ]
+    browser = [b for b in browser if b[2] and (b[3] or b[4])]
     if browser:
         lines += [
             "",
-            "| link, 256 MiB | ours, defaults | resumable.js defaults | Twake Drive's settings | ours vs resumable.js defaults | ours vs Twake's settings | goal |",
+            "| link, upload | ours, defaults | resumable.js defaults | Twake Drive's settings | ours vs resumable.js defaults | ours vs Twake's settings | goal |",
             "|---|---|---|---|---|---|---|",
         ]
         cell = lambda t: f"{t:.2f} s" if t else "not run"
         vs = lambda t, ours: ratio(t, ours) if t else ""
-        for (rtt, mbit), ours, res, twake in browser:
+        for (rtt, mbit), what, ours, res, twake in browser:
+            files, goal = ("256 MiB", "≥ 1.30×") if what == "big" else ("1,000 × 64 KiB", "")
             lines.append(
-                f"| {rtt} ms / {mbit} Mbit/s | {ours:.2f} s | {cell(res)} | {cell(twake)} | {vs(res, ours)} | {vs(twake, ours)} | ≥ 1.30× |"
+                f"| {rtt} ms / {mbit} Mbit/s, {files} | {ours:.2f} s | {cell(res)} | {cell(twake)} | {vs(res, ours)} | {vs(twake, ours)} | {goal} |"
             )
     tls = [
         (l, w, buf, (*l, w, "tls-h1" + buf), (*l, w, "tls-h2" + buf))

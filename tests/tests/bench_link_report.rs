@@ -44,6 +44,7 @@ const FIGURES: &str = "\
 60 400 big tls-h1-buf 6.000
 60 400 big tls-h2-buf 6.000
 60 400 small ours 2.000
+60 400 small twake 8.000
 60 400 small tls-h1 2.000
 60 400 small tls-h2 1.000
 200 50 big ours 45.000
@@ -83,13 +84,19 @@ fn the_report_derives_shares_and_ratios_from_the_figures() {
     assert!(twake.contains("| 10.06 s | 0.53 |"), "{twake}");
     // Ours against the browser: 13.42 ÷ 6.71 and 10.06 ÷ 6.71; the far link has no
     // resumable.js defaults run and says so.
-    let vs = row(&page, "| 60 ms / 400 Mbit/s | 6.71 s |");
+    let vs = row(&page, "| 60 ms / 400 Mbit/s, 256 MiB | 6.71 s |");
     assert!(
         vs.contains("| 13.42 s | 10.06 s | 2.00× | 1.50× | ≥ 1.30× |"),
         "{vs}"
     );
-    let far = row(&page, "| 200 ms / 50 Mbit/s | 45.00 s |");
+    let far = row(&page, "| 200 ms / 50 Mbit/s, 256 MiB | 45.00 s |");
     assert!(far.contains("| not run | 45.00 s |  | 1.00× |"), "{far}");
+    // The small files: no goal of 1.3× on that row.
+    let small = row(&page, "| 60 ms / 400 Mbit/s, 1,000 × 64 KiB | 2.00 s |");
+    assert!(
+        small.ends_with("| not run | 8.00 s |  | 4.00× |  |"),
+        "{small}"
+    );
     // HTTP/2 against HTTP/1.1, each size and front on its own row; repeated runs give
     // their median (of two: the mean of both) and range.
     let big = row(
