@@ -92,7 +92,7 @@ start_link() {
 }
 
 # The TLS front of the TLS rows: nginx with a certificate of an authority made here, proxying
-# to the receiver. Four ports (`port_h1`, `port_h2`, `port_h1-buf`, `port_h2-buf`): HTTP/1.1
+# to the receiver. Four ports (`port[h1]`, `port[h2]`, `port[h1-buf]`, `port[h2-buf]`): HTTP/1.1
 # only, or HTTP/2 offered (ALPN); with nginx's default body buffers, or with larger ones
 # (`-buf`: a 4 MiB HTTP/2 window per request before nginx reads it, 16 MiB in memory). Every
 # request is logged with its protocol, so each row checks which one it really used.
