@@ -7,7 +7,10 @@
 #   tests/browser/run.sh                      # from anywhere
 #   TWAKE_UPLOAD_BIN=/path/to/twake-upload tests/browser/run.sh
 #   CHROMIUM_BIN=/usr/bin/chromium tests/browser/run.sh
+#   tests/browser/run.sh --setup              # only install what is missing (the benchmarks)
 set -euo pipefail
+setup_only=false
+[ "${1:-}" = --setup ] && setup_only=true
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -44,6 +47,7 @@ if [ ! -x "$chromium_bin" ]; then
   fi
 fi
 export CHROMIUM_BIN="$chromium_bin"
+$setup_only && exit 0
 
 # The receiver binary.
 if [ -n "${TWAKE_UPLOAD_BIN:-}" ]; then

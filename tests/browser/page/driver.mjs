@@ -42,19 +42,42 @@ function quiet(then) {
  * Resolves with { files, rejected, completeEvents, paused, added }: `files` holds one
  * entry per fileSuccess/fileError, `added` the chunk counts of every file accepted.
  */
-async function upload(lib, target, specs, { options = {}, pauseAfterChunks = null, timeoutMs = 45000 } = {}) {
-  const files = specs.map(makeFile);
+async function upload(lib, target, specs, extra = {}) {
+  return uploadFiles(lib, target, specs.map(makeFile), extra);
+}
+
+/**
+ * Uploads the files picked in the page's `<input id="pick">` (Playwright's setInputFiles puts
+ * files from disk there, so the browser reads them as it reads a user's pick) with the
+ * library's own defaults and `options` over them: the benchmark of scripts/bench_link.sh.
+ * Each run gets identifiers of its own (the receiver remembers finished uploads by
+ * identifier). Resolves like `upload`, plus `elapsedMs` from the first addFiles to the end.
+ */
+async function uploadPicked(lib, target, { options = {}, timeoutMs = 600000 } = {}) {
+  const files = [...document.getElementById('pick').files];
+  const run = `${Date.now()}-${Math.floor(Math.random() * 1e9)}`;
+  const generateUniqueIdentifier = (file) => `bench-${run}-${file.size}-${file.name.replace(/[^0-9a-zA-Z_-]/g, '')}`;
+  return uploadFiles(lib, target, files, { options: { generateUniqueIdentifier, ...options }, timeoutMs, libraryDefaults: true });
+}
+
+/**
+ * The shared body of `upload` and `uploadPicked`. With `libraryDefaults`, only `target` and
+ * `options` are given to the library (no chunk size, parallelism or test GETs of ours).
+ */
+async function uploadFiles(lib, target, files, { options = {}, pauseAfterChunks = null, timeoutMs = 45000, libraryDefaults = false } = {}) {
   const results = new Map(); // identifier -> result
   const rejected = [];
   let completeEvents = 0;
   let paused = false;
 
-  const common = {
-    target,
-    chunkSize: 64 * 1024,
-    simultaneousUploads: 3,
-    testChunks: true,
-  };
+  const common = libraryDefaults
+    ? { target }
+    : {
+        target,
+        chunkSize: 64 * 1024,
+        simultaneousUploads: 3,
+        testChunks: true,
+      };
   let instance;
   if (lib === 'resumable') {
     instance = new Resumable({
@@ -84,9 +107,11 @@ async function upload(lib, target, specs, { options = {}, pauseAfterChunks = nul
     });
   };
 
+  const started = performance.now();
   return await new Promise((resolve, reject) => {
     let added = [];
     const summary = () => ({
+      elapsedMs: performance.now() - started,
       files: [...results.values()],
       rejected,
       completeEvents,
@@ -151,5 +176,5 @@ async function upload(lib, target, specs, { options = {}, pauseAfterChunks = nul
   });
 }
 
-window.T = { upload, makeFile };
+window.T = { upload, uploadPicked, makeFile };
 document.getElementById('state').textContent = 'ready';
