@@ -33,7 +33,6 @@ lines += [
     f"| 10,000 × 4 KiB, `twake-upload upload DIR` | {ours:.1f} s | {loop / ours:.1f}× faster | ≥ 5× faster |",
     f"| 10,000 × 4 KiB, `--in-memory` (no durable queue) | {small['twake-upload-in-memory']['mean']:.1f} s | store overhead {100 * (ours / small['twake-upload-in-memory']['mean'] - 1):+.0f} % | ≤ +10 % |",
     "",
-    "",
     "| durability | figure | goal |",
     "|---|---|---|",
     f"| bytes re-sent after kill -9 ÷ (chunk size × chunks in flight), {kills} kills of a 1 GiB upload with 4 MiB chunks (bytes the receiver accepted twice; bodies cut by a kill are not counted) | {resent_ratio:.2f} | ≤ 1 |",
