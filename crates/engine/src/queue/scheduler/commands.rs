@@ -264,14 +264,22 @@ impl Scheduler {
         if u.state.is_finished() || u.state == FileState::Paused {
             return;
         }
+        self.stop_in_flight(id);
+        self.leave_slot(id);
+        self.set_file_state(id, FileState::Paused);
+    }
+
+    /// Stops the requests of upload `id` in flight and puts its unfinished chunks back to
+    /// pending (acknowledged ones stay done), as a pause and a hold of the queue both do.
+    pub(super) fn stop_in_flight(&mut self, id: UploadId) {
+        let Some(u) = self.uploads.get_mut(&id) else {
+            return;
+        };
         u.disown_in_flight();
         u.rate.reset();
-        let changed = u.requeue_unfinished(false);
-        self.leave_slot(id);
-        for n in changed {
+        for n in u.requeue_unfinished(false) {
             self.set_chunk_state(id, n, ChunkState::Pending);
         }
-        self.set_file_state(id, FileState::Paused);
     }
 
     pub(super) fn resume(&mut self, id: UploadId) {

@@ -34,15 +34,10 @@ impl Scheduler {
     /// done, so nothing acknowledged is sent again when the queue continues.
     fn step_back_active(&mut self) {
         for id in std::mem::take(&mut self.active) {
-            let Some(u) = self.uploads.get_mut(&id) else {
+            if !self.uploads.contains_key(&id) {
                 continue;
-            };
-            u.disown_in_flight();
-            u.rate.reset();
-            let changed = u.requeue_unfinished(false);
-            for n in changed {
-                self.set_chunk_state(id, n, ChunkState::Pending);
             }
+            self.stop_in_flight(id);
             self.wait_in_line(id);
             self.set_file_state(id, FileState::Queued);
         }
