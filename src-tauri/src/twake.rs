@@ -14,7 +14,7 @@ use upload_engine::accounts::{
     SignIn, SignedIn,
 };
 use upload_engine::targets::network::NetworkSettings;
-use upload_engine::targets::twake::{self, api::Company, CollisionPolicy, TwakeError};
+use upload_engine::targets::twake::{api::Company, CollisionPolicy, TwakeError};
 use upload_engine::targets::HttpSettings;
 use upload_engine::TargetSpec;
 
@@ -107,13 +107,8 @@ fn company(c: &Company) -> TwakeCompany {
     }
 }
 
-/// A Drive path in normal form: "" for the root, else "/a/b".
-pub fn normal_folder(path: &str) -> String {
-    twake::drive::path_names(path)
-        .iter()
-        .map(|n| format!("/{n}"))
-        .collect()
-}
+/// A Drive path in normal form: "" for the root, else "/a/b" (the engine's, for both servers).
+pub use upload_engine::targets::twake::drive::normal_path as normal_folder;
 
 /// How a Drive folder reads in menus: "My Drive" for the root, "My Drive › Reports" below.
 pub fn shown_folder(folder: &str) -> String {

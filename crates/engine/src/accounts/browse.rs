@@ -28,20 +28,12 @@ fn sorted(mut entries: Vec<Entry>) -> Vec<Entry> {
     entries
 }
 
-/// A Drive path as both servers take it: "" for the root, "/a/b" below.
-fn normal(path: &str) -> String {
-    drive::path_names(path)
-        .iter()
-        .map(|n| format!("/{n}"))
-        .collect()
-}
-
 impl Accounts {
     /// What folder `path` ("" or "/" for the root, "/a/b" below) of account `name`'s Drive
     /// holds. A missing folder is `FolderNotFound`.
     pub async fn list_folder(&self, name: &str, path: &str) -> Result<Vec<Entry>, TwakeError> {
         let account = self.get(name).await?;
-        let path = normal(path);
+        let path = drive::normal_path(path);
         let entries = match account.kind {
             AccountKind::Tdrive => {
                 let (_, details) = self.drive(name).await?.resolve(&path).await?;
@@ -85,7 +77,7 @@ impl Accounts {
         folder: &str,
     ) -> Result<(), TwakeError> {
         let account = self.get(name).await?;
-        let parent = normal(parent);
+        let parent = drive::normal_path(parent);
         match account.kind {
             AccountKind::Tdrive => self.drive(name).await?.new_folder(&parent, folder).await,
             AccountKind::Cozy => {
@@ -124,12 +116,5 @@ mod tests {
         ]);
         let names: Vec<&str> = got.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["alpha", "Zeta", "A.txt", "b.txt"]);
-    }
-
-    #[test]
-    fn paths_read_the_same_however_they_are_typed() {
-        assert_eq!(normal(""), "");
-        assert_eq!(normal("/"), "");
-        assert_eq!(normal("Reports/2026/"), "/Reports/2026");
     }
 }

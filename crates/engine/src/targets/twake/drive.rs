@@ -97,6 +97,11 @@ pub fn path_names(path: &str) -> Vec<&str> {
     path.split('/').filter(|s| !s.is_empty()).collect()
 }
 
+/// A Drive path in normal form, however it was typed: "" for the root, else "/a/b".
+pub fn normal_path(path: &str) -> String {
+    path_names(path).iter().map(|n| format!("/{n}")).collect()
+}
+
 impl Drive {
     pub fn new(
         session: Arc<Session>,
@@ -739,6 +744,9 @@ mod tests {
         assert_eq!(path_names("/Projects//2026/"), ["Projects", "2026"]);
         assert!(path_names("/").is_empty());
         assert!(path_names("").is_empty());
+        assert_eq!(normal_path(""), "");
+        assert_eq!(normal_path("/"), "");
+        assert_eq!(normal_path("Reports//2026/"), "/Reports/2026");
     }
 
     #[test]
