@@ -115,7 +115,7 @@ impl ChunkBody {
     pub fn into_stream(self) -> impl Stream<Item = Result<Bytes, ChunkError>> + Send + 'static {
         struct State {
             body: ChunkBody,
-            file: Option<Arc<std::fs::File>>,
+            file: Option<std::fs::File>,
             left: u64,
             done: bool,
         }
@@ -162,6 +162,16 @@ impl Expected {
         }
     }
 
+    /// Checks the file, opens it and puts its cursor at `at` (where the chunk starts).
+    fn open_at(&self, at: u64) -> Result<std::fs::File, ChunkError> {
+        use std::io::Seek;
+        self.check()?;
+        let mut f = std::fs::File::open(&self.path).map_err(|e| self.read_err(e))?;
+        f.seek(std::io::SeekFrom::Start(at))
+            .map_err(|e| self.read_err(e))?;
+        Ok(f)
+    }
+
     fn check(&self) -> Result<(), ChunkError> {
         let meta = std::fs::metadata(&self.path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => ChunkError::FileChanged {
@@ -205,19 +215,14 @@ async fn blocking<T: Send + 'static>(
 /// the kernel's, which is most of the CPU an upload spends.
 async fn next_piece(
     body: &mut ChunkBody,
-    file: &mut Option<Arc<std::fs::File>>,
+    file: &mut Option<std::fs::File>,
     left: &mut u64,
 ) -> Result<Option<Bytes>, ChunkError> {
     if *left == 0 {
         if file.is_none() {
             // An empty chunk still checks the file once, and that it can be opened.
-            let expected = body.expected();
-            let f = blocking(&body.path, move || {
-                expected.check()?;
-                std::fs::File::open(&expected.path).map_err(|e| expected.read_err(e))
-            })
-            .await?;
-            *file = Some(Arc::new(f));
+            let (expected, at) = (body.expected(), body.offset);
+            *file = Some(blocking(&body.path, move || expected.open_at(at)).await?);
         }
         return Ok(None);
     }
@@ -231,25 +236,17 @@ async fn next_piece(
     let at = body.offset + (body.len - *left);
     let last = *left == want as u64;
     let expected = body.expected();
-    let open = file.clone();
+    let open = file.take();
     let (f, buf) = blocking(&body.path, move || {
-        use std::io::{Read, Seek};
+        use std::io::Read;
         let f = match open {
             Some(f) => f,
-            None => {
-                expected.check()?;
-                let mut f =
-                    std::fs::File::open(&expected.path).map_err(|e| expected.read_err(e))?;
-                f.seek(std::io::SeekFrom::Start(at))
-                    .map_err(|e| expected.read_err(e))?;
-                Arc::new(f)
-            }
+            None => expected.open_at(at)?,
         };
         // Read into spare capacity: the piece is never zeroed first (read_to_end fills
         // uninitialised room), and the file's own cursor follows the chunk piece by piece.
         let mut buf = Vec::with_capacity(want);
-        (&*f)
-            .take(want as u64)
+        (&f).take(want as u64)
             .read_to_end(&mut buf)
             .map_err(|e| expected.read_err(e))?;
         if buf.len() < want {
