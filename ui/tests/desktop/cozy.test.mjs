@@ -9,11 +9,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { REPO_DIR } from '../support.mjs';
-import { startSessionBus, startTauriDriver, startXvfb } from './processes.mjs';
+import { startCozyDouble, startSessionBus, startTauriDriver, startXvfb } from './processes.mjs';
 import { Session } from './webdriver.mjs';
 
 const TARGET_DIR = process.env.CARGO_TARGET_DIR ?? path.join(REPO_DIR, 'target');
@@ -37,52 +36,13 @@ after(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-/** The double as a process: its URL, and its tree (path, dir, sha256) asked over stdin. */
-async function startCozyDouble() {
-  const child = spawn(COZY_BIN, [], {
-    env: { ...process.env, COZY_DOUBLE_PASSPHRASE: PASSPHRASE },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = readline.createInterface({ input: child.stdout });
-  const waiting = [];
-  let url;
-  const listening = new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`cozy-double exited with ${code}`)));
-    lines.on('line', (line) => {
-      const m = line.match(/^listening on (\S+)/);
-      if (m) {
-        url = m[1];
-        resolve();
-      } else {
-        waiting.shift()?.(JSON.parse(line));
-      }
-    });
-  });
-  await listening;
-  return {
-    url,
-    tree: () =>
-      new Promise((resolve) => {
-        waiting.push(resolve);
-        child.stdin.write('tree\n');
-      }),
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', resolve);
-        child.stdin.end();
-        setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 3000).unref();
-      }),
-  };
-}
-
 const sha256 = (p) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
 
 test('signs in to Twake Drive on cozy-stack through the browser, makes a folder there and uploads a handed-over folder into it', { timeout: 180_000 }, async () => {
   for (const [what, p] of [['the app', APP_BIN], ['the cozy-stack double', COZY_BIN]]) {
     assert.ok(fs.existsSync(p), `${what} is not built at ${p}: run make build`);
   }
-  const cozy = await startCozyDouble();
+  const cozy = await startCozyDouble(COZY_BIN, PASSPHRASE);
   stops.push(cozy.stop);
   const xvfb = await startXvfb();
   stops.push(xvfb.stop);

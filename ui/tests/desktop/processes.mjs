@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
+import readline from 'node:readline';
 
 export async function freePort() {
   const srv = net.createServer();
@@ -49,38 +50,56 @@ export async function startSessionBus() {
 }
 
 /**
- * NetworkManager and UPower faked on the bus at `address` (tests/src/bin/fake-power.rs): not
- * metered and on mains power at first; `send('battery on')` and the like change it and resolve
- * once the change is announced on the bus.
+ * A helper process spoken to in lines: once serving it prints a line `isReady` accepts (its
+ * value is `first`), then one answer line per command line written to its stdin.
  */
-export async function startFakePower(bin, address) {
-  const child = spawn(bin, [address], { stdio: ['pipe', 'pipe', 'inherit'] });
+async function startLineProcess(name, bin, args, env, isReady) {
+  const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: child.stdout });
   const waiting = [];
-  let out = '';
-  let ready;
-  const started = new Promise((resolve, reject) => {
-    ready = resolve;
-    child.on('exit', (code) => reject(new Error(`fake-power exited with ${code}`)));
+  let started = false;
+  const first = await new Promise((resolve, reject) => {
+    child.once('exit', (code) => started || reject(new Error(`${name} exited with ${code}`)));
+    lines.on('line', (line) => {
+      if (started) return waiting.shift()?.(line);
+      const value = isReady(line);
+      if (value) {
+        started = true;
+        resolve(value);
+      }
+    });
   });
-  child.stdout.on('data', (d) => {
-    out += d;
-    let nl;
-    while ((nl = out.indexOf('\n')) >= 0) {
-      const line = out.slice(0, nl);
-      out = out.slice(nl + 1);
-      if (line === 'ready') ready();
-      else if (line === 'ok') waiting.shift()?.();
-    }
-  });
-  await started;
   return {
-    send: (command) =>
+    first,
+    ask: (command) =>
       new Promise((resolve) => {
         waiting.push(resolve);
         child.stdin.write(`${command}\n`);
       }),
     stop: () => stop(child),
   };
+}
+
+/**
+ * NetworkManager and UPower faked on the bus at `address` (tests/src/bin/fake-power.rs): not
+ * metered and on mains power at first; `send('battery on')` and the like change it and resolve
+ * once the change is announced on the bus.
+ */
+export async function startFakePower(bin, address) {
+  const power = await startLineProcess('fake-power', bin, [address], {}, (line) => line === 'ready');
+  return { send: power.ask, stop: power.stop };
+}
+
+/**
+ * The cozy-stack double as a process (tests/src/bin/cozy-double.rs), its authorize page
+ * asking for `passphrase`: its URL, and `tree()`, what the instance holds
+ * ([{ path, dir, sha256 }], the trash left out).
+ */
+export async function startCozyDouble(bin, passphrase) {
+  const cozy = await startLineProcess('cozy-double', bin, [], { COZY_DOUBLE_PASSPHRASE: passphrase }, (line) =>
+    line.match(/^listening on (\S+)/)?.[1],
+  );
+  return { url: cozy.first, tree: async () => JSON.parse(await cozy.ask('tree')), stop: cozy.stop };
 }
 
 /** Runs `bin serve` (the real receiver) and resolves with its upload URL. */
