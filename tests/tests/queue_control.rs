@@ -84,7 +84,15 @@ async fn uploading(files: u64, config: EngineConfig) -> Uploading {
 async fn pause_all_resume_all_and_cancel_all_act_on_every_unfinished_file() {
     let h = uploading(3, test_engine_config()).await;
     let (engine, ids) = (&h.engine, &h.ids);
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Paused as soon as the first chunk is acknowledged: the window's startup grows fast
+    // enough on this link that a fixed wait could see the first file finished.
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while engine.totals().await.unwrap().bytes_acked == 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await
+    .expect("a first chunk is acknowledged");
     engine.pause_all().await.unwrap();
     assert!(states(engine, ids)
         .await

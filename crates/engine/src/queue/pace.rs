@@ -52,13 +52,17 @@ const PROBE_EVERY: u32 = 8;
 /// Requests taking this many times the best round's time, with no more throughput, mean
 /// the window only fills a queue.
 const RTT_RISE: f64 = 2.0;
+/// In startup, a round whose requests took at most this many times the best earlier round's
+/// queued nowhere: the link is far from full, and the window triples instead of doubling.
+const UNQUEUED: f64 = 1.25;
 /// How long a chunk should take at the share of the link one request gets, when the chunk
 /// size follows the link (Nextcloud aims for a target chunk duration the same way).
 pub const TARGET_CHUNK_TIME: Duration = Duration::from_secs(2);
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Phase {
-    /// Doubling each round while throughput grows (as TCP's slow start does).
+    /// Doubling each round while throughput grows (as TCP's slow start does), tripling while
+    /// requests take no longer than in the fastest round before.
     Startup,
     /// At the knee: held, with a probe of one more now and then.
     Steady { rounds: u32 },
@@ -216,6 +220,7 @@ impl Pace {
         if self.limits.pinned.is_some() {
             return;
         }
+        let compared = self.best_latency.is_some();
         let best_latency = *self.best_latency.get_or_insert(latency);
         if latency < best_latency {
             self.best_latency = Some(latency);
@@ -234,7 +239,14 @@ impl Pace {
         match self.phase {
             Phase::Startup if grew => {
                 self.best_rate = rate;
-                self.increase(self.window, ceiling);
+                // Requests as fast as in the fastest round before queue nowhere: there is
+                // room for much more in flight (a folder of small files over a far link needs
+                // 48). The first round has nothing to compare with, so it only doubles: a
+                // slow link sees at most 6 requests before its window settles.
+                let unqueued =
+                    compared && latency.as_secs_f64() <= best_latency.as_secs_f64() * UNQUEUED;
+                let by = if unqueued { 2 } else { 1 };
+                self.increase(self.window * by, ceiling);
             }
             Phase::Startup => {
                 // The last increase did not pay: one above the window before it.
@@ -338,7 +350,7 @@ mod tests {
     }
 
     #[test]
-    fn startup_doubles_each_round_so_small_files_fill_a_far_link_within_half_a_second() {
+    fn startup_triples_while_nothing_queues_so_small_files_fill_a_far_link_in_four_rounds() {
         let t0 = Instant::now();
         let mut pace = Pace::new(PaceLimits::default(), t0);
         let mut now = t0;
@@ -349,7 +361,7 @@ mod tests {
                 windows.push(pace.limit());
             }
         }
-        assert_eq!(windows[..5], [3, 6, 12, 24, 48], "{windows:?}");
+        assert_eq!(windows[..5], [3, 6, 18, 54, 64], "{windows:?}");
         // The link's bandwidth × delay, in requests: what it takes to fill it.
         let bdp = (50e6_f64 * 0.060 / (64.0 * 1024.0)).ceil() as usize;
         assert!(pace.limit() >= bdp, "{windows:?}");
@@ -360,8 +372,15 @@ mod tests {
         let t0 = Instant::now();
         let mut pace = Pace::new(PaceLimits::default(), t0);
         // 10 Mbit/s, 20 ms: one 1 MiB chunk already fills it.
-        run(&mut pace, t0, 1.25e6, Duration::from_millis(20), MIB, 200);
+        let mut now = t0;
+        let mut most = pace.limit();
+        for _ in 0..200 {
+            now = run(&mut pace, now, 1.25e6, Duration::from_millis(20), MIB, 1);
+            most = most.max(pace.limit());
+        }
         assert!(pace.limit() <= 4, "window {}", pace.limit());
+        // Its requests queue from the start: startup never gets past doubling once.
+        assert_eq!(most, 6, "most requests at once");
     }
 
     #[test]
