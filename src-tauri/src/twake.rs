@@ -473,6 +473,14 @@ impl TwakeAccounts {
                 "Open it, or choose another name.",
             )
             .on_field("name"),
+            TwakeError::FileExists { .. } => UserError::new(
+                format!(
+                    "There is already a file {name} in {}.",
+                    shown_folder(&parent)
+                ),
+                "Choose another name for the folder.",
+            )
+            .on_field("name"),
             other => user_error(other),
         })?;
         self.folders(account_name, &parent).await

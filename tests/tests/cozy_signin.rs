@@ -270,6 +270,17 @@ async fn a_cozy_account_is_browsed_and_given_new_folders_like_a_tdrive_one() {
         .make_folder(&name, "Reports/", "2026")
         .await
         .unwrap();
+    // The stack answers a file's name with the same 409 as a folder's: the error says which.
+    double.put_file("/Reports/notes.txt", b"minutes");
+    let on_file = accounts.make_folder(&name, "/Reports", "notes.txt").await;
+    assert!(
+        matches!(&on_file, Err(TwakeError::FileExists { path, .. }) if path == "/Reports/notes.txt"),
+        "{on_file:?}"
+    );
+    assert!(on_file
+        .unwrap_err()
+        .to_string()
+        .contains("already a file '/Reports/notes.txt'"));
     // More than one page of the stack's listing (30 a page).
     for i in 0..34 {
         accounts
@@ -293,7 +304,7 @@ async fn a_cozy_account_is_browsed_and_given_new_folders_like_a_tdrive_one() {
     let inside = accounts.list_folder(&name, "/Reports").await.unwrap();
     assert_eq!(
         inside.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
-        ["2026"]
+        ["2026", "notes.txt"]
     );
     let missing = accounts.list_folder(&name, "/Nope/deeper").await;
     assert!(

@@ -1,7 +1,8 @@
 //! `cozy-double`: the cozy-stack double as a process, for the desktop end-to-end test (which
 //! is not Rust). Prints `listening on URL`, then answers each `tree` line on stdin with one
 //! JSON line: every folder and file of the instance, the trash left out, as
-//! `[{"path": "/a/b.txt", "dir": false, "sha256": "…"}]`. The authorize page's passphrase is
+//! `[{"path": "/a/b.txt", "dir": false, "sha256": "…"}]`, and each `put PATH TEXT` line (a
+//! file another device uploaded) with `ok`. The authorize page's passphrase is
 //! `$COZY_DOUBLE_PASSPHRASE` ("cozy passphrase" when unset). Ends with its stdin.
 
 use e2e_tests::cozy_double::{CozyConfig, CozyDouble};
@@ -17,8 +18,14 @@ async fn main() {
     println!("listening on {}", double.url());
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(rest) = line.trim().strip_prefix("put ") {
+            let (path, text) = rest.split_once(' ').unwrap_or((rest, ""));
+            double.put_file(path, text.as_bytes());
+            println!("ok");
+            continue;
+        }
         if line.trim() != "tree" {
-            eprintln!("cozy-double: unknown request {line:?} (only \"tree\")");
+            eprintln!("cozy-double: unknown request {line:?} (only \"tree\" and \"put\")");
             continue;
         }
         let tree: Vec<serde_json::Value> = double

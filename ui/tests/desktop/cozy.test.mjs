@@ -97,9 +97,23 @@ test('signs in to Twake Drive on cozy-stack through the browser, makes a folder 
   // The trash folder of the instance is not a place to upload to.
   assert.equal(await session.run(`return document.querySelectorAll('[data-testid="folder-chooser"] .folder').length;`), 0);
 
-  // A new folder made in place, by keyboard, then opened and chosen.
+  // A new folder made in place, by keyboard, then opened and chosen. The name of a file
+  // another device put there is refused first, saying it is a file's.
+  await cozy.put('/notes.txt', 'minutes');
   await session.click('[data-testid="new-folder"]');
   await session.until('the name field has the keyboard', `return document.activeElement?.getAttribute('data-testid') === 'new-folder-name';`, 5_000);
+  await session.type('[data-testid="new-folder-name"]', `notes.txt${ENTER}`);
+  const refused = await session.until(
+    'the taken name refused',
+    `const e = document.getElementById('new-folder-error');
+     return e ? { text: e.textContent, focus: document.activeElement?.getAttribute('data-testid') } : false;`,
+    10_000,
+  );
+  assert.equal(refused.text.trim(), 'There is already a file notes.txt in My Drive. Choose another name for the folder.');
+  assert.equal(refused.focus, 'new-folder-name', 'the keyboard stays in the name field');
+  await session.run(`const i = document.querySelector('[data-testid="new-folder-name"]');
+    i.value = '';
+    i.dispatchEvent(new Event('input', { bubbles: true }));`);
   await session.type('[data-testid="new-folder-name"]', `Téléversements${ENTER}`);
   await session.until('the new folder listed', `return !!document.querySelector('[data-testid="folder-chooser"] .folder[data-name="Téléversements"]');`, 10_000);
   fs.writeFileSync(path.join(SHOTS, 'cozy-folder-chooser.png'), await session.screenshot());
@@ -139,5 +153,6 @@ test('signs in to Twake Drive on cozy-stack through the browser, makes a folder 
     assert.ok(node, `${rel} is on the instance (${JSON.stringify(tree.map((n) => n.path))})`);
     assert.equal(node.sha256, sha256(path.join(album, rel)), `${rel} arrived different`);
   }
-  assert.equal(tree.filter((n) => !n.dir).length, files.length, 'nothing was uploaded twice');
+  const uploaded = tree.filter((n) => !n.dir && n.path.startsWith('/Téléversements/'));
+  assert.equal(uploaded.length, files.length, 'nothing was uploaded twice');
 });

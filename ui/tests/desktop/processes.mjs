@@ -99,7 +99,13 @@ export async function startCozyDouble(bin, passphrase) {
   const cozy = await startLineProcess('cozy-double', bin, [], { COZY_DOUBLE_PASSPHRASE: passphrase }, (line) =>
     line.match(/^listening on (\S+)/)?.[1],
   );
-  return { url: cozy.first, tree: async () => JSON.parse(await cozy.ask('tree')), stop: cozy.stop };
+  return {
+    url: cozy.first,
+    tree: async () => JSON.parse(await cozy.ask('tree')),
+    /** A file put on the instance as another device would (`path` has no spaces). */
+    put: (path, text) => cozy.ask(`put ${path} ${text}`),
+    stop: cozy.stop,
+  };
 }
 
 /** Runs `bin serve` (the real receiver) and resolves with its upload URL. */

@@ -69,7 +69,8 @@ impl Accounts {
     }
 
     /// Makes folder `folder` inside `parent` of account `name`'s Drive, for a person's "New
-    /// folder": `FolderExists` when the name is taken, and nothing is made then.
+    /// folder": `FolderExists` when a folder has the name, `FileExists` when a file has it
+    /// (a Drive on cozy-stack holds one thing per name), and nothing is made then.
     pub async fn make_folder(
         &self,
         name: &str,
@@ -85,6 +86,10 @@ impl Accounts {
                 match Folders::default().make(&session, &parent, folder).await? {
                     Made::New(_) => Ok(()),
                     Made::Existing => Err(TwakeError::FolderExists {
+                        server: account.server,
+                        path: cozy_folders::join(&parent, folder),
+                    }),
+                    Made::FileThere => Err(TwakeError::FileExists {
                         server: account.server,
                         path: cozy_folders::join(&parent, folder),
                     }),

@@ -42,6 +42,8 @@ pub enum Made {
     New(String),
     /// The name was taken already (the stack's 409).
     Existing,
+    /// The name is a file's: a folder cannot be made there (the stack's 409 too).
+    FileThere,
 }
 
 #[derive(Default)]
@@ -113,7 +115,7 @@ impl Folders {
     ) -> Result<String, CozyError> {
         match self.post_folder(session, parent_id, name, path).await? {
             Made::New(id) => Ok(id),
-            Made::Existing => match Self::lookup(session, path).await? {
+            Made::Existing | Made::FileThere => match Self::lookup(session, path).await? {
                 Some(doc) if doc.is_dir() => Ok(doc.id),
                 Some(_) => Err(CozyError::NotAFolder {
                     server: session.server().into(),
@@ -167,7 +169,8 @@ impl Folders {
     }
 
     /// Makes folder `name` inside the existing folder `parent`, for a person's "New folder":
-    /// `Existing` when the name is taken (nothing is made then).
+    /// `Existing` when a folder has the name, `FileThere` when a file has it (nothing is made
+    /// then).
     pub async fn make(
         &self,
         session: &CozySession,
@@ -190,8 +193,15 @@ impl Folders {
                 })
             }
         };
-        self.post_folder(session, &parent_id, name, &join(&parent, name))
-            .await
+        let path = join(&parent, name);
+        match self.post_folder(session, &parent_id, name, &path).await? {
+            // The stack answers 409 for a file as for a folder: the person is told which.
+            Made::Existing => match Self::lookup(session, &path).await? {
+                Some(doc) if !doc.is_dir() => Ok(Made::FileThere),
+                _ => Ok(Made::Existing),
+            },
+            made => Ok(made),
+        }
     }
 
     /// What the folder at `path` holds, the trash left out; `None` when no folder is there.

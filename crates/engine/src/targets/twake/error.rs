@@ -81,6 +81,9 @@ pub enum TwakeError {
     #[error("there is already a folder '{path}' on {server}")]
     FolderExists { server: String, path: String },
 
+    #[error("there is already a file '{path}' on {server}: a folder cannot take its name")]
+    FileExists { server: String, path: String },
+
     #[error("not signed in to Twake Drive as {account}: sign in first")]
     NotSignedIn { account: String },
 
@@ -215,7 +218,8 @@ impl TwakeError {
                     TwakeError::NotTwakeDrive { url, .. } => (url.clone(), 404, K::NotFound),
                     TwakeError::RedirectedAway { url, .. } => (url.clone(), 307, K::Refused),
                     TwakeError::FolderNotFound { server, .. } => (server.clone(), 404, K::NotFound),
-                    TwakeError::FolderExists { server, .. } => (server.clone(), 409, K::Refused),
+                    TwakeError::FolderExists { server, .. }
+                    | TwakeError::FileExists { server, .. } => (server.clone(), 409, K::Refused),
                     TwakeError::Server { url, status, .. } => {
                         (url.clone(), *status, K::for_status(*status))
                     }
