@@ -214,8 +214,18 @@ done
 cpu_of() { /usr/bin/time -f '%U %S' "$@" 2>&1 >/dev/null | tail -n 1 | awk '{print $1 + $2}'; }
 half=$work/half.bin
 head -c $((512 << 20)) /dev/urandom > "$half"
-echo "cpu ours $(cpu_of "$bin" --in-memory upload "$half" --to "$url")" >> "$out"
-rm -f "$work/recv/half.bin"
-echo "cpu curl $(cpu_of "$curl_one" "$url" "$half")" >> "$out"
+# One run each is noisy on a shared machine (the same build varied by half between runs), so
+# five of each, in turn, and their medians.
+median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+ours_cpu= curl_cpu=
+for _ in 1 2 3 4 5; do
+  rm -f "$work/recv/half.bin"; touch "$half"
+  ours_cpu+=" $(cpu_of "$bin" --in-memory upload "$half" --to "$url")"
+  rm -f "$work/recv/curl.bin"
+  curl_cpu+=" $(cpu_of "$curl_one" "$url" "$half")"
+done
+echo "cpu ours runs:$ours_cpu; curl runs:$curl_cpu"
+echo "cpu ours $(echo "$ours_cpu" | median)" >> "$out"
+echo "cpu curl $(echo "$curl_cpu" | median)" >> "$out"
 tail -n 2 "$out"
 python3 scripts/bench_link_report.py "$out"
