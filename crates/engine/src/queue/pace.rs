@@ -52,8 +52,9 @@ const PROBE_EVERY: u32 = 8;
 /// Requests taking this many times the best round's time, with no more throughput, mean
 /// the window only fills a queue.
 const RTT_RISE: f64 = 2.0;
-/// In startup, a round whose requests took at most this many times the best earlier round's
-/// queued nowhere: the link is far from full, and the window triples instead of doubling.
+/// In startup, a round whose requests took at most this many times as long as in the
+/// fastest earlier round queued nowhere: the link is far from full, and the window triples
+/// instead of doubling.
 const UNQUEUED: f64 = 1.25;
 /// How long a chunk should take at the share of the link one request gets, when the chunk
 /// size follows the link (Nextcloud aims for a target chunk duration the same way).
