@@ -36,11 +36,11 @@ pub fn split(path: &str) -> (String, String) {
     }
 }
 
-/// What a folder creation found.
+/// What a person's "New folder" found (`Folders::make`).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Made {
     New(String),
-    /// The name was taken already (the stack's 409).
+    /// A folder has the name already (the stack's 409).
     Existing,
     /// The name is a file's: a folder cannot be made there (the stack's 409 too).
     FileThere,
@@ -114,8 +114,8 @@ impl Folders {
         path: &str,
     ) -> Result<String, CozyError> {
         match self.post_folder(session, parent_id, name, path).await? {
-            Made::New(id) => Ok(id),
-            Made::Existing | Made::FileThere => match Self::lookup(session, path).await? {
+            Some(id) => Ok(id),
+            None => match Self::lookup(session, path).await? {
                 Some(doc) if doc.is_dir() => Ok(doc.id),
                 Some(_) => Err(CozyError::NotAFolder {
                     server: session.server().into(),
@@ -131,15 +131,15 @@ impl Folders {
         }
     }
 
-    /// `POST /files/:parent-id?Type=directory&Name=`: the new folder's id, or `Existing` on
-    /// the stack's 409 (a folder or a file of that name is there).
+    /// `POST /files/:parent-id?Type=directory&Name=`: the new folder's id, or `None` on the
+    /// stack's 409 (a folder or a file of that name is there).
     async fn post_folder(
         &self,
         session: &CozySession,
         parent_id: &str,
         name: &str,
         path: &str,
-    ) -> Result<Made, CozyError> {
+    ) -> Result<Option<String>, CozyError> {
         let url = session.url(&api::node(parent_id));
         let reply = session
             .send(|| {
@@ -150,8 +150,8 @@ impl Folders {
             })
             .await?;
         match reply.status {
-            s if (200..300).contains(&s) => Ok(Made::New(reply.json::<One>()?.data.id)),
-            409 => Ok(Made::Existing),
+            s if (200..300).contains(&s) => Ok(Some(reply.json::<One>()?.data.id)),
+            409 => Ok(None),
             404 => {
                 self.forget_under(&split(path).0).await;
                 Err(CozyError::FolderGone {
@@ -195,12 +195,12 @@ impl Folders {
         };
         let path = join(&parent, name);
         match self.post_folder(session, &parent_id, name, &path).await? {
+            Some(id) => Ok(Made::New(id)),
             // The stack answers 409 for a file as for a folder: the person is told which.
-            Made::Existing => match Self::lookup(session, &path).await? {
+            None => match Self::lookup(session, &path).await? {
                 Some(doc) if !doc.is_dir() => Ok(Made::FileThere),
                 _ => Ok(Made::Existing),
             },
-            made => Ok(made),
         }
     }
 
